@@ -58,7 +58,7 @@ pg_sgp_opts pg_sgp_defaults(void) {
   o.noise_hi = 10.0;
   o.param_lo = 1e-4;
   o.param_hi = 1e4;
-  o.jitter = 1e-8;
+  o.jitter = 1e-6;
   o.max_iter = 100;
   o.reselect = 1;
   return o;
@@ -313,9 +313,15 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
   double *b = W + mm, *u = b + m, *vb = u + m, *tmpm = vb + m;
   double *lam = nv, *kd = lam + n, *qd = kd + n, *beta = qd + n, *dld = beta + n;
   double *S1 = blk, *S2 = blk + bm, *S3 = S2 + bm;
-  double jit = s->o.jitter;
+  /* jitter relative to the mean diagonal of Kuu: Kuu + c * mean(diag) I */
+  double jit = 0.0, kmean = 0.0;
   if (st == PG_OK) st = pg_kernel_matrix(k, Z, m, Z, m, d, Luu);
-  if (st == PG_OK) st = pg_cholesky(Luu, m, &jit, 8, W);
+  if (st == PG_OK) {
+    for (size_t j = 0; j < m; j++) kmean += Luu[j * m + j];
+    kmean /= (double)m;
+    jit = s->o.jitter * kmean;
+    st = pg_cholesky(Luu, m, &jit, 8, W); /* jit > 0: added from the start */
+  }
   if (st == PG_OK) st = pg_kernel_matrix(k, X, n, Z, m, d, Vt);
   if (st == PG_OK) st = pg_kernel_diag(k, X, n, d, kd);
   if (st != PG_OK) goto done;
@@ -457,7 +463,6 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
   }
   if (st != PG_OK) goto done;
   /* dL/dKuu = Luu^-T C Luu^-1 */
-  (void)tmpm;
   cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, (int)m, (int)m,
               1.0, Luu, (int)m, C, (int)m);
   cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)m, (int)m,
@@ -469,6 +474,14 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
     }
   st = pg_kernel_grad(k, Z, m, Z, m, d, C, gt);
   for (size_t i = 0; st == PG_OK && i < P; i++) grad[i] += gt[i];
+  if (st == PG_OK && jit > 0.0 && kmean > 0.0) {
+    /* the jitter c * mean(diag Kuu) moves with the kernel variance */
+    double tr = 0.0;
+    for (size_t j = 0; j < m; j++) tr += C[j * m + j];
+    for (size_t j = 0; j < m; j++) tmpm[j] = (jit / kmean) * tr / (double)m;
+    st = pg_kernel_grad_diag(k, Z, m, d, tmpm, gt);
+    for (size_t i = 0; st == PG_OK && i < P; i++) grad[i] += gt[i];
+  }
   if (st == PG_OK) st = pg_kernel_grad_diag(k, X, n, d, dld, gt);
   for (size_t i = 0; st == PG_OK && i < P; i++) grad[i] += gt[i];
   grad[P] = dnoise * nz;

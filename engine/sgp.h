@@ -55,7 +55,7 @@ typedef struct pg_sgp_opts {
   int train_noise;       /* noise trained with the kernel (1) */
   double noise_lo, noise_hi; /* noise bounds in training (1e-6, 10) */
   double param_lo, param_hi; /* kernel parameter bounds (1e-4, 1e4) */
-  double jitter;         /* added to Kuu's diagonal (1e-8, escalated if needed) */
+  double jitter;         /* Kuu += jitter * mean(diag Kuu) I (1e-6; x10 while indefinite) */
   int max_iter;          /* L-BFGS iterations per start (100) */
   int reselect;          /* re-select Z on every fit (1); 0 keeps Z once chosen */
 } pg_sgp_opts;

@@ -38,6 +38,7 @@ static pg_kernel *kern(size_t d) {
 
 static pg_sgp *make_sgp(pg_sgp_method method, size_t m, pg_sgp_select sel, double noise) {
   pg_sgp_opts o = pg_sgp_defaults();
+  o.jitter = 1e-10; /* the bound moves by about n jitter s2 / (2 noise) */
   o.m = m;
   o.method = method;
   o.select = sel;
