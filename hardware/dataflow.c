@@ -144,7 +144,7 @@ static pg_status normalise(const pg_hw_network *net, size_t i, lay *y) {
   y->in[0] = s->input;
   y->in[1] = s->kind == PG_HW_ADD ? s->input2 : -1;
   for (int q = 0; q < y->n_in; q++)
-    if (y->in[q] < -1 || y->in[q] >= (int)i) return PG_EINVAL;
+    if (y->in[q] < PG_HW_ZERO || y->in[q] >= (int)i) return PG_EINVAL;
   return PG_OK;
 }
 
@@ -181,8 +181,9 @@ static double footprint(int X, const sub *s, const double e[PG_DF_NLOOPS]) {
   case PG_DF_W: return e[PG_DF_K] * e[PG_DF_C] * e[PG_DF_FY] * e[PG_DF_FX];
   case PG_DF_O: return e[PG_DF_B] * e[PG_DF_K] * e[PG_DF_OY] * e[PG_DF_OX];
   default: {
-    double iy = fmin(s->IY, s->SY * (e[PG_DF_OY] - 1) + e[PG_DF_FY]);
-    double ix = fmin(s->IX, s->SX * (e[PG_DF_OX] - 1) + e[PG_DF_FX]);
+    /* sliding windows overlap when the stride is below the window */
+    double iy = fmin(s->IY, fmin(e[PG_DF_OY] * e[PG_DF_FY], s->SY * (e[PG_DF_OY] - 1) + e[PG_DF_FY]));
+    double ix = fmin(s->IX, fmin(e[PG_DF_OX] * e[PG_DF_FX], s->SX * (e[PG_DF_OX] - 1) + e[PG_DF_FX]));
     double cin = e[PG_DF_C];
     if (s->groups > 1) cin *= fmin(s->groups, ceil(e[PG_DF_K] * s->groups / s->Kfull));
     return e[PG_DF_B] * cin * iy * ix * s->n_in;
@@ -339,7 +340,7 @@ static void layer_traffic(const pg_df_accel *a, const sub *s, const int top[PG_D
       wr[l0][X] += per_mac * bits;
       rd[l0][X] += fmax(0, per_mac - distinct) * bits;
     } else {
-      rd[l0][X] += per_mac * bits;
+      rd[l0][X] += per_mac * bits * (X == PG_DF_I ? s->n_in : 1); /* ADD reads two inputs */
     }
     /* between consecutive active levels */
     for (int k = 0; k + 1 < na; k++) {
@@ -647,6 +648,7 @@ static pg_status eval_stack(work *w, int si, const pg_df_options *opt) {
         double newbits = ch * nwx * nwy, cbits = ch * (iwx * iwy - nwx * nwy);
         for (int q = 0; q < y->n_in; q++) {
           int p = y->in[q];
+          if (p == PG_HW_ZERO) continue; /* a zero tensor is not stored */
           int inside = p >= l0;
           int src = inside ? w->topO[p - l0] : dram;
           hop(a, c, src, inside ? PG_DF_O : PG_DF_I, top[PG_DF_I], PG_DF_I, newbits, mult);
