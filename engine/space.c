@@ -140,6 +140,7 @@ static double decode_dim(const pg_space_dim *m, double u) {
   u = clamp01(u);
   switch (m->kind) {
   case PG_DIM_REAL:
+    if (u == 0 || u == 1) return u == 0 ? m->lo : m->hi; /* bounds exactly */
     if (m->log) return snap_dim(m, exp(log(m->lo) + u * (log(m->hi) - log(m->lo))));
     return snap_dim(m, m->lo + u * (m->hi - m->lo));
   case PG_DIM_INT:
