@@ -52,30 +52,46 @@ static int is_pointwise(const pg_conv2d *p) {
 }
 
 /* col[(c*kh + fy)*kw + fx][oy*ow + ox] = x[c][oy*s + fy - pad][ox*s + fx - pad]
- * for the cg channels starting at x (one sample, one group). */
-static void im2col(const double *x, size_t cg, size_t h, size_t w, const pg_conv2d *p, size_t oh,
-                   size_t ow, double *col) {
-  size_t s = p->stride;
-  for (size_t c = 0; c < cg; c++)
-    for (size_t fy = 0; fy < p->kh; fy++)
-      for (size_t fx = 0; fx < p->kw; fx++) {
-        double *row = col + ((c * p->kh + fy) * p->kw + fx) * oh * ow;
-        const double *xc = x + c * h * w;
-        for (size_t oy = 0; oy < oh; oy++) {
-          long iy = (long)(oy * s + fy) - (long)p->pad;
-          double *r = row + oy * ow;
-          if (iy < 0 || iy >= (long)h) {
-            memset(r, 0, ow * sizeof *r);
-            continue;
-          }
-          const double *xr = xc + (size_t)iy * w;
-          for (size_t ox = 0; ox < ow; ox++) {
-            long ix = (long)(ox * s + fx) - (long)p->pad;
-            r[ox] = (ix < 0 || ix >= (long)w) ? 0.0 : xr[ix];
-          }
-        }
-      }
-}
+ * for the cg channels starting at x (one sample, one group); col rows are
+ * ld apart. Instantiated for double and float columns. */
+#define DEFINE_IM2COL(NAME, T)                                                                   \
+  static void NAME(const double *x, size_t cg, size_t h, size_t w, const pg_conv2d *p,          \
+                   size_t oh, size_t ow, T *col, size_t ld) {                                    \
+    size_t s = p->stride;                                                                        \
+    for (size_t c = 0; c < cg; c++)                                                              \
+      for (size_t fy = 0; fy < p->kh; fy++)                                                      \
+        for (size_t fx = 0; fx < p->kw; fx++) {                                                  \
+          T *row = col + ((c * p->kh + fy) * p->kw + fx) * ld;                                   \
+          const double *xc = x + c * h * w;                                                      \
+          /* output columns whose input column is in bounds: [lo, hi) */                         \
+          long off = (long)fx - (long)p->pad;                                                    \
+          size_t lo = off >= 0 ? 0 : (size_t)((-off + (long)s - 1) / (long)s);                   \
+          size_t hi = (long)w - off <= 0 ? 0 : (size_t)(((long)w - off + (long)s - 1) / (long)s); \
+          if (hi > ow) hi = ow;                                                                  \
+          if (lo > hi) lo = hi;                                                                  \
+          for (size_t oy = 0; oy < oh; oy++) {                                                   \
+            long iy = (long)(oy * s + fy) - (long)p->pad;                                        \
+            T *r = row + oy * ow;                                                                \
+            if (iy < 0 || iy >= (long)h) {                                                       \
+              for (size_t ox = 0; ox < ow; ox++) r[ox] = 0;                                      \
+              continue;                                                                          \
+            }                                                                                    \
+            const double *xr = xc + (size_t)iy * w;                                              \
+            for (size_t ox = 0; ox < lo; ox++) r[ox] = 0;                                        \
+            if (s == 1) {                                                                        \
+              const double *xo = xr + ((long)lo + off);                                          \
+              T *ro = r + lo;                                                                    \
+              for (size_t i = 0, m = hi - lo; i < m; i++) ro[i] = (T)xo[i];                      \
+            } else {                                                                             \
+              for (size_t ox = lo; ox < hi; ox++) r[ox] = (T)xr[(long)(ox * s) + off];           \
+            }                                                                                    \
+            for (size_t ox = hi; ox < ow; ox++) r[ox] = 0;                                       \
+          }                                                                                      \
+        }                                                                                        \
+  }
+
+DEFINE_IM2COL(im2col, double)
+DEFINE_IM2COL(im2col_f, float)
 
 /* The adjoint of im2col: dx[c][iy][ix] += col[...] (dx zeroed by the caller). */
 static void col2im(const double *col, size_t cg, size_t h, size_t w, const pg_conv2d *p,
@@ -109,36 +125,69 @@ static pg_status conv_shapes(const pg_conv2d *p, const pg_tensor *x, const pg_te
   return PG_OK;
 }
 
+/* Samples per GEMM: enough columns (about 8192) to keep the GEMM efficient,
+ * with the column buffer under 16 MB. */
+static size_t chunk_samples(size_t n, size_t kk, size_t ohw, size_t esz) {
+  size_t nb = 8192 / ohw;
+  if (nb < 1) nb = 1;
+  if (nb > n) nb = n;
+  while (nb > 1 && kk * nb * ohw * esz > ((size_t)16 << 20)) nb /= 2;
+  return nb;
+}
+
 pg_status pg_conv2d_forward(const pg_conv2d *p, const pg_tensor *x, pg_tensor *y) {
   pg_status st = conv_shapes(p, x, y);
   if (st) return st;
   size_t G = p->groups, cg = p->cin / G, kg = p->cout / G;
   size_t oh = y->h, ow = y->w, ohw = oh * ow, kk = cg * p->kh * p->kw;
-  int direct = is_pointwise(p);
-  double *col = NULL;
-  if (!direct) {
-    col = malloc(kk * ohw * sizeof *col);
-    if (!col) return PG_ENOMEM;
+  int f32 = p->single;
+  size_t esz = f32 ? sizeof(float) : sizeof(double);
+  size_t nb = chunk_samples(x->n, kk, ohw, esz);
+  void *col = malloc(kk * nb * ohw * esz), *tmp = malloc(kg * nb * ohw * esz);
+  float *wf = f32 ? malloc(p->cout * kk * sizeof *wf) : NULL;
+  if (!col || !tmp || (f32 && !wf)) {
+    free(col);
+    free(tmp);
+    free(wf);
+    return PG_ENOMEM;
   }
-  for (size_t n = 0; n < x->n; n++)
+  if (f32)
+    for (size_t i = 0; i < p->cout * kk; i++) wf[i] = (float)p->w[i];
+  for (size_t n0 = 0; n0 < x->n; n0 += nb) {
+    size_t cur = x->n - n0 < nb ? x->n - n0 : nb, ld = cur * ohw;
     for (size_t g = 0; g < G; g++) {
-      const double *xg = x->data + (n * x->c + g * cg) * x->h * x->w;
-      const double *B = xg;
-      if (!direct) {
-        im2col(xg, cg, x->h, x->w, p, oh, ow, col);
-        B = col;
+      /* columns of the chunk side by side: col[kk x (cur*ohw)] */
+      for (size_t s = 0; s < cur; s++) {
+        const double *xg = x->data + ((n0 + s) * x->c + g * cg) * x->h * x->w;
+        if (f32)
+          im2col_f(xg, cg, x->h, x->w, p, oh, ow, (float *)col + s * ohw, ld);
+        else
+          im2col(xg, cg, x->h, x->w, p, oh, ow, (double *)col + s * ohw, ld);
       }
-      double *yg = y->data + (n * y->c + g * kg) * ohw;
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)kg, (int)ohw, (int)kk, 1.0,
-                  p->w + g * kg * kk, (int)kk, B, (int)ohw, 0.0, yg, (int)ohw);
+      if (f32)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)kg, (int)ld, (int)kk, 1.0f,
+                    wf + g * kg * kk, (int)kk, col, (int)ld, 0.0f, tmp, (int)ld);
+      else
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)kg, (int)ld, (int)kk, 1.0,
+                    p->w + g * kg * kk, (int)kk, col, (int)ld, 0.0, tmp, (int)ld);
+      /* tmp[k][s*ohw + i] -> y[n0+s][g*kg + k][i], plus the bias */
+      for (size_t s = 0; s < cur; s++)
+        for (size_t k = 0; k < kg; k++) {
+          double *yk = y->data + ((n0 + s) * y->c + g * kg + k) * ohw;
+          double bk = p->b ? p->b[g * kg + k] : 0.0;
+          if (f32) {
+            const float *t = (const float *)tmp + k * ld + s * ohw;
+            for (size_t i = 0; i < ohw; i++) yk[i] = (double)t[i] + bk;
+          } else {
+            const double *t = (const double *)tmp + k * ld + s * ohw;
+            for (size_t i = 0; i < ohw; i++) yk[i] = t[i] + bk;
+          }
+        }
     }
-  if (p->b)
-    for (size_t n = 0; n < y->n; n++)
-      for (size_t k = 0; k < y->c; k++) {
-        double *yk = y->data + (n * y->c + k) * ohw, bk = p->b[k];
-        for (size_t i = 0; i < ohw; i++) yk[i] += bk;
-      }
+  }
   free(col);
+  free(tmp);
+  free(wf);
   return PG_OK;
 }
 
@@ -163,7 +212,7 @@ pg_status pg_conv2d_backward(const pg_conv2d *p, const pg_tensor *x, const pg_te
         const double *xg = x->data + (n * x->c + g * cg) * x->h * x->w;
         const double *B = xg;
         if (!direct) {
-          im2col(xg, cg, x->h, x->w, p, oh, ow, col);
+          im2col(xg, cg, x->h, x->w, p, oh, ow, col, ohw);
           B = col;
         }
         /* dW_g[kg x kk] += dy_g[kg x ohw] * col^T */

@@ -42,6 +42,9 @@ typedef struct pg_conv2d {
   size_t groups;        /* 1 = dense */
   double *w;            /* cout x (cin/groups) x kh x kw, not owned */
   double *b;            /* cout, or NULL for no bias; not owned */
+  int single;           /* forward only: multiply in single precision (SGEMM on
+                           inputs and weights rounded to float), about twice as
+                           fast; NASWOT uses it, where only signs matter */
 } pg_conv2d;
 
 /* Output side for input side `in`; 0 when the kernel does not fit. */

@@ -116,7 +116,7 @@ static void test_conv_forward_direct(void **state) {
     const size_t *q = conv_cfg[t];
     fdctx c = {0};
     double w[256], b[16];
-    c.conv = (pg_conv2d){q[0], q[1], q[2], q[3], q[4], q[5], q[6], w, q[7] ? b : NULL};
+    c.conv = (pg_conv2d){q[0], q[1], q[2], q[3], q[4], q[5], q[6], w, q[7] ? b : NULL, 0};
     fill_normal(w, 256, &rng);
     fill_normal(b, 16, &rng);
     size_t oh = pg_conv_out(q[8], q[2], q[4], q[5]), ow = pg_conv_out(q[9], q[3], q[4], q[5]);
@@ -128,6 +128,14 @@ static void test_conv_forward_direct(void **state) {
           for (size_t ox = 0; ox < ow; ox++)
             assert_true(fabs(c.y.data[((n * q[1] + k) * oh + oy) * ow + ox] -
                              direct_conv(&c.conv, &c.x, n, k, oy, ox)) < 1e-12);
+    /* single precision: same values to float accuracy */
+    c.conv.single = 1;
+    pg_tensor y64 = c.y;
+    assert_int_equal(pg_tensor_alloc(&c.y, 2, q[1], oh, ow), PG_OK);
+    forward(&c);
+    for (size_t i = 0; i < pg_tensor_numel(&c.y); i++)
+      assert_true(fabs(c.y.data[i] - y64.data[i]) < 1e-5 * (1.0 + fabs(y64.data[i])));
+    pg_tensor_free(&y64);
     teardown(&c);
   }
 }
@@ -140,7 +148,7 @@ static void test_conv_backward_fd(void **state) {
     const size_t *q = conv_cfg[t];
     fdctx c = {0};
     double w[256], b[16], dw[256] = {0}, db[16] = {0};
-    c.conv = (pg_conv2d){q[0], q[1], q[2], q[3], q[4], q[5], q[6], w, q[7] ? b : NULL};
+    c.conv = (pg_conv2d){q[0], q[1], q[2], q[3], q[4], q[5], q[6], w, q[7] ? b : NULL, 0};
     fill_normal(w, 256, &rng);
     fill_normal(b, 16, &rng);
     size_t oh = pg_conv_out(q[8], q[2], q[4], q[5]), ow = pg_conv_out(q[9], q[3], q[4], q[5]);
@@ -160,7 +168,7 @@ static void test_conv_backward_fd(void **state) {
 static void test_conv_bad_shapes(void **state) {
   (void)state;
   double w[9];
-  pg_conv2d p = {2, 3, 3, 3, 1, 1, 2, w, NULL}; /* 3 not divisible by 2 groups */
+  pg_conv2d p = {2, 3, 3, 3, 1, 1, 2, w, NULL, 0}; /* 3 not divisible by 2 groups */
   pg_tensor x, y;
   assert_int_equal(pg_tensor_alloc(&x, 1, 2, 4, 4), PG_OK);
   assert_int_equal(pg_tensor_alloc(&y, 1, 3, 4, 4), PG_OK);
