@@ -87,8 +87,48 @@ void pg_gp_standardize(const double *y, size_t n, int on, double *offset, double
   *scale = s > 1e-300 && s > 1e-12 * fabs(m) ? s : 1.0;
 }
 
+/* In-place lower Cholesky of the symmetric row-major A (n x n) with jitter
+ * escalation, without an n x n copy: row-major lower is column-major upper,
+ * so dpotrf('U') in column-major order touches only the lower triangle and
+ * the strict upper triangle keeps the input for a retry; diag[n] keeps the
+ * diagonal. On success the strict upper triangle is zeroed and *jitter
+ * holds the jitter added (0 if none). */
+pg_status pg_gp_cholesky(double *A, size_t n, double *diag, int tries, double *jitter) {
+  double mean = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    diag[i] = A[i * n + i];
+    mean += fabs(diag[i]);
+  }
+  if (!isfinite(mean)) return PG_EDOM;
+  mean = n ? mean / (double)n : 1.0;
+  if (!(mean > 0.0)) mean = 1.0;
+  double jit = 0.0;
+  for (int attempt = 0; attempt <= tries; attempt++) {
+    if (attempt > 0) {
+      jit = attempt == 1 ? 1e-10 * mean : jit * 10.0;
+      for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < i; j++) A[i * n + j] = A[j * n + i];
+        A[i * n + i] = diag[i] + jit;
+      }
+    }
+    lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)n, A, (lapack_int)n);
+    if (info < 0) return PG_ELAPACK;
+    if (info == 0) {
+      for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) A[i * n + j] = 0.0;
+      *jitter = jit;
+      return PG_OK;
+    }
+  }
+  for (size_t i = 0; i < n; i++) { /* restore the input */
+    for (size_t j = 0; j < i; j++) A[i * n + j] = A[j * n + i];
+    A[i * n + i] = diag[i];
+  }
+  return PG_ENOTPD;
+}
+
 /* K + noise I into A (n x n), Cholesky in place with jitter; alpha = A^-1 y;
- * *lml. work: n x n. */
+ * *lml. work: n doubles. */
 static pg_status factor(const pg_gp *g, const pg_kernel *k, double lognoise, double *A,
                         double *work, double *alpha, double *jitter, double *lml) {
   size_t n = g->n;
@@ -97,7 +137,7 @@ static pg_status factor(const pg_gp *g, const pg_kernel *k, double lognoise, dou
   double nz = exp(lognoise);
   for (size_t i = 0; i < n; i++) A[i * n + i] += nz;
   *jitter = 0.0;
-  st = pg_cholesky(A, n, jitter, g->o.jitter_tries, work);
+  st = pg_gp_cholesky(A, n, work, g->o.jitter_tries, jitter);
   if (st != PG_OK) return st;
   memcpy(alpha, g->y, n * sizeof *alpha);
   pg_chol_solve(A, n, alpha, 1);
@@ -109,7 +149,7 @@ static pg_status factor(const pg_gp *g, const pg_kernel *k, double lognoise, dou
 
 static pg_status refit(pg_gp *g) {
   size_t n = g->n;
-  double *work = malloc(n * n * sizeof *work);
+  double *work = malloc(n * sizeof *work);
   if (!work) return PG_ENOMEM;
   pg_status st = factor(g, g->k, g->lognoise, g->L, work, g->alpha, &g->jitter, &g->lml);
   free(work);
