@@ -24,6 +24,7 @@ struct pg_gp {
   double *alpha;   /* (K + noise I)^-1 y */
   double offset, scale, jitter, lml;
   int fitted;
+  double *ws; /* 2 n^2 + n workspace of pg_gp_lml_grad, kept while training */
 };
 
 pg_gp_opts pg_gp_defaults(void) {
@@ -59,7 +60,8 @@ static void clear_fit(pg_gp *g) {
   free(g->y);
   free(g->L);
   free(g->alpha);
-  g->X = g->y = g->L = g->alpha = NULL;
+  free(g->ws);
+  g->X = g->y = g->L = g->alpha = g->ws = NULL;
   g->n = 0;
   g->fitted = 0;
   g->lml = NAN;
@@ -111,7 +113,7 @@ pg_status pg_gp_cholesky(double *A, size_t n, double *diag, int tries, double *j
         A[i * n + i] = diag[i] + jit;
       }
     }
-    lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)n, A, (lapack_int)n);
+    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, A, (lapack_int)n);
     if (info < 0) return PG_ELAPACK;
     if (info == 0) {
       for (size_t i = 0; i < n; i++)
@@ -223,18 +225,21 @@ pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *gra
   pg_status st = pg_kernel_set_params(k, theta);
   if (st == PG_OK && (!isfinite(theta[p]) || fabs(theta[p]) > 700.0)) st = PG_EDOM;
   double *A = NULL, *W = NULL, *alpha = NULL;
+  if (st == PG_OK && !g->ws) {
+    g->ws = malloc((2 * n * n + n) * sizeof *g->ws); /* reused by later calls */
+    if (!g->ws) st = PG_ENOMEM;
+  }
   if (st == PG_OK) {
-    A = malloc(n * n * sizeof *A);
-    W = malloc(n * n * sizeof *W);
-    alpha = malloc(n * sizeof *alpha);
-    if (!A || !W || !alpha) st = PG_ENOMEM;
+    A = g->ws;
+    W = A + n * n;
+    alpha = W + n * n;
   }
   double jit;
   if (st == PG_OK) st = factor(g, k, theta[p], A, W, alpha, &jit, lml);
   if (st == PG_OK && grad) {
     /* K^-1 from the factor: row-major lower L is column-major upper U = L^T
      * with K = U^T U, which is what dpotri('U') takes. */
-    lapack_int info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', (lapack_int)n, A, (lapack_int)n);
+    lapack_int info = LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, A, (lapack_int)n);
     if (info != 0) st = info < 0 ? PG_ELAPACK : PG_ENOTPD;
     if (st == PG_OK) {
       /* W = dL/dK = (alpha alpha^T - K^-1) / 2, the inverse is in the lower
@@ -252,9 +257,6 @@ pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *gra
       grad[p] = tr * exp(theta[p]); /* dK/dlog noise = noise I (jitter ignored) */
     }
   }
-  free(A);
-  free(W);
-  free(alpha);
   pg_kernel_free(k);
   return st;
 }
@@ -329,6 +331,8 @@ pg_status pg_gp_train(pg_gp *g, pg_rng *rng, int restarts) {
       memcpy(best, x, np * sizeof *best);
     }
   }
+  free(g->ws); /* the training workspace is 2 n^2 doubles: release it */
+  g->ws = NULL;
   if (st == PG_OK) st = pg_gp_set_params(g, best);
   if (st == PG_OK && !isfinite(fbest)) st = PG_ENOCONV;
   free(start);
