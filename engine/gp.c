@@ -285,6 +285,7 @@ static double train_obj(const double *x, double *grad, void *vctx) {
 pg_status pg_gp_train(pg_gp *g, pg_rng *rng, int restarts) {
   if (!g->fitted) return PG_ESTATE;
   if (restarts < 1) restarts = 1;
+  if (!rng && restarts > 1) return PG_EINVAL;
   size_t p = pg_kernel_nparams(g->k), P = p + 1;
   size_t np = g->o.train_noise ? P : p;
   double *buf = malloc((6 * P) * sizeof *buf);
