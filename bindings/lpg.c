@@ -13,7 +13,7 @@ void *pgL_newbuffer(lua_State *L, size_t bytes) {
 pgL_matrix *pgL_newmatrix(lua_State *L, size_t rows, size_t cols) {
   size_t n;
   if (pg_size_mul(rows, cols, &n) != PG_OK || n > PG_MAX_ELEMS / 8)
-    luaL_error(L, "matrix of %zu x %zu elements is too large", rows, cols);
+    luaL_error(L, "matrix of %I x %I elements is too large", (lua_Integer)rows, (lua_Integer)cols);
   pgL_matrix *m = lua_newuserdatauv(L, sizeof(pgL_matrix) + n * sizeof(double), 0);
   m->rows = rows;
   m->cols = cols;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -31,12 +32,27 @@ static const char *progname = "perigee";
 static lua_State *globalL = NULL;
 
 /* ---- OpenBLAS core type: see ../shared/research/blas.md and docs/design.md.
- * OpenBLAS 0.3.21 falls back to slow "Prescott" kernels on CPUs it does not
- * recognise even when they have AVX-512; the core type is read when the
- * library loads, so we set it and re-execute ourselves once. */
+ * OpenBLAS 0.3.21 falls back to its slow generic "Prescott" kernels on some
+ * AVX-512 CPUs it does not recognise. The core type is read when the library
+ * loads, so when the library reports such a fallback on a CPU with AVX-512
+ * we set OPENBLAS_CORETYPE=SkylakeX and re-execute ourselves once. A core it
+ * recognised (e.g. Cooperlake, SkylakeX, Haswell, Zen) is left alone. */
+extern char *openblas_get_corename(void) __attribute__((weak));
+
+static int is_fallback_core(const char *name) {
+  static const char *const slow[] = {"Prescott", "Core2",  "Penryn", "Dunnington", "Nehalem",
+                                     "Atom",     "Katmai", "Northwood", "Banias", "Unknown",
+                                     NULL};
+  if (!name) return 0;
+  for (int i = 0; slow[i]; i++)
+    if (strcasecmp(name, slow[i]) == 0) return 1;
+  return 0;
+}
+
 static void maybe_reexec(char **argv) {
 #if defined(__x86_64__) && defined(__GNUC__)
   if (getenv("OPENBLAS_CORETYPE") || getenv("PERIGEE_NO_REEXEC")) return;
+  if (!openblas_get_corename || !is_fallback_core(openblas_get_corename())) return;
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("avx512f")) return;
   setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);

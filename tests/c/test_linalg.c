@@ -1,0 +1,127 @@
+/* test_linalg.c -- Cholesky with jitter, solves, log-determinants and
+ * distances against closed forms and brute force. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "linalg.h"
+#include "rng.h"
+
+static void test_cholesky_closed_form(void **state) {
+  (void)state;
+  /* [[4,2],[2,3]] = L L^T with L = [[2,0],[1,sqrt(2)]] */
+  double A[4] = {4, 2, 2, 3}, jit = 0;
+  assert_int_equal(pg_cholesky(A, 2, &jit, 5, NULL), PG_OK);
+  assert_true(jit == 0.0);
+  assert_true(fabs(A[0] - 2) < 1e-15 && A[1] == 0.0);
+  assert_true(fabs(A[2] - 1) < 1e-15 && fabs(A[3] - sqrt(2.0)) < 1e-15);
+  assert_true(fabs(pg_chol_logdet(A, 2) - log(8.0)) < 1e-14); /* det = 12 - 4 */
+  /* solve [[4,2],[2,3]] x = [2, 5] -> x = [-0.5, 2] */
+  double b[2] = {2, 5};
+  pg_chol_solve(A, 2, b, 1);
+  assert_true(fabs(b[0] + 0.5) < 1e-14 && fabs(b[1] - 2) < 1e-14);
+}
+
+static void test_cholesky_jitter(void **state) {
+  (void)state;
+  /* rank-one PSD matrix: needs jitter */
+  double A[9];
+  for (int i = 0; i < 9; i++) A[i] = 1.0;
+  double jit = 0;
+  assert_int_equal(pg_cholesky(A, 3, &jit, 10, NULL), PG_OK);
+  assert_true(jit > 0.0 && jit < 1e-2);
+  /* L L^T reproduces A + jitter I */
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++) {
+      double s = 0;
+      for (int k = 0; k < 3; k++) s += A[i * 3 + k] * A[j * 3 + k];
+      assert_true(fabs(s - (1.0 + (i == j ? jit : 0.0))) < 1e-12);
+    }
+}
+
+static void test_cholesky_indefinite(void **state) {
+  (void)state;
+  double A[4] = {1, 2, 2, 1}, orig[4] = {1, 2, 2, 1}, jit = 0;
+  assert_int_equal(pg_cholesky(A, 2, &jit, 3, NULL), PG_ENOTPD);
+  assert_memory_equal(A, orig, sizeof A); /* restored */
+  double N[4] = {1, NAN, NAN, 1};
+  assert_int_equal(pg_cholesky(N, 2, &jit, 3, NULL), PG_EDOM);
+}
+
+/* Random SPD matrix: solve and log-det against a brute-force check. */
+static void test_solve_random(void **state) {
+  (void)state;
+  pg_rng r;
+  pg_rng_seed(&r, 4);
+  enum { n = 20 };
+  double G[n * n], A[n * n], L[n * n], x[n], b[n];
+  for (int i = 0; i < n * n; i++) G[i] = pg_rng_normal(&r);
+  pg_gemm(n, n, n, 1.0, G, G, 1, 0.0, A); /* A = G G^T */
+  for (int i = 0; i < n; i++) A[i * n + i] += n;
+  memcpy(L, A, sizeof A);
+  double jit = 0;
+  assert_int_equal(pg_cholesky(L, n, &jit, 0, NULL), PG_OK);
+  for (int i = 0; i < n; i++) x[i] = b[i] = pg_rng_normal(&r);
+  pg_chol_solve(L, n, x, 1);
+  for (int i = 0; i < n; i++) {
+    double s = 0;
+    for (int j = 0; j < n; j++) s += A[i * n + j] * x[j];
+    assert_true(fabs(s - b[i]) < 1e-10);
+  }
+}
+
+static void test_sqdist(void **state) {
+  (void)state;
+  pg_rng r;
+  pg_rng_seed(&r, 8);
+  enum { n = 7, m = 5, d = 3 };
+  double A[n * d], B[m * d], D[n * m];
+  for (int i = 0; i < n * d; i++) A[i] = pg_rng_normal(&r);
+  for (int i = 0; i < m * d; i++) B[i] = pg_rng_normal(&r);
+  pg_sqdist(A, n, B, m, d, D);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < m; j++) {
+      double s = 0;
+      for (int k = 0; k < d; k++) s += (A[i * d + k] - B[j * d + k]) * (A[i * d + k] - B[j * d + k]);
+      assert_true(fabs(D[i * m + j] - s) < 1e-12);
+    }
+  pg_sqdist(A, 1, A, 1, d, D); /* a point with itself: exactly 0 after clamping */
+  assert_true(D[0] >= 0.0 && D[0] < 1e-14);
+}
+
+static void test_size_mul(void **state) {
+  (void)state;
+  size_t out;
+  assert_int_equal(pg_size_mul(1000, 1000, &out), PG_OK);
+  assert_true(out == 1000000);
+  assert_int_equal(pg_size_mul(SIZE_MAX / 2, 3, &out), PG_ERANGE);
+  assert_int_equal(pg_size_mul((size_t)1 << 20, (size_t)1 << 20, &out), PG_ERANGE);
+  assert_int_equal(pg_size_mul(0, SIZE_MAX, &out), PG_OK);
+  assert_true(out == 0);
+  double v[3] = {1, INFINITY, 0};
+  assert_int_equal(pg_all_finite(v, 1), 1);
+  assert_int_equal(pg_all_finite(v, 3), 0);
+}
+
+static void test_strerror(void **state) {
+  (void)state;
+  for (int s = 0; s < PG_STATUS_COUNT; s++) assert_non_null(pg_strerror((pg_status)s));
+  assert_string_equal(pg_strerror((pg_status)999), "unknown status");
+  assert_string_equal(pg_strerror(PG_OK), "success");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_cholesky_closed_form), cmocka_unit_test(test_cholesky_jitter),
+      cmocka_unit_test(test_cholesky_indefinite),  cmocka_unit_test(test_solve_random),
+      cmocka_unit_test(test_sqdist),               cmocka_unit_test(test_size_mul),
+      cmocka_unit_test(test_strerror),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
