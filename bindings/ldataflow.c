@@ -188,8 +188,7 @@ static void parse_accel(lua_State *L, int arg, int t, pg_df_accel *a, const char
     if (!v->name[0]) snprintf(v->name, sizeof v->name, "L%d", l + 1);
     double size = numfield(L, arg, sub, vt, "size", 0, 0, INFINITY);
     v->size = isinf(size) ? 0 : size;
-    double bw = numfield(L, arg, sub, vt, "bw", NAN, 1e-9, 1e12);
-    if (isnan(bw)) bw = 0;
+    double bw = numfield(L, arg, sub, vt, "bw", 0, 1e-9, 1e12); /* both widths at once */
     double b2 = numfield(L, arg, sub, vt, "r_bw", bw > 0 ? bw : NAN, 1e-9, 1e12);
     v->rbw = b2;
     v->wbw = numfield(L, arg, sub, vt, "w_bw", bw > 0 ? bw : b2, 1e-9, 1e12);
@@ -353,7 +352,13 @@ static int hw_accelerator(lua_State *L) {
 }
 
 /* perigee.hw.accelerators() -> sorted list of available description names */
+static int no_arguments(lua_State *L) {
+  if (lua_gettop(L) > 0) luaL_argerror(L, 1, "no arguments expected");
+  return 0;
+}
+
 static int hw_accelerators(lua_State *L) {
+  no_arguments(L);
   push_hw_dir(L);
   lua_newtable(L);
   if (lua_isnil(L, -2)) return 1;
@@ -527,6 +532,7 @@ static const int mode_values[] = {PG_DF_FULLY_CACHED, PG_DF_H_CACHED_V_RECOMPUTE
 /* acc:evaluate(net, opts) */
 static int accel_evaluate(lua_State *L) {
   pg_df_accel *a = checkaccel(L, 1);
+  lua_settop(L, 3); /* buffers pushed below must not take the options' slot */
   pg_hw_network net;
   check_network(L, 2, &net);
   pg_df_options o;
@@ -646,6 +652,7 @@ static int hw_coflex_accelerator(lua_State *L) {
 /* inclusive integer grid, and the README's count (512 values per register
  * parameter: 64^2 * 512^4 = 2^48) */
 static int hw_coflex_space_size(lua_State *L) {
+  no_arguments(L);
   double n = 1;
   for (int i = 0; i < 6; i++) n *= coflex_params[i].hi - coflex_params[i].lo + 1;
   lua_pushnumber(L, n);
