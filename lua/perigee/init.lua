@@ -8,6 +8,15 @@ local core = require "perigee.core"
 local pg = {}
 for k, v in pairs(core) do pg[k] = v end
 
+-- The search-space constructors are used so often that they live at the
+-- top level: pg.real, pg.int, pg.ordinal, pg.choice, pg.fixed, pg.space{...}.
+-- (pg.experiment, pg.benchmark, pg.optimizers load lazily like any module.)
+do
+  local space = require "perigee.space"
+  pg.space = space
+  for _, k in ipairs { "real", "int", "ordinal", "choice", "fixed" } do pg[k] = space[k] end
+end
+
 return setmetatable(pg, {
   __index = function(t, key)
     if type(key) ~= "string" or not key:match("^[%a_][%w_]*$") then return nil end

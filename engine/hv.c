@@ -1,0 +1,511 @@
+/*
+ * hv.c -- exact hypervolume (minimisation) and the quantities built on it.
+ *
+ * d = 2: sort lexicographically and add the rectangles of the staircase.
+ * d = 3: N. Beume, C. M. Fonseca, M. Lopez-Ibanez, L. Paquete and
+ *   J. Vahrenhold, "On the complexity of computing the hypervolume
+ *   indicator", IEEE TEVC 13(5):1075-1082, 2009: sweep along the third
+ *   objective keeping the 2-D staircase of the points seen so far in a
+ *   balanced tree (stair.h) and its dominated area, O(n log n).
+ * d >= 4: L. While, L. Bradstreet and L. Barone, "A fast way of calculating
+ *   exact hypervolumes", IEEE TEVC 16(1):86-95, 2012 (WFG): exclusive
+ *   volumes of limited sets, V(p) - HV_{d-1}(nds(limit(S, p))) with
+ *   limit(q, p) = max(q, p) componentwise and V(p) the volume of [p, r],
+ *   evaluated as a sweep along the last objective in increasing order that
+ *   keeps only the points non-dominated on the first d-1 objectives (the
+ *   scheme of HV4D, A. P. Guerreiro and C. M. Fonseca, "Computing and
+ *   updating hypervolume contributions in up to four dimensions", IEEE TEVC
+ *   22(3), 2018, here with the generic limited-set step); recursion down to
+ *   the 3-D sweep.
+ * Contributions in 2-D: a point's exclusive region is the box between its
+ *   neighbours on the first front minus what the second front covers in it
+ *   (a point of the second front inside that box is dominated by that point
+ *   alone), O(n log n). In any dimension: V(p) - HV(limit(S \ {p}, p)).
+ */
+#define _GNU_SOURCE /* qsort_r */
+#include "hv.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stair.h"
+
+/* ---- helpers ---- */
+
+static pg_status check_args(const double *Y, size_t n, size_t d, const double *ref) {
+  if (d == 0) return PG_EINVAL;
+  for (size_t j = 0; j < d; j++)
+    if (!isfinite(ref[j])) return PG_EDOM;
+  for (size_t i = 0; i < n * d; i++)
+    if (isnan(Y[i])) return PG_EDOM;
+  return PG_OK;
+}
+
+static inline int strictly_below(const double *p, const double *ref, size_t d) {
+  for (size_t j = 0; j < d; j++)
+    if (!(p[j] < ref[j])) return 0;
+  return 1;
+}
+
+/* Volume of the box [p, ref]. */
+static inline double box_volume(const double *p, const double *ref, size_t d) {
+  double v = 1.0;
+  for (size_t j = 0; j < d; j++) v *= ref[j] - p[j];
+  return v;
+}
+
+/* 1 when a <= b componentwise (a weakly dominates b). */
+static inline int weakly_dominates(const double *a, const double *b, size_t d) {
+  for (size_t j = 0; j < d; j++)
+    if (a[j] > b[j]) return 0;
+  return 1;
+}
+
+/* Remove the weakly dominated rows of P (m x d) in place, keeping one copy
+ * of duplicates; returns the new count. O(m k d), k the size of the result. */
+static size_t nds_filter(double *P, size_t m, size_t d) {
+  size_t k = 0;
+  for (size_t i = 0; i < m; i++) {
+    const double *q = P + i * d;
+    int drop = 0;
+    size_t t = 0;
+    while (t < k) {
+      double *s = P + t * d;
+      if (weakly_dominates(s, q, d)) {
+        drop = 1;
+        break;
+      }
+      if (weakly_dominates(q, s, d)) { /* s is dominated: overwrite with the last kept */
+        k--;
+        if (t != k) memcpy(s, P + k * d, d * sizeof *P);
+        continue;
+      }
+      t++;
+    }
+    if (!drop) {
+      if (k != i) memmove(P + k * d, q, d * sizeof *P);
+      k++;
+    }
+  }
+  return k;
+}
+
+/* ---- 1-D, 2-D, 3-D ---- */
+
+static double hv1d(const double *P, size_t m, const double *ref) {
+  double lo = ref[0];
+  for (size_t i = 0; i < m; i++)
+    if (P[i] < lo) lo = P[i];
+  return ref[0] - lo;
+}
+
+static int cmp_pair(const void *pa, const void *pb) {
+  const double *a = pa, *b = pb;
+  if (a[0] != b[0]) return a[0] < b[0] ? -1 : 1;
+  return (a[1] > b[1]) - (a[1] < b[1]);
+}
+
+/* P is reordered. */
+static double hv2d(double *P, size_t m, const double *ref) {
+  qsort(P, m, 2 * sizeof *P, cmp_pair);
+  double area = 0.0, cap = ref[1];
+  for (size_t i = 0; i < m; i++) {
+    double y = P[2 * i + 1];
+    if (y < cap) {
+      area += (ref[0] - P[2 * i]) * (cap - y);
+      cap = y;
+    }
+  }
+  return area;
+}
+
+static int cmp_z(const void *pa, const void *pb) {
+  double a = ((const double *)pa)[2], b = ((const double *)pb)[2];
+  return (a > b) - (a < b);
+}
+
+/* P (m x 3) is reordered by the third objective. */
+static pg_status hv3d(double *P, size_t m, const double *ref, double *out) {
+  *out = 0.0;
+  if (m == 0) return PG_OK;
+  qsort(P, m, 3 * sizeof *P, cmp_z);
+  pg_stair_pool pool;
+  pg_status s = pg_stair_init(&pool, m);
+  if (s != PG_OK) return s;
+  int32_t root = -1;
+  double area = 0.0, vol = 0.0;
+  for (size_t i = 0; i < m; i++) {
+    const double *p = P + 3 * i;
+    if (!pg_stair_dominated(&pool, root, p[0], p[1]))
+      pg_stair_insert(&pool, &root, p[0], p[1], ref[0], ref[1], &area);
+    double znext = i + 1 < m ? P[3 * i + 5] : ref[2];
+    vol += area * (znext - p[2]);
+  }
+  pg_stair_free(&pool);
+  *out = vol;
+  return PG_OK;
+}
+
+/* ---- WFG for d >= 4 ---- */
+
+static pg_status hv_rec(double *P, size_t m, size_t d, const double *ref, double *out);
+
+typedef struct lastctx {
+  size_t d;
+} lastctx;
+
+static int cmp_last_asc(const void *pa, const void *pb, void *c) {
+  size_t d = ((const lastctx *)c)->d;
+  double a = ((const double *)pa)[d - 1], b = ((const double *)pb)[d - 1];
+  return (a > b) - (a < b);
+}
+
+/* Sweep along the last objective (ascending). S holds the points seen so
+ * far that are non-dominated on the first e = d-1 objectives (a point
+ * dominated there by an earlier one can never bound a later contribution
+ * more than its dominator does, so it is dropped for good); the
+ * (d-1)-volume of the slice grows by each new point's exclusive
+ * contribution V(p) - HV_{d-1}(nds(limit(S, p))), and each slab between
+ * consecutive last-objective values adds slice volume x thickness. This is
+ * the WFG decomposition evaluated in increasing order of the last
+ * objective, as in HV4D (Guerreiro and Fonseca, IEEE TEVC 22(3), 2018). */
+static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *out) {
+  lastctx c = {d};
+  qsort_r(P, m, d * sizeof *P, cmp_last_asc, &c);
+  size_t e = d - 1, ns = 0;
+  double *L = malloc(m * e * sizeof *L), *S = malloc(m * e * sizeof *S);
+  if (!L || !S) {
+    free(L);
+    free(S);
+    return PG_ENOMEM;
+  }
+  double total = 0.0, slice = 0.0;
+  pg_status st = PG_OK;
+  for (size_t i = 0; i < m; i++) {
+    const double *p = P + i * d;
+    int covered = 0;
+    for (size_t t = 0; t < ns; t++) {
+      const double *q = S + t * e;
+      double *l = L + t * e;
+      int all = 1;
+      for (size_t j = 0; j < e; j++) {
+        l[j] = q[j] > p[j] ? q[j] : p[j];
+        if (q[j] > p[j]) all = 0;
+      }
+      if (all) { /* q covers p on the first d-1 objectives */
+        covered = 1;
+        break;
+      }
+    }
+    if (!covered) {
+      size_t k = ns;
+      if (e >= 4) k = nds_filter(L, k, e);
+      double inner = 0.0;
+      if ((st = hv_rec(L, k, e, ref, &inner)) != PG_OK) break;
+      slice += box_volume(p, ref, e) - inner;
+      /* drop the members of S that p dominates on the first e objectives */
+      size_t w = 0;
+      for (size_t t = 0; t < ns; t++)
+        if (!weakly_dominates(p, S + t * e, e)) {
+          if (w != t) memcpy(S + w * e, S + t * e, e * sizeof *S);
+          w++;
+        }
+      ns = w;
+      memcpy(S + ns * e, p, e * sizeof *S);
+      ns++;
+    }
+    double next = i + 1 < m ? P[(i + 1) * d + d - 1] : ref[d - 1];
+    total += slice * (next - p[d - 1]);
+  }
+  free(L);
+  free(S);
+  *out = total;
+  return st;
+}
+
+/* Hypervolume of P (m x d, every row strictly below ref), reordering P. */
+static pg_status hv_rec(double *P, size_t m, size_t d, const double *ref, double *out) {
+  if (m == 0) {
+    *out = 0.0;
+    return PG_OK;
+  }
+  if (m == 1) {
+    *out = box_volume(P, ref, d);
+    return PG_OK;
+  }
+  switch (d) {
+  case 1:
+    *out = hv1d(P, m, ref);
+    return PG_OK;
+  case 2:
+    *out = hv2d(P, m, ref);
+    return PG_OK;
+  case 3:
+    return hv3d(P, m, ref, out);
+  default:
+    return wfg(P, m, d, ref, out);
+  }
+}
+
+/* Copy the rows strictly below ref into a new buffer (*buf, *m rows);
+ * *neginf is set when one of them has a -Inf coordinate. */
+static pg_status relevant(const double *Y, size_t n, size_t d, const double *ref, double **buf,
+                          size_t *m, size_t *idx, int *neginf) {
+  *buf = malloc((n ? n : 1) * d * sizeof **buf);
+  if (!*buf) return PG_ENOMEM;
+  size_t k = 0;
+  *neginf = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double *p = Y + i * d;
+    if (!strictly_below(p, ref, d)) continue;
+    for (size_t j = 0; j < d; j++)
+      if (isinf(p[j])) *neginf = 1;
+    memcpy(*buf + k * d, p, d * sizeof *p);
+    if (idx) idx[k] = i;
+    k++;
+  }
+  *m = k;
+  return PG_OK;
+}
+
+pg_status pg_hv(const double *Y, size_t n, size_t d, const double *ref, double *out) {
+  *out = 0.0;
+  pg_status s = check_args(Y, n, d, ref);
+  if (s != PG_OK) return s;
+  double *P;
+  size_t m;
+  int neginf;
+  if ((s = relevant(Y, n, d, ref, &P, &m, NULL, &neginf)) != PG_OK) return s;
+  if (neginf)
+    *out = INFINITY;
+  else
+    s = hv_rec(P, m, d, ref, out);
+  free(P);
+  return s;
+}
+
+/* ---- contributions ---- */
+
+/* V(p) - HV(limit(Q, p)) for the m rows of Q (p itself not among them);
+ * L is scratch of m x d. */
+static pg_status exclusive(const double *p, const double *Q, size_t m, size_t d,
+                           const double *ref, double *L, double *out) {
+  *out = 0.0;
+  for (size_t t = 0; t < m; t++) {
+    const double *q = Q + t * d;
+    double *l = L + t * d;
+    int all = 1;
+    for (size_t j = 0; j < d; j++) {
+      l[j] = q[j] > p[j] ? q[j] : p[j];
+      if (q[j] > p[j]) all = 0;
+    }
+    if (all) return PG_OK; /* p weakly dominated by q */
+  }
+  size_t k = m;
+  if (d >= 4) k = nds_filter(L, m, d);
+  double inner;
+  pg_status s = hv_rec(L, k, d, ref, &inner);
+  if (s == PG_OK) *out = box_volume(p, ref, d) - inner;
+  return s;
+}
+
+typedef struct c2 {
+  double x, y;
+  size_t i;
+} c2;
+
+static int cmp_c2(const void *pa, const void *pb) {
+  const c2 *a = pa, *b = pb;
+  if (a->x != b->x) return a->x < b->x ? -1 : 1;
+  return (a->y > b->y) - (a->y < b->y);
+}
+
+/* 2-D contributions of the m relevant points P (indices idx) into out. */
+static pg_status contrib2d(const double *P, size_t m, const size_t *idx, const double *ref,
+                           double *out) {
+  c2 *a = malloc((m ? m : 1) * sizeof *a);
+  c2 *f1 = malloc((m ? m : 1) * sizeof *f1), *f2 = malloc((m ? m : 1) * sizeof *f2);
+  unsigned char *dup = calloc(m ? m : 1, 1);
+  if (!a || !f1 || !f2 || !dup) {
+    free(a);
+    free(f1);
+    free(f2);
+    free(dup);
+    return PG_ENOMEM;
+  }
+  for (size_t t = 0; t < m; t++) a[t] = (c2){P[2 * t], P[2 * t + 1], idx[t]};
+  qsort(a, m, sizeof *a, cmp_c2);
+  /* first and second fronts of the distinct points (lexicographic sweep) */
+  size_t n1 = 0, n2 = 0;
+  double last1 = INFINITY, last2 = INFINITY;
+  for (size_t t = 0; t < m; t++) {
+    if (t > 0 && a[t].x == a[t - 1].x && a[t].y == a[t - 1].y) {
+      if (n1 > 0 && f1[n1 - 1].x == a[t].x && f1[n1 - 1].y == a[t].y) dup[n1 - 1] = 1;
+      continue;
+    }
+    if (a[t].y < last1) {
+      f1[n1++] = a[t];
+      last1 = a[t].y;
+    } else if (a[t].y < last2) {
+      f2[n2++] = a[t];
+      last2 = a[t].y;
+    }
+  }
+  size_t j = 0;
+  for (size_t t = 0; t < n1; t++) {
+    double x = f1[t].x, y = f1[t].y;
+    double xc = t + 1 < n1 ? f1[t + 1].x : ref[0];
+    double yc = t > 0 ? f1[t - 1].y : ref[1];
+    while (j < n2 && f2[j].x < x) j++;
+    double covered = 0.0;
+    size_t s = j;
+    while (s < n2 && f2[s].x < xc) {
+      double nx = s + 1 < n2 && f2[s + 1].x < xc ? f2[s + 1].x : xc;
+      if (f2[s].y < yc) covered += (nx - f2[s].x) * (yc - f2[s].y);
+      s++;
+    }
+    j = s;
+    out[f1[t].i] = dup[t] ? 0.0 : (xc - x) * (yc - y) - covered;
+  }
+  free(a);
+  free(f1);
+  free(f2);
+  free(dup);
+  return PG_OK;
+}
+
+pg_status pg_hv_contrib(const double *Y, size_t n, size_t d, const double *ref, double *out) {
+  pg_status s = check_args(Y, n, d, ref);
+  if (s != PG_OK) return s;
+  for (size_t i = 0; i < n; i++) out[i] = 0.0;
+  if (n == 0) return PG_OK;
+  size_t *idx = malloc(n * sizeof *idx), m;
+  double *P = NULL, *Q = NULL, *L = NULL;
+  int neginf;
+  if (!idx) return PG_ENOMEM;
+  if ((s = relevant(Y, n, d, ref, &P, &m, idx, &neginf)) != PG_OK) goto done;
+  if (neginf) {
+    s = PG_EDOM;
+    goto done;
+  }
+  if (d == 2) {
+    s = contrib2d(P, m, idx, ref, out);
+    goto done;
+  }
+  Q = malloc((m ? m : 1) * d * sizeof *Q);
+  L = malloc((m ? m : 1) * d * sizeof *L);
+  if (!Q || !L) {
+    s = PG_ENOMEM;
+    goto done;
+  }
+  for (size_t t = 0; t < m; t++) {
+    /* Q = P without row t */
+    memcpy(Q, P, t * d * sizeof *P);
+    memcpy(Q + t * d, P + (t + 1) * d, (m - t - 1) * d * sizeof *P);
+    if ((s = exclusive(P + t * d, Q, m - 1, d, ref, L, &out[idx[t]])) != PG_OK) break;
+  }
+done:
+  free(idx);
+  free(P);
+  free(Q);
+  free(L);
+  return s;
+}
+
+pg_status pg_hv_improvement(const double *Y, size_t n, size_t d, const double *ref,
+                            const double *P, size_t np, double *out) {
+  *out = 0.0;
+  pg_status s = check_args(Y, n, d, ref);
+  if (s == PG_OK) s = check_args(P, np, d, ref);
+  if (s != PG_OK) return s;
+  size_t tot = n + np, m, cnt;
+  double *Q, *L = NULL;
+  int neginf;
+  if (np == 0) return PG_OK;
+  /* the relevant points of Y, then those of P appended one at a time */
+  if ((s = relevant(Y, n, d, ref, &Q, &m, NULL, &neginf)) != PG_OK) return s;
+  if (neginf) {
+    s = PG_EDOM; /* HV(Y) is infinite: the improvement is undefined */
+    goto done;
+  }
+  double *Q2 = realloc(Q, tot * d * sizeof *Q);
+  if (!Q2) {
+    s = PG_ENOMEM;
+    goto done;
+  }
+  Q = Q2;
+  if (!(L = malloc(tot * d * sizeof *L))) {
+    s = PG_ENOMEM;
+    goto done;
+  }
+  cnt = m;
+  for (size_t k = 0; k < np; k++) {
+    const double *p = P + k * d;
+    if (!strictly_below(p, ref, d)) continue;
+    for (size_t j = 0; j < d; j++)
+      if (isinf(p[j])) neginf = 1;
+    if (neginf) { /* a point at -Inf inside the box adds an infinite volume */
+      *out = INFINITY;
+      break;
+    }
+    double ex;
+    if ((s = exclusive(p, Q, cnt, d, ref, L, &ex)) != PG_OK) break;
+    *out += ex;
+    memcpy(Q + cnt * d, p, d * sizeof *p);
+    cnt++;
+  }
+done:
+  free(Q);
+  free(L);
+  return s;
+}
+
+pg_status pg_hv_mc(const double *Y, size_t n, size_t d, const double *ref, size_t nsamples,
+                   pg_rng *rng, double *est, double *se) {
+  *est = *se = 0.0;
+  pg_status s = check_args(Y, n, d, ref);
+  if (s != PG_OK) return s;
+  if (nsamples == 0 || !rng) return PG_EINVAL;
+  double *P, *lo = NULL, *z = NULL;
+  size_t m;
+  int neginf;
+  if ((s = relevant(Y, n, d, ref, &P, &m, NULL, &neginf)) != PG_OK) return s;
+  if (neginf) {
+    *est = INFINITY;
+    free(P);
+    return PG_OK;
+  }
+  lo = malloc(d * sizeof *lo);
+  z = malloc(d * sizeof *z);
+  if (!lo || !z) {
+    s = PG_ENOMEM;
+    goto done;
+  }
+  if (m == 0) goto done;
+  m = nds_filter(P, m, d);
+  for (size_t j = 0; j < d; j++) {
+    lo[j] = ref[j];
+    for (size_t i = 0; i < m; i++)
+      if (P[i * d + j] < lo[j]) lo[j] = P[i * d + j];
+  }
+  double vol = box_volume(lo, ref, d);
+  size_t hits = 0;
+  for (size_t t = 0; t < nsamples; t++) {
+    for (size_t j = 0; j < d; j++) z[j] = lo[j] + (ref[j] - lo[j]) * pg_rng_uniform(rng);
+    for (size_t i = 0; i < m; i++)
+      if (weakly_dominates(P + i * d, z, d)) {
+        hits++;
+        break;
+      }
+  }
+  double f = (double)hits / (double)nsamples;
+  *est = vol * f;
+  *se = vol * sqrt(f * (1.0 - f) / (double)nsamples);
+done:
+  free(P);
+  free(lo);
+  free(z);
+  return s;
+}

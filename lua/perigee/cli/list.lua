@@ -1,0 +1,31 @@
+--- perigee list benchmarks|optimizers: what is available, with descriptions.
+local argparse = require "argparse"
+
+return function(args)
+  local parser = argparse("perigee list", "List the benchmarks on the search path or the optimizers.")
+  parser:argument("what", "benchmarks or optimizers."):choices { "benchmarks", "optimizers" }
+  local ok, a = parser:pparse(args)
+  if not ok then
+    io.stderr:write(parser:get_usage(), "\nperigee list: ", a, "\n")
+    return 2
+  end
+  local rows = {}
+  if a.what == "benchmarks" then
+    local B = require "perigee.benchmark"
+    for _, b in ipairs(B.list()) do
+      local shape = b.error and "" or ("%dd/%do"):format(b.dimensions, b.objectives)
+      rows[#rows + 1] = { b.name, shape, b.description, b.file }
+    end
+    print("search path: " .. table.concat(B.path(), ":"))
+  else
+    for _, o in ipairs(require("perigee.optimizers").list()) do rows[#rows + 1] = { o.name, o.description } end
+  end
+  local w = {}
+  for _, r in ipairs(rows) do for j, v in ipairs(r) do w[j] = math.max(w[j] or 0, #v) end end
+  for _, r in ipairs(rows) do
+    local cells = {}
+    for j, v in ipairs(r) do cells[j] = j < #r and (v .. string.rep(" ", w[j] - #v)) or v end
+    print(table.concat(cells, "  "))
+  end
+  return 0
+end
