@@ -15,9 +15,10 @@
  *   perigee.hw.coflex_parameters  -- the six parameters and their ranges
  *   perigee.hw.coflex_space_size() -> inclusive grid size, README's 2^48
  *
- * `net` is a table of layer tables (name, kind, B, K, C, OY, OX, FY, FX, SY,
- * SX, PY, PX, groups, IY, IX, input, input2; producers are 1-based layer
- * indices, 0 = network input, default: the previous layer).
+ * `net` is a network of perigee.hw.network.* (bindings/lhw.c) or a table of
+ * layer tables (name, kind, B, K, C, OY, OX, FY, FX, SY, SX, PY, PX, groups,
+ * IY, IX, input, input2; producers are 1-based layer indices, 0 = network
+ * input, default: the previous layer).
  *
  * The accelerator directory is $PERIGEE_HW_DIR, else the source tree's
  * hardware/accelerators (PG_SOURCE_DIR from the generated version.h), else
@@ -37,6 +38,7 @@
 #include "version.h"
 
 #define ACCEL_MT "perigee.Accelerator"
+#define HWNET_MT "perigee.HwNetwork" /* bindings/lhw.c */
 
 static pg_df_accel *checkaccel(lua_State *L, int arg) { return luaL_checkudata(L, arg, ACCEL_MT); }
 
@@ -146,7 +148,11 @@ static void parse_accel(lua_State *L, int arg, int t, pg_df_accel *a, const char
     a->dim_loop[d] = pg_df_loop_from_name(strfield(L, dt, "loop", buf, sizeof buf));
     if (a->dim_loop[d] < 0) desc_error(L, arg, sub, "field 'loop' must be one of B K C OY OX FY FX");
     strfield(L, dt, "name", a->dim_name[d], sizeof a->dim_name[d]);
-    if (!a->dim_name[d][0]) snprintf(a->dim_name[d], sizeof a->dim_name[d], "D%d", d + 1);
+    if (!a->dim_name[d][0]) { /* D1..D4 */
+      a->dim_name[d][0] = 'D';
+      a->dim_name[d][1] = (char)('1' + d);
+      a->dim_name[d][2] = 0;
+    }
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
@@ -403,10 +409,17 @@ static int64_t layer_int(lua_State *L, int arg, int t, int idx, const char *k, i
   return v;
 }
 
-/* Fill net (layers in a GC-managed buffer pushed on the stack) from the
- * table at arg. */
+/* Fill net from argument arg: a perigee.hw network userdata (borrowed: it
+ * stays alive as an argument), or a table of layer tables (layers in a
+ * GC-managed buffer pushed on the stack). */
 static void check_network(lua_State *L, int arg, pg_hw_network *net) {
-  luaL_checktype(L, arg, LUA_TTABLE);
+  const pg_hw_network *ud = luaL_testudata(L, arg, HWNET_MT);
+  if (ud) { /* a network of perigee.hw.network.* (bindings/lhw.c) */
+    luaL_argcheck(L, ud->n >= 1, arg, "network is empty");
+    *net = *ud;
+    return;
+  }
+  if (lua_type(L, arg) != LUA_TTABLE) luaL_typeerror(L, arg, "perigee.hw network or table of layers");
   lua_Integer n = luaL_len(L, arg);
   luaL_argcheck(L, n >= 1 && n <= 100000, arg, "network must be a non-empty list of layer tables");
   pg_hw_layer *ls = pgL_newbuffer(L, (size_t)n * sizeof *ls);
