@@ -8,11 +8,15 @@
  *   objective keeping the 2-D staircase of the points seen so far in a
  *   balanced tree (stair.h) and its dominated area, O(n log n).
  * d >= 4: L. While, L. Bradstreet and L. Barone, "A fast way of calculating
- *   exact hypervolumes", IEEE TEVC 16(1):86-95, 2012 (WFG): with the points
- *   sorted by decreasing last objective,
- *     HV(S) = sum_i (r_d - p_i,d) * (V(p_i) - HV_{d-1}(nds(limit(S_{>i}, p_i))))
- *   where limit(q, p) = max(q, p) componentwise on the first d-1 objectives
- *   and V(p) the volume of the box [p, r]; recursion down to the 3-D sweep.
+ *   exact hypervolumes", IEEE TEVC 16(1):86-95, 2012 (WFG): exclusive
+ *   volumes of limited sets, V(p) - HV_{d-1}(nds(limit(S, p))) with
+ *   limit(q, p) = max(q, p) componentwise and V(p) the volume of [p, r],
+ *   evaluated as a sweep along the last objective in increasing order that
+ *   keeps only the points non-dominated on the first d-1 objectives (the
+ *   scheme of HV4D, A. P. Guerreiro and C. M. Fonseca, "Computing and
+ *   updating hypervolume contributions in up to four dimensions", IEEE TEVC
+ *   22(3), 2018, here with the generic limited-set step); recursion down to
+ *   the 3-D sweep.
  * Contributions in 2-D: a point's exclusive region is the box between its
  *   neighbours on the first front minus what the second front covers in it
  *   (a point of the second front inside that box is dominated by that point
@@ -152,47 +156,73 @@ typedef struct lastctx {
   size_t d;
 } lastctx;
 
-static int cmp_last_desc(const void *pa, const void *pb, void *c) {
+static int cmp_last_asc(const void *pa, const void *pb, void *c) {
   size_t d = ((const lastctx *)c)->d;
   double a = ((const double *)pa)[d - 1], b = ((const double *)pb)[d - 1];
-  return (a < b) - (a > b);
+  return (a > b) - (a < b);
 }
 
+/* Sweep along the last objective (ascending). S holds the points seen so
+ * far that are non-dominated on the first e = d-1 objectives (a point
+ * dominated there by an earlier one can never bound a later contribution
+ * more than its dominator does, so it is dropped for good); the
+ * (d-1)-volume of the slice grows by each new point's exclusive
+ * contribution V(p) - HV_{d-1}(nds(limit(S, p))), and each slab between
+ * consecutive last-objective values adds slice volume x thickness. This is
+ * the WFG decomposition evaluated in increasing order of the last
+ * objective, as in HV4D (Guerreiro and Fonseca, IEEE TEVC 22(3), 2018). */
 static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *out) {
   lastctx c = {d};
-  qsort_r(P, m, d * sizeof *P, cmp_last_desc, &c);
-  size_t e = d - 1;
-  double *L = malloc((m ? m : 1) * e * sizeof *L);
-  if (!L) return PG_ENOMEM;
-  double total = 0.0;
-  pg_status s = PG_OK;
+  qsort_r(P, m, d * sizeof *P, cmp_last_asc, &c);
+  size_t e = d - 1, ns = 0;
+  double *L = malloc(m * e * sizeof *L), *S = malloc(m * e * sizeof *S);
+  if (!L || !S) {
+    free(L);
+    free(S);
+    return PG_ENOMEM;
+  }
+  double total = 0.0, slice = 0.0;
+  pg_status st = PG_OK;
   for (size_t i = 0; i < m; i++) {
     const double *p = P + i * d;
-    size_t k = 0;
     int covered = 0;
-    for (size_t t = i + 1; t < m; t++) {
-      const double *q = P + t * d;
-      double *l = L + k * e;
+    for (size_t t = 0; t < ns; t++) {
+      const double *q = S + t * e;
+      double *l = L + t * e;
       int all = 1;
       for (size_t j = 0; j < e; j++) {
         l[j] = q[j] > p[j] ? q[j] : p[j];
         if (q[j] > p[j]) all = 0;
       }
-      if (all) { /* q covers p on the first d-1 objectives: nothing exclusive */
+      if (all) { /* q covers p on the first d-1 objectives */
         covered = 1;
         break;
       }
-      k++;
     }
-    if (covered) continue;
-    double inner = 0.0;
-    if (e >= 4) k = nds_filter(L, k, e);
-    if ((s = hv_rec(L, k, e, ref, &inner)) != PG_OK) break;
-    total += (ref[d - 1] - p[d - 1]) * (box_volume(p, ref, e) - inner);
+    if (!covered) {
+      size_t k = ns;
+      if (e >= 4) k = nds_filter(L, k, e);
+      double inner = 0.0;
+      if ((st = hv_rec(L, k, e, ref, &inner)) != PG_OK) break;
+      slice += box_volume(p, ref, e) - inner;
+      /* drop the members of S that p dominates on the first e objectives */
+      size_t w = 0;
+      for (size_t t = 0; t < ns; t++)
+        if (!weakly_dominates(p, S + t * e, e)) {
+          if (w != t) memcpy(S + w * e, S + t * e, e * sizeof *S);
+          w++;
+        }
+      ns = w;
+      memcpy(S + ns * e, p, e * sizeof *S);
+      ns++;
+    }
+    double next = i + 1 < m ? P[(i + 1) * d + d - 1] : ref[d - 1];
+    total += slice * (next - p[d - 1]);
   }
   free(L);
+  free(S);
   *out = total;
-  return s;
+  return st;
 }
 
 /* Hypervolume of P (m x d, every row strictly below ref), reordering P. */

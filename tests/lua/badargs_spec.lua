@@ -90,7 +90,9 @@ describe("every binding given wrong arguments", function()
         expect_error_or_ok(fn.name, pcall(fn.f, 1, v, v))
         expect_error_or_ok(fn.name, pcall(fn.f, {{1, 2}}, v, 2))
       end
-      if not accepts_anything[fn.name] then
+      -- a function that works with no arguments at all (a listing, a
+      -- configuration query) may ignore extra ones, as Lua's own do
+      if not accepts_anything[fn.name] and not pcall(fn.f) then
         local ok = pcall(fn.f, "x", "x", "x", "x")
         assert(not ok, fn.name .. " accepted strings everywhere without an error")
         ok = pcall(fn.f, coroutine.create(print))

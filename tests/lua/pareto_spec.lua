@@ -93,3 +93,53 @@ describe("indicators", function()
     assert.has_error(function() pg.igd_plus({ { 0, 1 } }, { { 0, 1 / 0 } }) end)
   end)
 end)
+
+describe("perigee.acq", function()
+  local front = { { 0.1, 0.9 }, { 0.3, 0.6 }, { 0.5, 0.5 }, { 0.7, 0.2 } }
+
+  it("computes EI, log-EI and bounds", function()
+    assert.is_true(close(pg.acq.ei(0, 1, 0), 1 / math.sqrt(2 * math.pi)))
+    assert.is_true(close(pg.acq.logei(0, 1, 0), math.log(1 / math.sqrt(2 * math.pi))))
+    assert.equal(1, pg.acq.ei(-1, 0, 0))
+    local v = pg.acq.ei({ 0, -1 }, { 1, 0 }, 0)
+    assert.is_true(close(v[1], 1 / math.sqrt(2 * math.pi)) and v[2] == 1)
+    -- far tail: finite and close to -z^2/2 - log sqrt(2 pi) - 2 log|z|
+    local z = -200
+    assert.is_true(close(pg.acq.logei(200, 1, 0), -z * z / 2 - 0.5 * math.log(2 * math.pi) - 2 * math.log(200), 1e-3))
+    assert.same({ -1, 1 }, pg.acq.lcb({ 0, 2 }, { 0.5, 0.5 }, 2))
+    assert.equal(1, pg.acq.ucb(0, 0.5, 2))
+    assert.has_error(function() pg.acq.ei(0, -1, 0) end)
+    assert.has_error(function() pg.acq.ei({ 0, 1 }, { 1 }, 0) end)
+    assert.has_error(function() pg.acq.ei(0, 1, 0 / 0) end)
+  end)
+
+  it("EHVI matches deterministic improvement and Monte Carlo", function()
+    -- zero variance: EHVI = HVI
+    local e = pg.acq.ehvi({ 0.4, 0.4 }, { 0, 0 }, front, { 1, 1 })
+    assert.is_true(close(e, pg.hv_improvement(front, { 1, 1 }, { 0.4, 0.4 })))
+    local r = pg.rng(3)
+    local S = {}
+    for s = 1, 20000 do S[s] = { { 0.4 + 0.1 * r:normal(), 0.4 + 0.2 * r:normal() } } end
+    local q, se = pg.acq.qehvi(S, front, { 1, 1 })
+    local ex = pg.acq.ehvi({ 0.4, 0.4 }, { 0.1, 0.2 }, front, { 1, 1 })
+    assert.is_true(math.abs(q - ex) < 4 * se)
+    local t = pg.acq.ehvi({ { 0.4, 0.4 }, { 2, 2 } }, { { 0, 0 }, { 0, 0 } }, front, { 1, 1 })
+    assert.equal(2, #t)
+    assert.equal(0, t[2])
+    assert.has_error(function() pg.acq.ehvi({ 0.4, 0.4, 1 }, { 0, 0, 0 }, front, { 1, 1, 1 }) end)
+    assert.has_error(function() pg.acq.ehvi({ 0.4, 0.4 }, { 0, 0 }, front, { 1 }) end)
+  end)
+
+  it("qNEHVI and ParEGO helpers", function()
+    local S = { { { 0.5, 0.5 }, { 0.2, 0.2 } }, { { 0.5, 0.5 }, { 0.6, 0.6 } } }
+    local v = pg.acq.qnehvi(S, 1, { 1, 1 })
+    assert.is_true(close(v, (0.64 - 0.25) / 2))
+    assert.has_error(function() pg.acq.qnehvi(S, 2, { 1, 1 }) end)
+    local w = pg.acq.simplex_weights(3, pg.rng(1))
+    assert.is_true(close(w[1] + w[2] + w[3], 1, 1e-14))
+    local c = pg.acq.chebyshev({ { 0.2, 0.8 } }, { 0.25, 0.75 }, 0)
+    assert.is_true(close(c[1], 0.6))
+    assert.has_error(function() pg.acq.chebyshev({ { 0.2, 0.8 } }, { 1 }) end)
+    assert.has_error(function() pg.acq.simplex_weights(0, pg.rng(1)) end)
+  end)
+end)

@@ -1,0 +1,427 @@
+/*
+ * gp.c -- exact GP regression (see gp.h). Rasmussen and Williams 2006,
+ * alg. 2.1 and eq. 2.30, 5.9.
+ */
+#include "gp.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linalg.h"
+#include "optim.h"
+
+struct pg_gp {
+  pg_kernel *k;
+  pg_gp_opts o;
+  double lognoise;
+  /* fitted state */
+  size_t n, d;
+  double *X, *y;   /* copies; y standardised */
+  double *L;       /* n x n lower Cholesky factor of K + (noise + jitter) I */
+  double *alpha;   /* (K + noise I)^-1 y */
+  double offset, scale, jitter, lml;
+  int fitted;
+};
+
+pg_gp_opts pg_gp_defaults(void) {
+  pg_gp_opts o = {1e-4, 1, 1, 1e-8, 10.0, 1e-4, 1e4, 6, 200};
+  return o;
+}
+
+pg_status pg_gp_new(pg_gp **out, pg_kernel *k, const pg_gp_opts *opts) {
+  *out = NULL;
+  pg_gp_opts o = opts ? *opts : pg_gp_defaults();
+  if (!k) return PG_EINVAL;
+  if (!(o.noise > 0.0) || !isfinite(o.noise) || !(o.noise_lo > 0.0) || !(o.noise_hi >= o.noise_lo) ||
+      !(o.param_lo > 0.0) || !(o.param_hi >= o.param_lo) || !isfinite(o.param_hi) ||
+      !isfinite(o.noise_hi) || o.jitter_tries < 0 || o.max_iter < 1) {
+    pg_kernel_free(k);
+    return PG_EINVAL;
+  }
+  pg_gp *g = calloc(1, sizeof *g);
+  if (!g) {
+    pg_kernel_free(k);
+    return PG_ENOMEM;
+  }
+  g->k = k;
+  g->o = o;
+  g->lognoise = log(o.noise);
+  g->lml = NAN;
+  *out = g;
+  return PG_OK;
+}
+
+static void clear_fit(pg_gp *g) {
+  free(g->X);
+  free(g->y);
+  free(g->L);
+  free(g->alpha);
+  g->X = g->y = g->L = g->alpha = NULL;
+  g->n = 0;
+  g->fitted = 0;
+  g->lml = NAN;
+}
+
+void pg_gp_free(pg_gp *g) {
+  if (!g) return;
+  clear_fit(g);
+  pg_kernel_free(g->k);
+  free(g);
+}
+
+void pg_gp_standardize(const double *y, size_t n, int on, double *offset, double *scale) {
+  *offset = 0.0;
+  *scale = 1.0;
+  if (!on || n == 0) return;
+  double m = 0.0;
+  for (size_t i = 0; i < n; i++) m += y[i];
+  m /= (double)n;
+  double v = 0.0;
+  for (size_t i = 0; i < n; i++) v += (y[i] - m) * (y[i] - m);
+  v /= (double)n;
+  *offset = m;
+  double s = sqrt(v);
+  *scale = s > 1e-300 && s > 1e-12 * fabs(m) ? s : 1.0;
+}
+
+/* K + noise I into A (n x n), Cholesky in place with jitter; alpha = A^-1 y;
+ * *lml. work: n x n. */
+static pg_status factor(const pg_gp *g, const pg_kernel *k, double lognoise, double *A,
+                        double *work, double *alpha, double *jitter, double *lml) {
+  size_t n = g->n;
+  pg_status st = pg_kernel_matrix(k, g->X, n, g->X, n, g->d, A);
+  if (st != PG_OK) return st;
+  double nz = exp(lognoise);
+  for (size_t i = 0; i < n; i++) A[i * n + i] += nz;
+  *jitter = 0.0;
+  st = pg_cholesky(A, n, jitter, g->o.jitter_tries, work);
+  if (st != PG_OK) return st;
+  memcpy(alpha, g->y, n * sizeof *alpha);
+  pg_chol_solve(A, n, alpha, 1);
+  double q = 0.0;
+  for (size_t i = 0; i < n; i++) q += g->y[i] * alpha[i];
+  *lml = -0.5 * q - 0.5 * pg_chol_logdet(A, n) - 0.5 * (double)n * log(2.0 * M_PI);
+  return PG_OK;
+}
+
+static pg_status refit(pg_gp *g) {
+  size_t n = g->n;
+  double *work = malloc(n * n * sizeof *work);
+  if (!work) return PG_ENOMEM;
+  pg_status st = factor(g, g->k, g->lognoise, g->L, work, g->alpha, &g->jitter, &g->lml);
+  free(work);
+  g->fitted = st == PG_OK;
+  if (st != PG_OK) g->lml = NAN;
+  return st;
+}
+
+pg_status pg_gp_fit(pg_gp *g, const double *X, size_t n, size_t d, const double *y) {
+  if (n == 0) return PG_EINVAL;
+  if (d < pg_kernel_mindim(g->k)) return PG_ESHAPE;
+  size_t nd, nn;
+  if (pg_size_mul(n, d, &nd) != PG_OK || pg_size_mul(n, n, &nn) != PG_OK) return PG_ERANGE;
+  if (!pg_all_finite(X, nd) || !pg_all_finite(y, n)) return PG_EDOM;
+  clear_fit(g);
+  g->X = malloc(nd * sizeof *g->X);
+  g->y = malloc(n * sizeof *g->y);
+  g->L = malloc(nn * sizeof *g->L);
+  g->alpha = malloc(n * sizeof *g->alpha);
+  if (!g->X || !g->y || !g->L || !g->alpha) {
+    clear_fit(g);
+    return PG_ENOMEM;
+  }
+  memcpy(g->X, X, nd * sizeof *X);
+  g->n = n;
+  g->d = d;
+  pg_gp_standardize(y, n, g->o.standardize, &g->offset, &g->scale);
+  for (size_t i = 0; i < n; i++) g->y[i] = (y[i] - g->offset) / g->scale;
+  pg_status st = refit(g);
+  if (st != PG_OK) clear_fit(g);
+  return st;
+}
+
+size_t pg_gp_nparams(const pg_gp *g) { return pg_kernel_nparams(g->k) + 1; }
+
+void pg_gp_get_params(const pg_gp *g, double *theta) {
+  size_t p = pg_kernel_nparams(g->k);
+  pg_kernel_get_params(g->k, theta);
+  theta[p] = g->lognoise;
+}
+
+pg_status pg_gp_set_params(pg_gp *g, const double *theta) {
+  size_t p = pg_kernel_nparams(g->k);
+  if (!isfinite(theta[p]) || fabs(theta[p]) > 700.0) return PG_EDOM;
+  double *old = malloc((p + 1) * sizeof *old);
+  if (!old) return PG_ENOMEM;
+  pg_gp_get_params(g, old);
+  pg_status st = pg_kernel_set_params(g->k, theta);
+  if (st == PG_OK) {
+    g->lognoise = theta[p];
+    if (g->n > 0) {
+      st = refit(g);
+      if (st != PG_OK) { /* keep the model usable with the old values */
+        pg_kernel_set_params(g->k, old);
+        g->lognoise = old[p];
+        refit(g);
+      }
+    }
+  }
+  free(old);
+  return st;
+}
+
+/* LML and gradient at theta on the stored data; the model is unchanged
+ * (a clone of the kernel carries theta). */
+pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *grad) {
+  if (g->n == 0) return PG_ESTATE;
+  size_t n = g->n, p = pg_kernel_nparams(g->k);
+  pg_kernel *k = pg_kernel_clone(g->k);
+  if (!k) return PG_ENOMEM;
+  pg_status st = pg_kernel_set_params(k, theta);
+  if (st == PG_OK && (!isfinite(theta[p]) || fabs(theta[p]) > 700.0)) st = PG_EDOM;
+  double *A = NULL, *W = NULL, *alpha = NULL;
+  if (st == PG_OK) {
+    A = malloc(n * n * sizeof *A);
+    W = malloc(n * n * sizeof *W);
+    alpha = malloc(n * sizeof *alpha);
+    if (!A || !W || !alpha) st = PG_ENOMEM;
+  }
+  double jit;
+  if (st == PG_OK) st = factor(g, k, theta[p], A, W, alpha, &jit, lml);
+  if (st == PG_OK && grad) {
+    /* K^-1 from the factor: row-major lower L is column-major upper U = L^T
+     * with K = U^T U, which is what dpotri('U') takes. */
+    lapack_int info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', (lapack_int)n, A, (lapack_int)n);
+    if (info != 0) st = info < 0 ? PG_ELAPACK : PG_ENOTPD;
+    if (st == PG_OK) {
+      /* W = dL/dK = (alpha alpha^T - K^-1) / 2, the inverse is in the lower
+       * triangle (row-major) */
+      double tr = 0.0;
+      for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j <= i; j++) {
+          double v = 0.5 * (alpha[i] * alpha[j] - A[i * n + j]);
+          W[i * n + j] = v;
+          W[j * n + i] = v;
+        }
+        tr += W[i * n + i];
+      }
+      st = pg_kernel_grad(k, g->X, n, g->X, n, g->d, W, grad);
+      grad[p] = tr * exp(theta[p]); /* dK/dlog noise = noise I (jitter ignored) */
+    }
+  }
+  free(A);
+  free(W);
+  free(alpha);
+  pg_kernel_free(k);
+  return st;
+}
+
+double pg_gp_loglik(const pg_gp *g) { return g->fitted ? g->lml : NAN; }
+
+typedef struct train_ctx {
+  pg_gp *g;
+  size_t p;
+  double *theta; /* full parameter vector (noise may be fixed) */
+  double *grad;
+} train_ctx;
+
+static double train_obj(const double *x, double *grad, void *vctx) {
+  train_ctx *c = vctx;
+  size_t np = c->g->o.train_noise ? c->p + 1 : c->p;
+  memcpy(c->theta, x, np * sizeof *x);
+  double lml;
+  pg_status st = pg_gp_lml_grad(c->g, c->theta, &lml, c->grad);
+  if (st != PG_OK || !isfinite(lml)) return INFINITY;
+  if (grad)
+    for (size_t i = 0; i < np; i++) grad[i] = -c->grad[i];
+  return -lml;
+}
+
+pg_status pg_gp_train(pg_gp *g, pg_rng *rng, int restarts) {
+  if (!g->fitted) return PG_ESTATE;
+  if (restarts < 1) restarts = 1;
+  size_t p = pg_kernel_nparams(g->k), P = p + 1;
+  size_t np = g->o.train_noise ? P : p;
+  double *buf = malloc((6 * P) * sizeof *buf);
+  if (!buf) return PG_ENOMEM;
+  double *theta = buf, *gr = theta + P, *x = gr + P, *best = x + P, *lo = best + P, *hi = lo + P;
+  double *start = malloc(P * sizeof *start);
+  if (!start) {
+    free(buf);
+    return PG_ENOMEM;
+  }
+  pg_gp_get_params(g, start);
+  for (size_t i = 0; i < p; i++) {
+    lo[i] = log(g->o.param_lo);
+    hi[i] = log(g->o.param_hi);
+  }
+  lo[p] = log(g->o.noise_lo);
+  hi[p] = log(g->o.noise_hi);
+  memcpy(theta, start, P * sizeof *theta);
+  train_ctx c = {g, p, theta, gr};
+  double fbest = INFINITY;
+  memcpy(best, start, P * sizeof *best);
+  pg_lbfgs_opts lo_opts = pg_lbfgs_defaults();
+  lo_opts.max_iter = g->o.max_iter;
+  lo_opts.max_evals = 3 * g->o.max_iter;
+  lo_opts.gtol = 1e-5;
+  lo_opts.ftol = 1e-9;
+  lo_opts.lower = lo;
+  lo_opts.upper = hi;
+  pg_status st = PG_OK;
+  for (int r = 0; r < restarts; r++) {
+    memcpy(x, start, P * sizeof *x);
+    if (r > 0)
+      for (size_t i = 0; i < np; i++) x[i] += 1.5 * (2.0 * pg_rng_uniform(rng) - 1.0);
+    memcpy(theta, start, P * sizeof *theta); /* fixed noise stays at start */
+    double fv;
+    pg_status s = pg_lbfgs(train_obj, &c, x, np, &lo_opts, &fv, NULL);
+    if (s == PG_ENOMEM) {
+      st = s;
+      break;
+    }
+    if (s == PG_OK && isfinite(fv) && fv < fbest) {
+      fbest = fv;
+      memcpy(best, start, P * sizeof *best);
+      memcpy(best, x, np * sizeof *best);
+    }
+  }
+  if (st == PG_OK) st = pg_gp_set_params(g, best);
+  if (st == PG_OK && !isfinite(fbest)) st = PG_ENOCONV;
+  free(start);
+  free(buf);
+  return st;
+}
+
+/* Block of candidates per pass so that a block of K(Xc, X) stays ~32 MB. */
+static size_t block_rows(size_t n, size_t nc) {
+  size_t b = ((size_t)1 << 22) / (n ? n : 1);
+  if (b < 16) b = 16;
+  return b < nc ? b : nc;
+}
+
+pg_status pg_gp_predict(const pg_gp *g, const double *Xc, size_t nc, double *mean,
+                        double *var) {
+  if (!g->fitted) return PG_ESTATE;
+  if (nc == 0) return PG_OK;
+  size_t n = g->n, d = g->d, tmp;
+  if (pg_size_mul(nc, d, &tmp) != PG_OK) return PG_ERANGE;
+  if (!pg_all_finite(Xc, tmp)) return PG_EDOM;
+  size_t B = block_rows(n, nc);
+  double *Ks = malloc(B * n * sizeof *Ks);
+  double *kd = malloc(B * sizeof *kd);
+  if (!Ks || !kd) {
+    free(Ks);
+    free(kd);
+    return PG_ENOMEM;
+  }
+  pg_status st = PG_OK;
+  double s2 = g->scale * g->scale;
+  for (size_t i0 = 0; i0 < nc && st == PG_OK; i0 += B) {
+    size_t nb = nc - i0 < B ? nc - i0 : B;
+    const double *Xb = Xc + i0 * d;
+    st = pg_kernel_matrix(g->k, Xb, nb, g->X, n, d, Ks);
+    if (st != PG_OK) break;
+    if (mean) {
+      cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)n, 1.0, Ks, (int)n, g->alpha, 1,
+                  0.0, mean + i0, 1);
+      for (size_t i = 0; i < nb; i++) mean[i0 + i] = mean[i0 + i] * g->scale + g->offset;
+    }
+    if (var) {
+      pg_kernel_diag(g->k, Xb, nb, d, kd);
+      /* V = Ks L^-T: row i of V is L^-1 k_i */
+      cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)nb,
+                  (int)n, 1.0, g->L, (int)n, Ks, (int)n);
+      for (size_t i = 0; i < nb; i++) {
+        const double *v = Ks + i * n;
+        double q = 0.0;
+        for (size_t j = 0; j < n; j++) q += v[j] * v[j];
+        double s = kd[i] - q;
+        var[i0 + i] = (s > 0.0 ? s : 0.0) * s2;
+      }
+    }
+  }
+  free(Ks);
+  free(kd);
+  return st;
+}
+
+pg_status pg_gp_predict_cov(const pg_gp *g, const double *Xc, size_t nc, double *mean,
+                            double *cov) {
+  if (!g->fitted) return PG_ESTATE;
+  if (nc == 0) return PG_OK;
+  size_t n = g->n, d = g->d, tmp;
+  if (pg_size_mul(nc, d, &tmp) != PG_OK || pg_size_mul(nc, n > nc ? n : nc, &tmp) != PG_OK)
+    return PG_ERANGE;
+  if (!pg_all_finite(Xc, nc * d)) return PG_EDOM;
+  double *Ks = malloc(nc * n * sizeof *Ks);
+  if (!Ks) return PG_ENOMEM;
+  pg_status st = pg_kernel_matrix(g->k, Xc, nc, g->X, n, d, Ks);
+  if (st == PG_OK) st = pg_kernel_matrix(g->k, Xc, nc, Xc, nc, d, cov);
+  if (st == PG_OK) {
+    if (mean) {
+      cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nc, (int)n, 1.0, Ks, (int)n, g->alpha, 1,
+                  0.0, mean, 1);
+      for (size_t i = 0; i < nc; i++) mean[i] = mean[i] * g->scale + g->offset;
+    }
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)nc,
+                (int)n, 1.0, g->L, (int)n, Ks, (int)n);
+    /* cov = K** - V V^T (lower triangle by dsyrk, then mirrored and scaled) */
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)nc, (int)n, -1.0, Ks, (int)n,
+                1.0, cov, (int)nc);
+    double s2 = g->scale * g->scale;
+    for (size_t i = 0; i < nc; i++) {
+      for (size_t j = 0; j < i; j++) {
+        double v = cov[i * nc + j] * s2;
+        cov[i * nc + j] = v;
+        cov[j * nc + i] = v;
+      }
+      double v = cov[i * nc + i] * s2;
+      cov[i * nc + i] = v > 0.0 ? v : 0.0;
+    }
+  }
+  free(Ks);
+  return st;
+}
+
+pg_status pg_gp_sample(const pg_gp *g, const double *Xc, size_t nc, size_t ns, pg_rng *rng,
+                       double *out) {
+  if (!g->fitted) return PG_ESTATE;
+  size_t tmp;
+  if (pg_size_mul(nc, nc, &tmp) != PG_OK || pg_size_mul(ns, nc, &tmp) != PG_OK) return PG_ERANGE;
+  if (nc == 0 || ns == 0) return PG_OK;
+  double *buf = malloc((2 * nc * nc + nc) * sizeof *buf);
+  if (!buf) return PG_ENOMEM;
+  double *C = buf, *work = C + nc * nc, *mu = work + nc * nc;
+  pg_status st = pg_gp_predict_cov(g, Xc, nc, mu, C);
+  if (st == PG_OK) {
+    double jit = 0.0;
+    st = pg_cholesky(C, nc, &jit, 10, work);
+  }
+  if (st == PG_OK) pg_gp_draw(C, mu, nc, ns, rng, out);
+  free(buf);
+  return st;
+}
+
+void pg_gp_draw(const double *Lc, const double *mu, size_t nc, size_t ns, pg_rng *rng,
+                double *out) {
+  for (size_t i = 0; i < ns * nc; i++) out[i] = pg_rng_normal(rng);
+  /* row s of out = z_s^T Lc^T, i.e. Lc z_s */
+  cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)ns, (int)nc,
+              1.0, Lc, (int)nc, out, (int)nc);
+  for (size_t s = 0; s < ns; s++)
+    for (size_t i = 0; i < nc; i++) out[s * nc + i] += mu[i];
+}
+
+const pg_kernel *pg_gp_kernel(const pg_gp *g) { return g->k; }
+double pg_gp_noise(const pg_gp *g) { return exp(g->lognoise); }
+double pg_gp_jitter(const pg_gp *g) { return g->jitter; }
+size_t pg_gp_n(const pg_gp *g) { return g->fitted ? g->n : 0; }
+size_t pg_gp_dim(const pg_gp *g) { return g->d; }
+void pg_gp_scaling(const pg_gp *g, double *offset, double *scale) {
+  *offset = g->offset;
+  *scale = g->scale;
+}

@@ -1,0 +1,675 @@
+/*
+ * kernel.c -- covariance functions and their gradients (see kernel.h).
+ *
+ * Rasmussen and Williams, "Gaussian Processes for Machine Learning", MIT
+ * Press 2006: SE and Matern forms (eq. 4.9, 4.17), ARD (sec. 5.1).
+ *
+ * Every stationary base kernel is s2 * f(q) with q = |z - z'|^2, z = x / l
+ * over the kernel's columns. Then d k / d log l_j = s2 * w(q) * (z_j - z'_j)^2
+ * with w(q) = -2 f'(q), and for a weight matrix W_ab = dLdK_ab s2 w(q_ab)
+ *   sum_ab W_ab (z_aj - z'_bj)^2 = sum_a z_aj^2 rowsum_a(W)
+ *                                + sum_b z'_bj^2 colsum_b(W) - 2 sum_a z_aj (W Z')_aj,
+ * one GEMM. The unit functions and weights:
+ *   SE   f = exp(-q/2)                      w = exp(-q/2)
+ *   M12  f = exp(-r)                        w = exp(-r) / r   (0 at r = 0)
+ *   M32  f = (1 + s r) exp(-s r), s = sqrt3 w = 3 exp(-s r)
+ *   M52  f = (1 + s r + s^2 r^2/3) e^{-s r} w = (5/3)(1 + s r) exp(-s r), s = sqrt5
+ */
+#include "kernel.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linalg.h"
+
+static const char *const kind_names[PG_KERNEL_KIND_COUNT] = {
+    "se", "matern12", "matern32", "matern52", "hamming", "sum", "product"};
+
+const char *pg_kernel_kind_name(pg_kernel_kind kind) {
+  return (unsigned)kind < PG_KERNEL_KIND_COUNT ? kind_names[kind] : "?";
+}
+
+pg_status pg_kernel_kind_parse(const char *name, pg_kernel_kind *kind) {
+  static const struct {
+    const char *name;
+    pg_kernel_kind kind;
+  } alias[] = {{"rbf", PG_KERNEL_SE},          {"sqexp", PG_KERNEL_SE},
+               {"exponential", PG_KERNEL_MATERN12}, {"overlap", PG_KERNEL_HAMMING},
+               {"categorical", PG_KERNEL_HAMMING},  {"prod", PG_KERNEL_PRODUCT}};
+  if (!name) return PG_EINVAL;
+  for (int i = 0; i < PG_KERNEL_KIND_COUNT; i++)
+    if (strcmp(name, kind_names[i]) == 0) {
+      *kind = (pg_kernel_kind)i;
+      return PG_OK;
+    }
+  for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
+    if (strcmp(name, alias[i].name) == 0) {
+      *kind = alias[i].kind;
+      return PG_OK;
+    }
+  return PG_EINVAL;
+}
+
+static int is_base(pg_kernel_kind kind) { return kind <= PG_KERNEL_HAMMING; }
+
+pg_status pg_kernel_new(pg_kernel **out, pg_kernel_kind kind, const size_t *dims, size_t ndims) {
+  *out = NULL;
+  if (!is_base(kind) || ndims == 0 || ndims > ((size_t)1 << 20)) return PG_EINVAL;
+  pg_kernel *k = calloc(1, sizeof *k);
+  if (!k) return PG_ENOMEM;
+  k->kind = kind;
+  k->ndims = ndims;
+  k->dims = malloc(ndims * sizeof *k->dims);
+  k->loglen = calloc(ndims, sizeof *k->loglen);
+  if (!k->dims || !k->loglen) {
+    pg_kernel_free(k);
+    return PG_ENOMEM;
+  }
+  for (size_t j = 0; j < ndims; j++) k->dims[j] = dims ? dims[j] : j;
+  k->logvar = 0.0;
+  *out = k;
+  return PG_OK;
+}
+
+pg_status pg_kernel_combine(pg_kernel **out, pg_kernel_kind kind, pg_kernel **children,
+                            size_t n) {
+  *out = NULL;
+  pg_status st = PG_OK;
+  pg_kernel *k = NULL;
+  if ((kind != PG_KERNEL_SUM && kind != PG_KERNEL_PRODUCT) || n == 0) st = PG_EINVAL;
+  for (size_t i = 0; st == PG_OK && i < n; i++)
+    if (!children[i]) st = PG_EINVAL;
+  if (st == PG_OK) {
+    k = calloc(1, sizeof *k);
+    if (k) k->child = malloc(n * sizeof *k->child);
+    if (!k || !k->child) {
+      free(k);
+      k = NULL;
+      st = PG_ENOMEM;
+    }
+  }
+  if (st != PG_OK) {
+    for (size_t i = 0; i < n; i++) pg_kernel_free(children[i]);
+    return st;
+  }
+  k->kind = kind;
+  k->nchild = n;
+  memcpy(k->child, children, n * sizeof *children);
+  *out = k;
+  return PG_OK;
+}
+
+void pg_kernel_free(pg_kernel *k) {
+  if (!k) return;
+  for (size_t i = 0; i < k->nchild; i++) pg_kernel_free(k->child[i]);
+  free(k->child);
+  free(k->dims);
+  free(k->loglen);
+  free(k);
+}
+
+pg_kernel *pg_kernel_clone(const pg_kernel *k) {
+  if (!k) return NULL;
+  pg_kernel *c = NULL;
+  if (is_base(k->kind)) {
+    if (pg_kernel_new(&c, k->kind, k->dims, k->ndims) != PG_OK) return NULL;
+    memcpy(c->loglen, k->loglen, k->ndims * sizeof *k->loglen);
+    c->logvar = k->logvar;
+    return c;
+  }
+  pg_kernel **ch = calloc(k->nchild, sizeof *ch);
+  if (!ch) return NULL;
+  for (size_t i = 0; i < k->nchild; i++) {
+    ch[i] = pg_kernel_clone(k->child[i]);
+    if (!ch[i]) {
+      for (size_t j = 0; j < i; j++) pg_kernel_free(ch[j]);
+      free(ch);
+      return NULL;
+    }
+  }
+  pg_status st = pg_kernel_combine(&c, k->kind, ch, k->nchild);
+  free(ch);
+  return st == PG_OK ? c : NULL;
+}
+
+size_t pg_kernel_nparams(const pg_kernel *k) {
+  if (is_base(k->kind)) return k->ndims + 1;
+  size_t p = 0;
+  for (size_t i = 0; i < k->nchild; i++) p += pg_kernel_nparams(k->child[i]);
+  return p;
+}
+
+size_t pg_kernel_mindim(const pg_kernel *k) {
+  size_t m = 0;
+  if (is_base(k->kind)) {
+    for (size_t j = 0; j < k->ndims; j++)
+      if (k->dims[j] + 1 > m) m = k->dims[j] + 1;
+    return m;
+  }
+  for (size_t i = 0; i < k->nchild; i++) {
+    size_t c = pg_kernel_mindim(k->child[i]);
+    if (c > m) m = c;
+  }
+  return m;
+}
+
+static size_t get_rec(const pg_kernel *k, double *theta) {
+  if (is_base(k->kind)) {
+    memcpy(theta, k->loglen, k->ndims * sizeof *theta);
+    theta[k->ndims] = k->logvar;
+    return k->ndims + 1;
+  }
+  size_t p = 0;
+  for (size_t i = 0; i < k->nchild; i++) p += get_rec(k->child[i], theta + p);
+  return p;
+}
+
+void pg_kernel_get_params(const pg_kernel *k, double *theta) { get_rec(k, theta); }
+
+static size_t set_rec(pg_kernel *k, const double *theta) {
+  if (is_base(k->kind)) {
+    memcpy(k->loglen, theta, k->ndims * sizeof *theta);
+    k->logvar = theta[k->ndims];
+    return k->ndims + 1;
+  }
+  size_t p = 0;
+  for (size_t i = 0; i < k->nchild; i++) p += set_rec(k->child[i], theta + p);
+  return p;
+}
+
+pg_status pg_kernel_set_params(pg_kernel *k, const double *theta) {
+  size_t p = pg_kernel_nparams(k);
+  for (size_t i = 0; i < p; i++)
+    if (!isfinite(theta[i]) || fabs(theta[i]) > 700.0) return PG_EDOM;
+  set_rec(k, theta);
+  return PG_OK;
+}
+
+void pg_kernel_init(pg_kernel *k, double ls, double var) {
+  if (is_base(k->kind)) {
+    for (size_t j = 0; j < k->ndims; j++) k->loglen[j] = log(ls);
+    k->logvar = log(var);
+    return;
+  }
+  for (size_t i = 0; i < k->nchild; i++) pg_kernel_init(k->child[i], ls, var);
+}
+
+/* Parameter i of the subtree k, path prefix already in buf. */
+static int name_rec(const pg_kernel *k, size_t i, char *buf, size_t len, const char *prefix) {
+  if (is_base(k->kind)) {
+    if (i < k->ndims)
+      snprintf(buf, len, "%s%s.lengthscale[%zu]", prefix, kind_names[k->kind], k->dims[i] + 1);
+    else
+      snprintf(buf, len, "%s%s.variance", prefix, kind_names[k->kind]);
+    return 1;
+  }
+  for (size_t c = 0; c < k->nchild; c++) {
+    size_t p = pg_kernel_nparams(k->child[c]);
+    if (i < p) {
+      char pre[256];
+      snprintf(pre, sizeof pre, "%s%s[%zu].", prefix, kind_names[k->kind], c + 1);
+      return name_rec(k->child[c], i, buf, len, pre);
+    }
+    i -= p;
+  }
+  snprintf(buf, len, "?");
+  return 0;
+}
+
+void pg_kernel_param_name(const pg_kernel *k, size_t i, char *buf, size_t len) {
+  if (len) buf[0] = 0;
+  name_rec(k, i, buf, len, "");
+}
+
+static size_t describe_rec(const pg_kernel *k, char *buf, size_t len) {
+  size_t w = 0;
+#define EMIT(...)                                                              \
+  do {                                                                         \
+    int r_ = snprintf(buf + (w < len ? w : len), w < len ? len - w : 0, __VA_ARGS__); \
+    if (r_ > 0) w += (size_t)r_;                                               \
+  } while (0)
+  if (is_base(k->kind)) {
+    EMIT("%s{", kind_names[k->kind]);
+    for (size_t j = 0; j < k->ndims; j++) {
+      if (j == 8 && k->ndims > 10) {
+        EMIT(",...,%zu", k->dims[k->ndims - 1] + 1);
+        break;
+      }
+      EMIT(j ? ",%zu" : "%zu", k->dims[j] + 1);
+    }
+    EMIT("}");
+  } else {
+    EMIT("%s(", kind_names[k->kind]);
+    for (size_t c = 0; c < k->nchild; c++) {
+      if (c) EMIT(", ");
+      w += describe_rec(k->child[c], buf + (w < len ? w : len), w < len ? len - w : 0);
+    }
+    EMIT(")");
+  }
+#undef EMIT
+  return w;
+}
+
+void pg_kernel_describe(const pg_kernel *k, char *buf, size_t len) {
+  if (len) buf[0] = 0;
+  describe_rec(k, buf, len);
+  if (len) buf[len - 1] = 0;
+}
+
+/* ---- vectorisable exp ---- */
+
+static inline uint64_t dbits(double x) {
+  uint64_t u;
+  memcpy(&u, &x, sizeof u);
+  return u;
+}
+static inline double bitsd(uint64_t u) {
+  double x;
+  memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+/* exp(x) = 2^k exp(r), |r| <= ln2/2, exp(r) by its degree-13 Taylor
+ * polynomial (truncation below 4e-18 relative), 2^k as two normal powers
+ * of two so that results down to the subnormal range are right. Only
+ * add/sub/mul/shift-left, so GCC vectorises the loop. */
+void pg_vexp(double *x, size_t n) {
+  const double magic = 0x1.8p52;
+  const uint64_t mbits = dbits(magic);
+  for (size_t i = 0; i < n; i++) {
+    double v = x[i];
+    v = v < -745.2 ? -745.2 : v;
+    v = v > 709.7 ? 709.7 : v;
+    double t = v * 1.4426950408889634 + magic;
+    double kf = t - magic;
+    double r = (v - kf * 6.93147180369123816490e-01) - kf * 1.90821492927058770002e-10;
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    double t1 = kf * 0.5 + magic; /* k1 = round(k/2), k2 = k - k1 */
+    double k1f = t1 - magic;
+    double t2 = (kf - k1f) + magic;
+    uint64_t e1 = ((dbits(t1) - mbits) + 1023u) << 52;
+    uint64_t e2 = ((dbits(t2) - mbits) + 1023u) << 52;
+    x[i] = p * bitsd(e1) * bitsd(e2);
+  }
+}
+
+/* ---- evaluation ---- */
+
+/* Z[n x nd] = X[:, dims] / l. */
+static pg_status scale_cols(const pg_kernel *k, const double *X, size_t n, size_t d, double *Z) {
+  size_t nd = k->ndims;
+  double *il = malloc(nd * sizeof *il);
+  if (!il) return PG_ENOMEM;
+  for (size_t j = 0; j < nd; j++) il[j] = exp(-k->loglen[j]);
+  for (size_t i = 0; i < n; i++) {
+    const double *x = X + i * d;
+    double *z = Z + i * nd;
+    for (size_t j = 0; j < nd; j++) z[j] = x[k->dims[j]] * il[j];
+  }
+  free(il);
+  return PG_OK;
+}
+
+/* Q[n1 x n2]: squared scaled distances (continuous kernels) or the
+ * weighted mismatch count sum_j [x_j != x'_j] / l_j (Hamming). */
+static pg_status base_q(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                        size_t n2, size_t d, double *Q) {
+  size_t nd = k->ndims;
+  if (k->kind == PG_KERNEL_HAMMING) {
+    double *il = malloc(nd * sizeof *il);
+    if (!il) return PG_ENOMEM;
+    for (size_t j = 0; j < nd; j++) il[j] = exp(-k->loglen[j]);
+    for (size_t a = 0; a < n1; a++) {
+      const double *x = X1 + a * d;
+      double *q = Q + a * n2;
+      for (size_t b = 0; b < n2; b++) q[b] = 0.0;
+      for (size_t j = 0; j < nd; j++) {
+        size_t c = k->dims[j];
+        double xv = x[c], w = il[j];
+        for (size_t b = 0; b < n2; b++) q[b] += X2[b * d + c] != xv ? w : 0.0;
+      }
+    }
+    free(il);
+    return PG_OK;
+  }
+  int same = X1 == X2 && n1 == n2;
+  double *Z1 = malloc((n1 + (same ? 0 : n2)) * nd * sizeof *Z1);
+  if (!Z1) return PG_ENOMEM;
+  double *Z2 = same ? Z1 : Z1 + n1 * nd;
+  pg_status st = scale_cols(k, X1, n1, d, Z1);
+  if (st == PG_OK && !same) st = scale_cols(k, X2, n2, d, Z2);
+  if (st != PG_OK) {
+    free(Z1);
+    return st;
+  }
+  pg_sqdist(Z1, n1, Z2, n2, nd, Q);
+  if (same)
+    for (size_t a = 0; a < n1; a++) Q[a * n2 + a] = 0.0;
+  free(Z1);
+  return PG_OK;
+}
+
+/* In place: Q -> K = s2 f(Q). */
+static void base_apply(const pg_kernel *k, double *Q, size_t cnt) {
+  double s2 = exp(k->logvar);
+  switch (k->kind) {
+  case PG_KERNEL_SE:
+    for (size_t i = 0; i < cnt; i++) Q[i] *= -0.5;
+    pg_vexp(Q, cnt);
+    for (size_t i = 0; i < cnt; i++) Q[i] *= s2;
+    break;
+  case PG_KERNEL_HAMMING:
+    for (size_t i = 0; i < cnt; i++) Q[i] = -Q[i];
+    pg_vexp(Q, cnt);
+    for (size_t i = 0; i < cnt; i++) Q[i] *= s2;
+    break;
+  case PG_KERNEL_MATERN12: {
+    for (size_t i = 0; i < cnt; i++) Q[i] = -sqrt(Q[i]);
+    pg_vexp(Q, cnt);
+    for (size_t i = 0; i < cnt; i++) Q[i] *= s2;
+    break;
+  }
+  case PG_KERNEL_MATERN32:
+  case PG_KERNEL_MATERN52: {
+    const size_t B = 512;
+    double e[512];
+    int five = k->kind == PG_KERNEL_MATERN52;
+    double s = five ? sqrt(5.0) : sqrt(3.0);
+    for (size_t i0 = 0; i0 < cnt; i0 += B) {
+      size_t nb = cnt - i0 < B ? cnt - i0 : B;
+      double *q = Q + i0;
+      for (size_t i = 0; i < nb; i++) e[i] = -s * sqrt(q[i]);
+      pg_vexp(e, nb);
+      if (five)
+        for (size_t i = 0; i < nb; i++) {
+          double sr = s * sqrt(q[i]);
+          q[i] = s2 * (1.0 + sr + sr * sr * (1.0 / 3.0)) * e[i];
+        }
+      else
+        for (size_t i = 0; i < nb; i++) q[i] = s2 * (1.0 + s * sqrt(q[i])) * e[i];
+    }
+    break;
+  }
+  default:
+    break;
+  }
+}
+
+static pg_status matrix_rec(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                            size_t n2, size_t d, double *K) {
+  size_t cnt = n1 * n2;
+  if (is_base(k->kind)) {
+    pg_status st = base_q(k, X1, n1, X2, n2, d, K);
+    if (st == PG_OK) base_apply(k, K, cnt);
+    return st;
+  }
+  double *T = malloc(cnt * sizeof *T);
+  if (!T) return PG_ENOMEM;
+  pg_status st = matrix_rec(k->child[0], X1, n1, X2, n2, d, K);
+  for (size_t c = 1; st == PG_OK && c < k->nchild; c++) {
+    st = matrix_rec(k->child[c], X1, n1, X2, n2, d, T);
+    if (st != PG_OK) break;
+    if (k->kind == PG_KERNEL_SUM)
+      for (size_t i = 0; i < cnt; i++) K[i] += T[i];
+    else
+      for (size_t i = 0; i < cnt; i++) K[i] *= T[i];
+  }
+  free(T);
+  return st;
+}
+
+pg_status pg_kernel_matrix(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                           size_t n2, size_t d, double *K) {
+  if (d < pg_kernel_mindim(k)) return PG_ESHAPE;
+  size_t cnt;
+  if (pg_size_mul(n1, n2, &cnt) != PG_OK) return PG_ERANGE;
+  if (cnt == 0) return PG_OK;
+  return matrix_rec(k, X1, n1, X2, n2, d, K);
+}
+
+static double diag_rec(const pg_kernel *k) {
+  if (is_base(k->kind)) return exp(k->logvar);
+  double v = k->kind == PG_KERNEL_SUM ? 0.0 : 1.0;
+  for (size_t c = 0; c < k->nchild; c++) {
+    double dc = diag_rec(k->child[c]);
+    v = k->kind == PG_KERNEL_SUM ? v + dc : v * dc;
+  }
+  return v;
+}
+
+pg_status pg_kernel_diag(const pg_kernel *k, const double *X, size_t n, size_t d, double *diag) {
+  (void)X;
+  if (d < pg_kernel_mindim(k)) return PG_ESHAPE;
+  double v = diag_rec(k); /* every kernel here is stationary: k(x, x) = const */
+  for (size_t i = 0; i < n; i++) diag[i] = v;
+  return PG_OK;
+}
+
+/* Gradient of a base kernel; grad has ndims + 1 entries (overwritten). */
+static pg_status base_grad(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                           size_t n2, size_t d, const double *dLdK, double *grad) {
+  size_t nd = k->ndims, cnt = n1 * n2;
+  double s2 = exp(k->logvar);
+  double *Q = malloc(cnt * sizeof *Q);
+  if (!Q) return PG_ENOMEM;
+  pg_status st = base_q(k, X1, n1, X2, n2, d, Q);
+  if (st != PG_OK) {
+    free(Q);
+    return st;
+  }
+  if (k->kind == PG_KERNEL_HAMMING) {
+    /* K = s2 exp(-Q); dK/dlog l_j = K [x_j != x'_j] / l_j. */
+    base_apply(k, Q, cnt);
+    double gv = 0.0;
+    for (size_t i = 0; i < cnt; i++) {
+      Q[i] *= dLdK[i];
+      gv += Q[i];
+    }
+    grad[nd] = gv;
+    for (size_t j = 0; j < nd; j++) {
+      size_t c = k->dims[j];
+      double g = 0.0;
+      for (size_t a = 0; a < n1; a++) {
+        double xv = X1[a * d + c];
+        const double *w = Q + a * n2;
+        for (size_t b = 0; b < n2; b++) g += X2[b * d + c] != xv ? w[b] : 0.0;
+      }
+      grad[j] = g * exp(-k->loglen[j]);
+    }
+    free(Q);
+    return PG_OK;
+  }
+  /* W = dLdK * s2 * w(q) and, for the variance, sum dLdK * K. */
+  double gv = 0.0;
+  const size_t B = 512;
+  double e[512], rr[512];
+  for (size_t i0 = 0; i0 < cnt; i0 += B) {
+    size_t nb = cnt - i0 < B ? cnt - i0 : B;
+    double *q = Q + i0;
+    const double *g = dLdK + i0;
+    switch (k->kind) {
+    case PG_KERNEL_SE:
+      for (size_t i = 0; i < nb; i++) e[i] = -0.5 * q[i];
+      pg_vexp(e, nb);
+      for (size_t i = 0; i < nb; i++) {
+        double kv = s2 * e[i];
+        gv += g[i] * kv;
+        q[i] = g[i] * kv;
+      }
+      break;
+    case PG_KERNEL_MATERN12:
+      for (size_t i = 0; i < nb; i++) {
+        rr[i] = sqrt(q[i]);
+        e[i] = -rr[i];
+      }
+      pg_vexp(e, nb);
+      for (size_t i = 0; i < nb; i++) {
+        double kv = s2 * e[i];
+        gv += g[i] * kv;
+        q[i] = rr[i] > 0.0 ? g[i] * kv / rr[i] : 0.0;
+      }
+      break;
+    case PG_KERNEL_MATERN32: {
+      double s = sqrt(3.0);
+      for (size_t i = 0; i < nb; i++) {
+        rr[i] = s * sqrt(q[i]);
+        e[i] = -rr[i];
+      }
+      pg_vexp(e, nb);
+      for (size_t i = 0; i < nb; i++) {
+        double se = s2 * e[i];
+        gv += g[i] * se * (1.0 + rr[i]);
+        q[i] = g[i] * 3.0 * se;
+      }
+      break;
+    }
+    default: { /* Matern 5/2 */
+      double s = sqrt(5.0);
+      for (size_t i = 0; i < nb; i++) {
+        rr[i] = s * sqrt(q[i]);
+        e[i] = -rr[i];
+      }
+      pg_vexp(e, nb);
+      for (size_t i = 0; i < nb; i++) {
+        double se = s2 * e[i];
+        gv += g[i] * se * (1.0 + rr[i] + rr[i] * rr[i] * (1.0 / 3.0));
+        q[i] = g[i] * (5.0 / 3.0) * (1.0 + rr[i]) * se;
+      }
+      break;
+    }
+    }
+  }
+  grad[nd] = gv;
+  /* Lengthscale part: one GEMM (W Z2), then row/column sums. */
+  int same = X1 == X2 && n1 == n2;
+  double *Z1 = malloc((2 * n1 + (same ? 0 : n2)) * nd * sizeof *Z1);
+  double *cs = malloc(n2 * sizeof *cs);
+  if (!Z1 || !cs) {
+    free(Z1);
+    free(cs);
+    free(Q);
+    return PG_ENOMEM;
+  }
+  double *Z2 = same ? Z1 : Z1 + n1 * nd;
+  double *WZ = same ? Z1 + n1 * nd : Z2 + n2 * nd;
+  st = scale_cols(k, X1, n1, d, Z1);
+  if (st == PG_OK && !same) st = scale_cols(k, X2, n2, d, Z2);
+  if (st != PG_OK) {
+    free(Z1);
+    free(cs);
+    free(Q);
+    return st;
+  }
+  pg_gemm(n1, nd, n2, 1.0, Q, Z2, 0, 0.0, WZ);
+  for (size_t j = 0; j < nd; j++) grad[j] = 0.0;
+  for (size_t b = 0; b < n2; b++) cs[b] = 0.0;
+  for (size_t a = 0; a < n1; a++) {
+    const double *w = Q + a * n2;
+    double rs = 0.0;
+    for (size_t b = 0; b < n2; b++) {
+      rs += w[b];
+      cs[b] += w[b];
+    }
+    const double *z = Z1 + a * nd, *wz = WZ + a * nd;
+    for (size_t j = 0; j < nd; j++) grad[j] += z[j] * (z[j] * rs - 2.0 * wz[j]);
+  }
+  for (size_t b = 0; b < n2; b++) {
+    const double *z = Z2 + b * nd;
+    for (size_t j = 0; j < nd; j++) grad[j] += z[j] * z[j] * cs[b];
+  }
+  free(Z1);
+  free(cs);
+  free(Q);
+  return PG_OK;
+}
+
+static pg_status grad_rec(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                          size_t n2, size_t d, const double *dLdK, double *grad) {
+  if (is_base(k->kind)) return base_grad(k, X1, n1, X2, n2, d, dLdK, grad);
+  size_t cnt = n1 * n2;
+  if (k->kind == PG_KERNEL_SUM) {
+    size_t p = 0;
+    for (size_t c = 0; c < k->nchild; c++) {
+      pg_status st = grad_rec(k->child[c], X1, n1, X2, n2, d, dLdK, grad + p);
+      if (st != PG_OK) return st;
+      p += pg_kernel_nparams(k->child[c]);
+    }
+    return PG_OK;
+  }
+  /* Product: dL/dK_c = dLdK * prod_{c' != c} K_c'. */
+  size_t C = k->nchild;
+  double *Ks = malloc((C + 1) * cnt * sizeof *Ks);
+  if (!Ks) return PG_ENOMEM;
+  double *D = Ks + C * cnt;
+  pg_status st = PG_OK;
+  for (size_t c = 0; st == PG_OK && c < C; c++)
+    st = matrix_rec(k->child[c], X1, n1, X2, n2, d, Ks + c * cnt);
+  size_t p = 0;
+  for (size_t c = 0; st == PG_OK && c < C; c++) {
+    memcpy(D, dLdK, cnt * sizeof *D);
+    for (size_t o = 0; o < C; o++)
+      if (o != c)
+        for (size_t i = 0; i < cnt; i++) D[i] *= Ks[o * cnt + i];
+    st = grad_rec(k->child[c], X1, n1, X2, n2, d, D, grad + p);
+    p += pg_kernel_nparams(k->child[c]);
+  }
+  free(Ks);
+  return st;
+}
+
+pg_status pg_kernel_grad(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                         size_t n2, size_t d, const double *dLdK, double *grad) {
+  if (d < pg_kernel_mindim(k)) return PG_ESHAPE;
+  size_t cnt, p = pg_kernel_nparams(k);
+  if (pg_size_mul(n1, n2, &cnt) != PG_OK) return PG_ERANGE;
+  if (cnt == 0) {
+    for (size_t i = 0; i < p; i++) grad[i] = 0.0;
+    return PG_OK;
+  }
+  return grad_rec(k, X1, n1, X2, n2, d, dLdK, grad);
+}
+
+/* Diagonal gradient: only the variances matter (k(x, x) = prod/sum of s2). */
+static size_t graddiag_rec(const pg_kernel *k, double coef, double *grad) {
+  /* coef = d L / d (this subtree's diagonal value), summed over points */
+  if (is_base(k->kind)) {
+    for (size_t j = 0; j < k->ndims; j++) grad[j] = 0.0;
+    grad[k->ndims] = coef * exp(k->logvar);
+    return k->ndims + 1;
+  }
+  size_t p = 0;
+  for (size_t c = 0; c < k->nchild; c++) {
+    double cc = coef;
+    if (k->kind == PG_KERNEL_PRODUCT)
+      for (size_t o = 0; o < k->nchild; o++)
+        if (o != c) cc *= diag_rec(k->child[o]);
+    p += graddiag_rec(k->child[c], cc, grad + p);
+  }
+  return p;
+}
+
+pg_status pg_kernel_grad_diag(const pg_kernel *k, const double *X, size_t n, size_t d,
+                              const double *dLdiag, double *grad) {
+  (void)X;
+  if (d < pg_kernel_mindim(k)) return PG_ESHAPE;
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++) s += dLdiag[i];
+  graddiag_rec(k, s, grad);
+  return PG_OK;
+}

@@ -1,0 +1,333 @@
+/* mlp.c -- small MLPs: forward, backward, init, Adam, files (see mlp.h). */
+#include "mlp.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static size_t max_width(const pg_mlp *m) {
+  size_t w = 0;
+  for (size_t l = 0; l <= m->nlayers; l++)
+    if (m->sizes[l] > w) w = m->sizes[l];
+  return w;
+}
+
+pg_status pg_mlp_new(pg_mlp **out, size_t nlayers, const size_t *sizes, pg_mlp_act act,
+                     int act_out) {
+  *out = NULL;
+  if (nlayers < 1 || nlayers > PG_MLP_MAX_LAYERS) return PG_EINVAL;
+  if (act != PG_MLP_TANH && act != PG_MLP_RELU) return PG_EINVAL;
+  for (size_t l = 0; l <= nlayers; l++)
+    if (sizes[l] < 1 || sizes[l] > PG_MLP_MAX_WIDTH) return PG_EINVAL;
+  pg_mlp *m = calloc(1, sizeof *m);
+  if (!m) return PG_ENOMEM;
+  m->nlayers = nlayers;
+  memcpy(m->sizes, sizes, (nlayers + 1) * sizeof *sizes);
+  m->act = act;
+  m->act_out = act_out ? 1 : 0;
+  size_t np = 0;
+  for (size_t l = 0; l < nlayers; l++) {
+    m->offset[l] = np;
+    np += sizes[l + 1] * sizes[l] + sizes[l + 1];
+  }
+  if (np > PG_MLP_MAX_WIDTH * (size_t)PG_MLP_MAX_WIDTH) {
+    free(m);
+    return PG_EINVAL;
+  }
+  m->nparams = np;
+  m->params = calloc(np, sizeof *m->params);
+  m->grad = calloc(np, sizeof *m->grad);
+  if (!m->params || !m->grad) {
+    pg_mlp_free(m);
+    return PG_ENOMEM;
+  }
+  *out = m;
+  return PG_OK;
+}
+
+void pg_mlp_free(pg_mlp *m) {
+  if (!m) return;
+  for (size_t l = 0; l < m->nlayers; l++) free(m->h[l]);
+  free(m->dbuf[0]);
+  free(m->dbuf[1]);
+  free(m->params);
+  free(m->grad);
+  free(m);
+}
+
+/* Grow the forward cache to hold batches of n rows. */
+static pg_status reserve(pg_mlp *m, size_t n) {
+  if (n <= m->cap) return PG_OK;
+  size_t cap = m->cap ? m->cap : 16;
+  while (cap < n) cap *= 2;
+  size_t w = max_width(m);
+  if (cap > ((size_t)1 << 40) / w) return PG_ERANGE;
+  for (size_t l = 0; l < m->nlayers; l++) {
+    double *p = realloc(m->h[l], cap * m->sizes[l + 1] * sizeof *p);
+    if (!p) return PG_ENOMEM;
+    m->h[l] = p;
+  }
+  for (int k = 0; k < 2; k++) {
+    double *p = realloc(m->dbuf[k], cap * w * sizeof *p);
+    if (!p) return PG_ENOMEM;
+    m->dbuf[k] = p;
+  }
+  m->cap = cap;
+  return PG_OK;
+}
+
+/* Orthogonal matrix W (rows x cols) scaled by gain: QR of a Gaussian matrix
+ * with the signs of diag(R) folded in (Mezzadri 2007), transposed when
+ * rows < cols, as torch.nn.init.orthogonal_ does. */
+static pg_status orthogonal(double *W, size_t rows, size_t cols, double gain, pg_rng *rng) {
+  size_t a = rows >= cols ? rows : cols, b = rows >= cols ? cols : rows;
+  double *G = malloc(a * b * sizeof *G), *tau = malloc(b * sizeof *tau);
+  if (!G || !tau) {
+    free(G);
+    free(tau);
+    return PG_ENOMEM;
+  }
+  for (size_t i = 0; i < a * b; i++) G[i] = pg_rng_normal(rng);
+  pg_status st = PG_OK;
+  if (LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)a, (lapack_int)b, G, (lapack_int)b, tau) != 0) {
+    st = PG_ELAPACK;
+    goto done;
+  }
+  double *d = malloc(b * sizeof *d);
+  if (!d) {
+    st = PG_ENOMEM;
+    goto done;
+  }
+  for (size_t j = 0; j < b; j++) d[j] = G[j * b + j] < 0.0 ? -1.0 : 1.0;
+  if (LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)a, (lapack_int)b, (lapack_int)b, G,
+                     (lapack_int)b, tau) != 0) {
+    free(d);
+    st = PG_ELAPACK;
+    goto done;
+  }
+  for (size_t i = 0; i < a; i++)
+    for (size_t j = 0; j < b; j++) {
+      double q = G[i * b + j] * d[j] * gain;
+      if (rows >= cols)
+        W[i * cols + j] = q; /* a = rows, b = cols */
+      else
+        W[j * cols + i] = q; /* a = cols, b = rows: W = Q^T */
+    }
+  free(d);
+done:
+  free(G);
+  free(tau);
+  return st;
+}
+
+pg_status pg_mlp_init(pg_mlp *m, pg_rng *rng, pg_mlp_init_kind kind, double gain,
+                      double gain_out) {
+  if (!isfinite(gain) || !isfinite(gain_out)) return PG_EDOM;
+  for (size_t l = 0; l < m->nlayers; l++) {
+    size_t in = m->sizes[l], out = m->sizes[l + 1];
+    double *W = m->params + m->offset[l], *b = W + out * in;
+    double g = l + 1 == m->nlayers ? gain_out : gain;
+    if (kind == PG_MLP_INIT_ORTHOGONAL) {
+      pg_status st = orthogonal(W, out, in, g, rng);
+      if (st != PG_OK) return st;
+    } else if (kind == PG_MLP_INIT_NORMAL) {
+      double sd = g / sqrt((double)in);
+      for (size_t i = 0; i < out * in; i++) W[i] = sd * pg_rng_normal(rng);
+    } else {
+      return PG_EINVAL;
+    }
+    memset(b, 0, out * sizeof *b);
+  }
+  return PG_OK;
+}
+
+static void activate(pg_mlp_act act, double *h, size_t n) {
+  if (act == PG_MLP_TANH)
+    for (size_t i = 0; i < n; i++) h[i] = tanh(h[i]);
+  else
+    for (size_t i = 0; i < n; i++) h[i] = h[i] > 0.0 ? h[i] : 0.0;
+}
+
+pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y) {
+  if (n == 0) return PG_EINVAL;
+  pg_status st = reserve(m, n);
+  if (st != PG_OK) return st;
+  const double *in = X;
+  for (size_t l = 0; l < m->nlayers; l++) {
+    size_t ni = m->sizes[l], no = m->sizes[l + 1];
+    const double *W = m->params + m->offset[l], *b = W + no * ni;
+    double *h = m->h[l];
+    for (size_t r = 0; r < n; r++) memcpy(h + r * no, b, no * sizeof *b);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)no, (int)ni, 1.0, in,
+                (int)ni, W, (int)ni, 1.0, h, (int)no);
+    if (l + 1 < m->nlayers || m->act_out) activate(m->act, h, n * no);
+    in = h;
+  }
+  m->n = n;
+  m->x = X;
+  if (Y) memcpy(Y, m->h[m->nlayers - 1], n * m->sizes[m->nlayers] * sizeof *Y);
+  return PG_OK;
+}
+
+const double *pg_mlp_output(const pg_mlp *m) { return m->n ? m->h[m->nlayers - 1] : NULL; }
+
+pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX) {
+  size_t n = m->n;
+  if (n == 0) return PG_ESTATE;
+  size_t L = m->nlayers;
+  /* d holds dL/dh_l, then dL/dz_l in place */
+  double *d = m->dbuf[0], *dprev = m->dbuf[1];
+  memcpy(d, dY, n * m->sizes[L] * sizeof *d);
+  for (size_t l = L; l-- > 0;) {
+    size_t ni = m->sizes[l], no = m->sizes[l + 1];
+    const double *h = m->h[l];
+    if (l + 1 < L || m->act_out) {
+      if (m->act == PG_MLP_TANH)
+        for (size_t i = 0; i < n * no; i++) d[i] *= 1.0 - h[i] * h[i];
+      else
+        for (size_t i = 0; i < n * no; i++) d[i] = h[i] > 0.0 ? d[i] : 0.0;
+    }
+    const double *in = l ? m->h[l - 1] : m->x;
+    const double *W = m->params + m->offset[l];
+    double *gW = m->grad + m->offset[l], *gb = gW + no * ni;
+    /* dW += dZ^T X ; db += column sums of dZ */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)no, (int)ni, (int)n, 1.0, d,
+                (int)no, in, (int)ni, 1.0, gW, (int)ni);
+    for (size_t r = 0; r < n; r++)
+      for (size_t j = 0; j < no; j++) gb[j] += d[r * no + j];
+    if (l > 0 || dX) {
+      double *target = l > 0 ? dprev : dX;
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)ni, (int)no, 1.0, d,
+                  (int)no, W, (int)ni, 0.0, target, (int)ni);
+      double *t = d;
+      d = dprev;
+      dprev = t;
+    }
+  }
+  return PG_OK;
+}
+
+void pg_mlp_zero_grad(pg_mlp *m) { memset(m->grad, 0, m->nparams * sizeof *m->grad); }
+
+pg_status pg_mlp_copy_params(pg_mlp *dst, const pg_mlp *src) {
+  if (dst->nlayers != src->nlayers) return PG_ESHAPE;
+  for (size_t l = 0; l <= src->nlayers; l++)
+    if (dst->sizes[l] != src->sizes[l]) return PG_ESHAPE;
+  memcpy(dst->params, src->params, src->nparams * sizeof *src->params);
+  return PG_OK;
+}
+
+/* ---- Adam ---- */
+
+pg_status pg_mlp_adam_init(pg_mlp_adam *a, size_t n, double lr, double eps) {
+  memset(a, 0, sizeof *a);
+  if (!(lr > 0.0) || !isfinite(lr) || !(eps > 0.0) || !isfinite(eps)) return PG_EINVAL;
+  a->m = calloc(n ? n : 1, sizeof *a->m);
+  a->v = calloc(n ? n : 1, sizeof *a->v);
+  if (!a->m || !a->v) {
+    pg_mlp_adam_free(a);
+    return PG_ENOMEM;
+  }
+  a->n = n;
+  a->lr = lr;
+  a->beta1 = 0.9;
+  a->beta2 = 0.999;
+  a->eps = eps;
+  return PG_OK;
+}
+
+void pg_mlp_adam_free(pg_mlp_adam *a) {
+  free(a->m);
+  free(a->v);
+  a->m = a->v = NULL;
+  a->n = 0;
+}
+
+void pg_mlp_adam_step(pg_mlp_adam *a, double *params, const double *grad) {
+  a->t++;
+  double c1 = 1.0 - pow(a->beta1, (double)a->t), c2 = 1.0 - pow(a->beta2, (double)a->t);
+  double step = a->lr / c1, sc2 = sqrt(c2);
+  for (size_t i = 0; i < a->n; i++) {
+    double g = grad[i];
+    a->m[i] = a->beta1 * a->m[i] + (1.0 - a->beta1) * g;
+    a->v[i] = a->beta2 * a->v[i] + (1.0 - a->beta2) * g * g;
+    /* torch's form: p -= lr/c1 * m / (sqrt(v)/sqrt(c2) + eps) */
+    params[i] -= step * a->m[i] / (sqrt(a->v[i]) / sc2 + a->eps);
+  }
+}
+
+/* ---- files ---- */
+
+pg_status pg_mlp_write(const pg_mlp *m, void *gzfile) {
+  gzFile f = gzfile;
+  if (gzprintf(f, "perigee-mlp 1\nlayers %zu act %d act_out %d\nsizes", m->nlayers, (int)m->act,
+               m->act_out) <= 0)
+    return PG_EIO;
+  for (size_t l = 0; l <= m->nlayers; l++)
+    if (gzprintf(f, " %zu", m->sizes[l]) <= 0) return PG_EIO;
+  if (gzprintf(f, "\n") <= 0) return PG_EIO;
+  for (size_t i = 0; i < m->nparams; i++)
+    if (gzprintf(f, "%a\n", m->params[i]) <= 0) return PG_EIO;
+  return PG_OK;
+}
+
+pg_status pg_mlp_read(pg_mlp **out, void *gzfile) {
+  gzFile f = gzfile;
+  char line[512];
+  *out = NULL;
+  if (!gzgets(f, line, sizeof line) || strcmp(line, "perigee-mlp 1\n") != 0) return PG_EFORMAT;
+  size_t nl;
+  int act, act_out;
+  if (!gzgets(f, line, sizeof line) ||
+      sscanf(line, "layers %zu act %d act_out %d", &nl, &act, &act_out) != 3 || nl < 1 ||
+      nl > PG_MLP_MAX_LAYERS)
+    return PG_EFORMAT;
+  size_t sizes[PG_MLP_MAX_LAYERS + 1];
+  if (!gzgets(f, line, sizeof line) || strncmp(line, "sizes", 5) != 0) return PG_EFORMAT;
+  char *p = line + 5;
+  for (size_t l = 0; l <= nl; l++) {
+    char *e;
+    unsigned long long v = strtoull(p, &e, 10);
+    if (e == p) return PG_EFORMAT;
+    sizes[l] = (size_t)v;
+    p = e;
+  }
+  pg_mlp *m;
+  pg_status st = pg_mlp_new(&m, nl, sizes, (pg_mlp_act)act, act_out);
+  if (st != PG_OK) return st == PG_ENOMEM ? st : PG_EFORMAT;
+  for (size_t i = 0; i < m->nparams; i++) {
+    char *e;
+    if (!gzgets(f, line, sizeof line)) {
+      pg_mlp_free(m);
+      return PG_EFORMAT;
+    }
+    m->params[i] = strtod(line, &e);
+    if (e == line || !isfinite(m->params[i])) {
+      pg_mlp_free(m);
+      return PG_EFORMAT;
+    }
+  }
+  *out = m;
+  return PG_OK;
+}
+
+pg_status pg_mlp_save(const pg_mlp *m, const char *path) {
+  gzFile f = gzopen(path, "wb");
+  if (!f) return PG_EIO;
+  pg_status st = pg_mlp_write(m, f);
+  if (gzclose(f) != Z_OK && st == PG_OK) st = PG_EIO;
+  return st;
+}
+
+pg_status pg_mlp_load(pg_mlp **out, const char *path) {
+  *out = NULL;
+  gzFile f = gzopen(path, "rb");
+  if (!f) return PG_EIO;
+  pg_status st = pg_mlp_read(out, f);
+  gzclose(f);
+  return st;
+}

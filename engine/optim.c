@@ -1,0 +1,236 @@
+/*
+ * optim.c -- L-BFGS and Adam (see optim.h for the references).
+ */
+#include "optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+pg_lbfgs_opts pg_lbfgs_defaults(void) {
+  pg_lbfgs_opts o = {10, 200, 500, 1e-6, 1e-10, NULL, NULL};
+  return o;
+}
+
+pg_adam_opts pg_adam_defaults(void) {
+  pg_adam_opts o = {1e-2, 0.9, 0.999, 1e-8, 500, NULL, NULL};
+  return o;
+}
+
+static double clampv(double v, size_t i, const double *lo, const double *hi) {
+  if (lo && v < lo[i]) v = lo[i];
+  if (hi && v > hi[i]) v = hi[i];
+  return v;
+}
+
+/* Projected gradient: 0 where the variable sits at a bound and the
+ * negative gradient points out of the box. */
+static void project_grad(const double *x, const double *g, size_t n, const double *lo,
+                         const double *hi, double *pg) {
+  for (size_t i = 0; i < n; i++) {
+    pg[i] = g[i];
+    if (lo && x[i] <= lo[i] && g[i] > 0.0) pg[i] = 0.0;
+    if (hi && x[i] >= hi[i] && g[i] < 0.0) pg[i] = 0.0;
+  }
+}
+
+static double dot(const double *a, const double *b, size_t n) {
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs_opts *opts,
+                   double *fx, int *evals) {
+  pg_lbfgs_opts o = opts ? *opts : pg_lbfgs_defaults();
+  if (o.memory < 1) o.memory = 1;
+  size_t M = (size_t)o.memory;
+  int nev = 0;
+  if (n == 0) {
+    double fv = f(x, NULL, ctx);
+    if (fx) *fx = fv;
+    if (evals) *evals = 1;
+    return isfinite(fv) ? PG_OK : PG_EDOM;
+  }
+  /* g, pg, d, xt, gt, xb, gb, S[M n], Y[M n], rho[M], alpha[M] */
+  double *buf = malloc(((7 + 2 * M) * n + 2 * M) * sizeof *buf);
+  if (!buf) return PG_ENOMEM;
+  double *g = buf, *pgr = g + n, *d = pgr + n, *xt = d + n, *gt = xt + n;
+  double *xb = gt + n, *gb = xb + n;
+  double *S = gb + n, *Y = S + M * n, *rho = Y + M * n, *alpha = rho + M;
+  double fb = INFINITY;
+  for (size_t i = 0; i < n; i++) x[i] = clampv(x[i], i, o.lower, o.upper);
+  double fv = f(x, g, ctx);
+  nev++;
+  {
+    int ok = isfinite(fv);
+    for (size_t i = 0; ok && i < n; i++) ok = isfinite(g[i]);
+    if (!ok) {
+      free(buf);
+      if (fx) *fx = fv;
+      if (evals) *evals = nev;
+      return PG_EDOM;
+    }
+  }
+  size_t head = 0, cnt = 0; /* ring buffer of correction pairs */
+  int small_decrease = 0;
+  for (int it = 0; it < o.max_iter && nev < o.max_evals; it++) {
+    project_grad(x, g, n, o.lower, o.upper, pgr);
+    double gmax = 0.0;
+    for (size_t i = 0; i < n; i++)
+      if (fabs(pgr[i]) > gmax) gmax = fabs(pgr[i]);
+    if (gmax <= o.gtol) break;
+    /* two-loop recursion on the projected gradient */
+    for (size_t i = 0; i < n; i++) d[i] = -pgr[i];
+    for (size_t c = 0; c < cnt; c++) {
+      size_t j = (head + M - 1 - c) % M;
+      alpha[j] = rho[j] * dot(S + j * n, d, n);
+      for (size_t i = 0; i < n; i++) d[i] -= alpha[j] * Y[j * n + i];
+    }
+    if (cnt > 0) {
+      size_t j = (head + M - 1) % M;
+      double gamma = dot(S + j * n, Y + j * n, n) / dot(Y + j * n, Y + j * n, n);
+      for (size_t i = 0; i < n; i++) d[i] *= gamma;
+    }
+    for (size_t c = cnt; c-- > 0;) {
+      size_t j = (head + M - 1 - c) % M;
+      double beta = rho[j] * dot(Y + j * n, d, n);
+      for (size_t i = 0; i < n; i++) d[i] += S[j * n + i] * (alpha[j] - beta);
+    }
+    for (size_t i = 0; i < n; i++)
+      if (pgr[i] == 0.0) d[i] = 0.0; /* frozen at a bound */
+    double slope = dot(g, d, n);
+    if (!(slope < 0.0)) { /* not a descent direction: restart from steepest descent */
+      cnt = 0;
+      for (size_t i = 0; i < n; i++) d[i] = -pgr[i];
+      slope = dot(g, d, n);
+      if (!(slope < 0.0)) break;
+    }
+    double t = 1.0;
+    if (cnt == 0) {
+      double dn = sqrt(dot(d, d, n));
+      t = dn > 1.0 ? 1.0 / dn : 1.0;
+    }
+    /* line search */
+    double ft = NAN, tlo = 0.0, thi = INFINITY;
+    int accepted = 0;
+    for (int ls = 0; ls < 40 && nev < o.max_evals; ls++) {
+      int clipped = 0;
+      for (size_t i = 0; i < n; i++) {
+        double v = x[i] + t * d[i];
+        double c = clampv(v, i, o.lower, o.upper);
+        if (c != v) clipped = 1;
+        xt[i] = c;
+      }
+      ft = f(xt, gt, ctx);
+      nev++;
+      int finite = isfinite(ft);
+      for (size_t i = 0; finite && i < n; i++) finite = isfinite(gt[i]);
+      double sd = 0.0;
+      for (size_t i = 0; i < n; i++) sd += gt[i] * (xt[i] - x[i]);
+      double armijo = fv + 1e-4 * dot(g, xt, n) - 1e-4 * dot(g, x, n);
+      if (!finite || ft > armijo) {
+        thi = t;
+        t = 0.5 * (tlo + thi);
+        continue;
+      }
+      /* sufficient decrease holds; curvature (strong Wolfe, c2 = 0.9) */
+      double slope_t = t > 0.0 ? sd / t : 0.0;
+      if (!clipped && slope_t < 0.9 * slope && isinf(thi) && ls < 10) {
+        /* still steeply descending: remember and try a longer step */
+        accepted = 1;
+        tlo = t;
+        memcpy(xb, xt, n * sizeof *xt); /* keep the acceptable trial */
+        memcpy(gb, gt, n * sizeof *gt);
+        fb = ft;
+        t *= 2.0;
+        continue;
+      }
+      accepted = 2;
+      break;
+    }
+    if (accepted == 1) { /* the doubling phase ended without a better point */
+      if (!(isfinite(ft) && ft <= fb)) {
+        memcpy(xt, xb, n * sizeof *xt);
+        memcpy(gt, gb, n * sizeof *gt);
+        ft = fb;
+      }
+    } else if (accepted == 0) {
+      break; /* no acceptable step */
+    }
+    /* correction pair s = xt - x, y = gt - g */
+    double *s = S + head * n, *y = Y + head * n;
+    for (size_t i = 0; i < n; i++) {
+      s[i] = xt[i] - x[i];
+      y[i] = gt[i] - g[i];
+    }
+    double sy = dot(s, y, n);
+    if (sy > 1e-12 * sqrt(dot(s, s, n) * dot(y, y, n)) && sy > 0.0) {
+      rho[head] = 1.0 / sy;
+      head = (head + 1) % M;
+      if (cnt < M) cnt++;
+    }
+    double fold = fv;
+    memcpy(x, xt, n * sizeof *x);
+    memcpy(g, gt, n * sizeof *g);
+    fv = ft;
+    if (fold - fv <= o.ftol * fmax(1.0, fabs(fv))) {
+      if (++small_decrease >= 2) break;
+    } else {
+      small_decrease = 0;
+    }
+  }
+  free(buf);
+  if (fx) *fx = fv;
+  if (evals) *evals = nev;
+  return PG_OK;
+}
+
+pg_status pg_adam(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_adam_opts *opts,
+                  double *fx) {
+  pg_adam_opts o = opts ? *opts : pg_adam_defaults();
+  double *buf = malloc((4 * n + 1) * sizeof *buf);
+  if (!buf) return PG_ENOMEM;
+  double *g = buf, *m = g + n, *v = m + n, *best = v + n;
+  memset(m, 0, 2 * n * sizeof *m);
+  for (size_t i = 0; i < n; i++) x[i] = clampv(x[i], i, o.lower, o.upper);
+  memcpy(best, x, n * sizeof *x);
+  double fbest = INFINITY;
+  double b1t = 1.0, b2t = 1.0;
+  for (int it = 0; it < o.iters; it++) {
+    double fv = f(x, g, ctx);
+    int ok = isfinite(fv);
+    for (size_t i = 0; ok && i < n; i++) ok = isfinite(g[i]);
+    if (!ok) {
+      if (!isfinite(fbest)) {
+        free(buf);
+        if (fx) *fx = fv;
+        return PG_EDOM;
+      }
+      memcpy(x, best, n * sizeof *x); /* step back and shrink */
+      o.lr *= 0.5;
+      continue;
+    }
+    if (fv < fbest) {
+      fbest = fv;
+      memcpy(best, x, n * sizeof *x);
+    }
+    b1t *= o.beta1;
+    b2t *= o.beta2;
+    for (size_t i = 0; i < n; i++) {
+      m[i] = o.beta1 * m[i] + (1.0 - o.beta1) * g[i];
+      v[i] = o.beta2 * v[i] + (1.0 - o.beta2) * g[i] * g[i];
+      double mh = m[i] / (1.0 - b1t), vh = v[i] / (1.0 - b2t);
+      x[i] = clampv(x[i] - o.lr * mh / (sqrt(vh) + o.eps), i, o.lower, o.upper);
+    }
+  }
+  double fl = f(x, g, ctx);
+  if (isfinite(fl) && fl < fbest) {
+    fbest = fl;
+    memcpy(best, x, n * sizeof *x);
+  }
+  memcpy(x, best, n * sizeof *x);
+  if (fx) *fx = fbest;
+  free(buf);
+  return PG_OK;
+}

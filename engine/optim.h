@@ -1,0 +1,62 @@
+/*
+ * optim.h -- unconstrained (optionally box-bounded) minimisation of smooth
+ * functions: L-BFGS and Adam. Used for GP hyperparameters (gp.h, sgp.h) and
+ * reusable by any module.
+ *
+ * L-BFGS: Nocedal, "Updating quasi-Newton matrices with limited storage",
+ * Math. Comp. 35 (1980); Liu and Nocedal, Math. Prog. 45 (1989). Two-loop
+ * recursion for the direction; a backtracking line search with the Armijo
+ * condition and a doubling phase while the strong-Wolfe curvature condition
+ * fails with the slope still negative (Nocedal and Wright, "Numerical
+ * Optimization", 2nd ed., alg. 3.5 simplified). Box bounds are handled by
+ * projection: variables at a bound whose gradient points outward are frozen
+ * for that iteration and steps are clipped to the box.
+ * Adam: Kingma and Ba, "Adam: a method for stochastic optimization", ICLR 2015.
+ */
+#ifndef PG_OPTIM_H
+#define PG_OPTIM_H
+
+#include <stddef.h>
+
+#include "status.h"
+
+/* Objective: returns f(x) and writes grad[n] = df/dx. A non-finite return
+ * value marks x as infeasible: the line search then shortens the step. */
+typedef double (*pg_optim_fn)(const double *x, double *grad, void *ctx);
+
+typedef struct pg_lbfgs_opts {
+  int memory;           /* correction pairs kept (default 10) */
+  int max_iter;         /* iterations (default 200) */
+  int max_evals;        /* function evaluations (default 500) */
+  double gtol;          /* stop when max |projected gradient| <= gtol (1e-6) */
+  double ftol;          /* stop when relative decrease < ftol (1e-10) */
+  const double *lower;  /* optional box (NULL: unbounded) */
+  const double *upper;
+} pg_lbfgs_opts;
+
+/* Defaults as listed above. */
+pg_lbfgs_opts pg_lbfgs_defaults(void);
+
+/* Minimise f from x[n] (in place; projected onto the box first). On return
+ * *fx = f(x) (may be NULL), *evals = function evaluations (may be NULL).
+ * PG_OK on convergence or when an iteration limit is reached (x is the best
+ * point seen), PG_EDOM when f is not finite at the start, PG_ENOMEM. */
+pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs_opts *opts,
+                   double *fx, int *evals);
+
+typedef struct pg_adam_opts {
+  double lr;            /* step size (default 1e-2) */
+  double beta1, beta2;  /* moment decay (0.9, 0.999) */
+  double eps;           /* 1e-8 */
+  int iters;            /* iterations (default 500) */
+  const double *lower;  /* optional box, steps are clipped */
+  const double *upper;
+} pg_adam_opts;
+
+pg_adam_opts pg_adam_defaults(void);
+
+/* Adam from x[n]; x ends at the best point seen (lowest finite f). */
+pg_status pg_adam(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_adam_opts *opts,
+                  double *fx);
+
+#endif

@@ -1,0 +1,224 @@
+/* test_mlp.c -- MLP gradients against finite differences, orthogonal init,
+ * Adam's closed-form first step, exact save/load round trip, XOR fit. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mlp.h"
+
+/* Loss L = sum_ij c_ij * Y_ij with fixed random c: dL/dY = c. */
+static double loss_of(pg_mlp *m, const double *X, size_t n, const double *c) {
+  size_t no = m->sizes[m->nlayers];
+  assert_int_equal(pg_mlp_forward(m, X, n, NULL), PG_OK);
+  const double *Y = pg_mlp_output(m);
+  double s = 0.0;
+  for (size_t i = 0; i < n * no; i++) s += c[i] * Y[i];
+  return s;
+}
+
+static void check_gradients(pg_mlp_act act, int act_out) {
+  size_t sizes[] = {5, 7, 6, 3};
+  pg_mlp *m;
+  assert_int_equal(pg_mlp_new(&m, 3, sizes, act, act_out), PG_OK);
+  pg_rng r;
+  pg_rng_seed(&r, 11);
+  assert_int_equal(pg_mlp_init(m, &r, PG_MLP_INIT_NORMAL, 1.3, 1.0), PG_OK);
+  /* non-zero biases so every parameter is exercised */
+  for (size_t i = 0; i < m->nparams; i++) m->params[i] += 0.1 * pg_rng_normal(&r);
+  const size_t n = 4;
+  double X[4 * 5], c[4 * 3], dX[4 * 5];
+  for (size_t i = 0; i < n * 5; i++) X[i] = pg_rng_normal(&r);
+  for (size_t i = 0; i < n * 3; i++) c[i] = pg_rng_normal(&r);
+  loss_of(m, X, n, c);
+  pg_mlp_zero_grad(m);
+  assert_int_equal(pg_mlp_backward(m, c, dX), PG_OK);
+  double *g = malloc(m->nparams * sizeof *g);
+  memcpy(g, m->grad, m->nparams * sizeof *g);
+  const double h = 1e-5;
+  for (size_t i = 0; i < m->nparams; i++) {
+    double p = m->params[i];
+    m->params[i] = p + h;
+    double lp = loss_of(m, X, n, c);
+    m->params[i] = p - h;
+    double lm = loss_of(m, X, n, c);
+    m->params[i] = p;
+    double fd = (lp - lm) / (2 * h);
+    assert_true(fabs(fd - g[i]) < 1e-6 * (1.0 + fabs(fd)));
+  }
+  for (size_t i = 0; i < n * 5; i++) {
+    double p = X[i];
+    X[i] = p + h;
+    double lp = loss_of(m, X, n, c);
+    X[i] = p - h;
+    double lm = loss_of(m, X, n, c);
+    X[i] = p;
+    assert_true(fabs((lp - lm) / (2 * h) - dX[i]) < 1e-6);
+  }
+  /* gradients accumulate: a second backward doubles them */
+  loss_of(m, X, n, c);
+  assert_int_equal(pg_mlp_backward(m, c, NULL), PG_OK);
+  for (size_t i = 0; i < m->nparams; i++) assert_true(fabs(m->grad[i] - 2 * g[i]) < 1e-12);
+  free(g);
+  pg_mlp_free(m);
+}
+
+static void test_grad_tanh(void **state) {
+  (void)state;
+  check_gradients(PG_MLP_TANH, 0);
+  check_gradients(PG_MLP_TANH, 1);
+}
+
+static void test_grad_relu(void **state) {
+  (void)state;
+  check_gradients(PG_MLP_RELU, 0);
+  check_gradients(PG_MLP_RELU, 1);
+}
+
+/* W W^T = g^2 I for out <= in, W^T W = g^2 I for out >= in. */
+static void test_orthogonal(void **state) {
+  (void)state;
+  size_t sizes[] = {9, 4, 12};
+  pg_mlp *m;
+  assert_int_equal(pg_mlp_new(&m, 2, sizes, PG_MLP_TANH, 0), PG_OK);
+  pg_rng r;
+  pg_rng_seed(&r, 3);
+  assert_int_equal(pg_mlp_init(m, &r, PG_MLP_INIT_ORTHOGONAL, sqrt(2.0), 0.5), PG_OK);
+  const double *W1 = m->params + m->offset[0]; /* 4 x 9 */
+  for (size_t i = 0; i < 4; i++)
+    for (size_t j = 0; j < 4; j++) {
+      double s = 0;
+      for (size_t k = 0; k < 9; k++) s += W1[i * 9 + k] * W1[j * 9 + k];
+      assert_true(fabs(s - (i == j ? 2.0 : 0.0)) < 1e-12);
+    }
+  const double *W2 = m->params + m->offset[1]; /* 12 x 4 */
+  for (size_t i = 0; i < 4; i++)
+    for (size_t j = 0; j < 4; j++) {
+      double s = 0;
+      for (size_t k = 0; k < 12; k++) s += W2[k * 4 + i] * W2[k * 4 + j];
+      assert_true(fabs(s - (i == j ? 0.25 : 0.0)) < 1e-12);
+    }
+  const double *b2 = W2 + 48;
+  for (size_t i = 0; i < 12; i++) assert_true(b2[i] == 0.0);
+  /* same seed, same weights */
+  pg_mlp *m2;
+  assert_int_equal(pg_mlp_new(&m2, 2, sizes, PG_MLP_TANH, 0), PG_OK);
+  pg_rng_seed(&r, 3);
+  assert_int_equal(pg_mlp_init(m2, &r, PG_MLP_INIT_ORTHOGONAL, sqrt(2.0), 0.5), PG_OK);
+  assert_memory_equal(m->params, m2->params, m->nparams * sizeof(double));
+  pg_mlp_free(m);
+  pg_mlp_free(m2);
+}
+
+/* First Adam step from zero moments: mhat = g, vhat = g^2, so each
+ * parameter moves by lr * g / (|g| + eps). Later: converges on a quadratic. */
+static void test_adam(void **state) {
+  (void)state;
+  pg_mlp_adam a;
+  assert_int_equal(pg_mlp_adam_init(&a, 3, 0.1, 1e-8), PG_OK);
+  double p[3] = {1.0, -2.0, 0.5}, g[3] = {4.0, -0.001, 0.0};
+  pg_mlp_adam_step(&a, p, g);
+  assert_true(fabs(p[0] - (1.0 - 0.1 * 4.0 / (4.0 + 1e-8))) < 1e-14);
+  assert_true(fabs(p[1] - (-2.0 + 0.1 * 0.001 / (0.001 + 1e-8))) < 1e-14);
+  assert_true(p[2] == 0.5);
+  for (int it = 0; it < 2000; it++) {
+    for (int i = 0; i < 3; i++) g[i] = 2.0 * (p[i] - (double)i); /* minimum at (0, 1, 2) */
+    pg_mlp_adam_step(&a, p, g);
+  }
+  for (int i = 0; i < 3; i++) assert_true(fabs(p[i] - i) < 1e-3);
+  pg_mlp_adam_free(&a);
+  assert_int_equal(pg_mlp_adam_init(&a, 3, -1.0, 1e-8), PG_EINVAL);
+}
+
+static void test_save_load(void **state) {
+  (void)state;
+  size_t sizes[] = {3, 8, 2};
+  pg_mlp *m, *m2;
+  assert_int_equal(pg_mlp_new(&m, 2, sizes, PG_MLP_RELU, 1), PG_OK);
+  pg_rng r;
+  pg_rng_seed(&r, 5);
+  assert_int_equal(pg_mlp_init(m, &r, PG_MLP_INIT_ORTHOGONAL, 1.0, 0.01), PG_OK);
+  char path[] = "/tmp/pg_test_mlp_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  assert_int_equal(pg_mlp_save(m, path), PG_OK);
+  assert_int_equal(pg_mlp_load(&m2, path), PG_OK);
+  assert_int_equal(m2->nlayers, 2);
+  assert_int_equal(m2->act, PG_MLP_RELU);
+  assert_int_equal(m2->act_out, 1);
+  assert_memory_equal(m->params, m2->params, m->nparams * sizeof(double)); /* bit-exact */
+  /* the file is gzip: magic bytes 1f 8b */
+  FILE *f = fopen(path, "rb");
+  unsigned char magic[2];
+  assert_int_equal(fread(magic, 1, 2, f), 2);
+  fclose(f);
+  assert_true(magic[0] == 0x1f && magic[1] == 0x8b);
+  pg_mlp_free(m2);
+  /* malformed and missing files */
+  f = fopen(path, "wb");
+  fputs("not a network\n", f);
+  fclose(f);
+  assert_int_equal(pg_mlp_load(&m2, path), PG_EFORMAT);
+  assert_null(m2);
+  remove(path);
+  assert_int_equal(pg_mlp_load(&m2, "/nonexistent/dir/x.gz"), PG_EIO);
+  pg_mlp_free(m);
+  pg_mlp_free(NULL);
+}
+
+static void test_bad_sizes(void **state) {
+  (void)state;
+  pg_mlp *m;
+  size_t s0[] = {3, 0, 2};
+  assert_int_equal(pg_mlp_new(&m, 2, s0, PG_MLP_TANH, 0), PG_EINVAL);
+  assert_int_equal(pg_mlp_new(&m, 0, s0, PG_MLP_TANH, 0), PG_EINVAL);
+  size_t s1[] = {3, 2};
+  assert_int_equal(pg_mlp_new(&m, 1, s1, (pg_mlp_act)7, 0), PG_EINVAL);
+  assert_int_equal(pg_mlp_new(&m, 1, s1, PG_MLP_TANH, 0), PG_OK);
+  assert_int_equal(pg_mlp_backward(m, NULL, NULL), PG_ESTATE); /* no forward yet */
+  pg_mlp_free(m);
+}
+
+/* A 2-8-1 tanh net fits XOR with Adam on the squared error. */
+static void test_xor(void **state) {
+  (void)state;
+  size_t sizes[] = {2, 8, 1};
+  pg_mlp *m;
+  assert_int_equal(pg_mlp_new(&m, 2, sizes, PG_MLP_TANH, 0), PG_OK);
+  pg_rng r;
+  pg_rng_seed(&r, 1);
+  assert_int_equal(pg_mlp_init(m, &r, PG_MLP_INIT_ORTHOGONAL, 1.0, 1.0), PG_OK);
+  const double X[8] = {0, 0, 0, 1, 1, 0, 1, 1}, T[4] = {0, 1, 1, 0};
+  pg_mlp_adam a;
+  assert_int_equal(pg_mlp_adam_init(&a, m->nparams, 0.05, 1e-8), PG_OK);
+  double Y[4], dY[4];
+  for (int it = 0; it < 1500; it++) {
+    pg_mlp_forward(m, X, 4, Y);
+    for (int i = 0; i < 4; i++) dY[i] = 2 * (Y[i] - T[i]);
+    pg_mlp_zero_grad(m);
+    pg_mlp_backward(m, dY, NULL);
+    pg_mlp_adam_step(&a, m->params, m->grad);
+  }
+  pg_mlp_forward(m, X, 4, Y);
+  for (int i = 0; i < 4; i++) assert_true(fabs(Y[i] - T[i]) < 0.05);
+  pg_mlp_adam_free(&a);
+  pg_mlp_free(m);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_grad_tanh), cmocka_unit_test(test_grad_relu),
+      cmocka_unit_test(test_orthogonal), cmocka_unit_test(test_adam),
+      cmocka_unit_test(test_save_load), cmocka_unit_test(test_bad_sizes),
+      cmocka_unit_test(test_xor),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

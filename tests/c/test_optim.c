@@ -1,0 +1,107 @@
+/* test_optim.c -- L-BFGS and Adam on problems with known minimisers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "optim.h"
+
+/* Rosenbrock in n dimensions: minimum 0 at (1, ..., 1). */
+static double rosen(const double *x, double *g, void *ctx) {
+  size_t n = *(size_t *)ctx;
+  double f = 0.0;
+  if (g)
+    for (size_t i = 0; i < n; i++) g[i] = 0.0;
+  for (size_t i = 0; i + 1 < n; i++) {
+    double a = x[i + 1] - x[i] * x[i], b = 1.0 - x[i];
+    f += 100.0 * a * a + b * b;
+    if (g) {
+      g[i] += -400.0 * a * x[i] - 2.0 * b;
+      g[i + 1] += 200.0 * a;
+    }
+  }
+  return f;
+}
+
+/* Ill-conditioned quadratic sum c_i (x_i - i)^2, c_i = 10^(i/2). */
+static double quad(const double *x, double *g, void *ctx) {
+  (void)ctx;
+  double f = 0.0;
+  for (int i = 0; i < 8; i++) {
+    double c = pow(10.0, i / 2.0), r = x[i] - i;
+    f += c * r * r;
+    if (g) g[i] = 2.0 * c * r;
+  }
+  return f;
+}
+
+/* log barrier: infinite outside x > 0, minimum at x = 1 of x - log x. */
+static double barrier(const double *x, double *g, void *ctx) {
+  (void)ctx;
+  if (x[0] <= 0.0) return INFINITY;
+  if (g) g[0] = 1.0 - 1.0 / x[0];
+  return x[0] - log(x[0]);
+}
+
+static void test_rosenbrock(void **state) {
+  (void)state;
+  size_t n = 6;
+  double x[6] = {-1.2, 1.0, -1.2, 1.0, -1.2, 1.0}, f;
+  int ev;
+  pg_lbfgs_opts o = pg_lbfgs_defaults();
+  o.max_iter = 1000;
+  o.max_evals = 3000;
+  assert_int_equal(pg_lbfgs(rosen, &n, x, n, &o, &f, &ev), PG_OK);
+  assert_true(f < 1e-10);
+  for (size_t i = 0; i < n; i++) assert_true(fabs(x[i] - 1.0) < 1e-4);
+}
+
+static void test_quadratic_and_bounds(void **state) {
+  (void)state;
+  double x[8] = {0}, f, lo[8], hi[8];
+  assert_int_equal(pg_lbfgs(quad, NULL, x, 8, NULL, &f, NULL), PG_OK);
+  for (int i = 0; i < 8; i++) assert_true(fabs(x[i] - i) < 1e-6);
+  /* box [-1, 3]: solution is the clipped unconstrained minimiser */
+  for (int i = 0; i < 8; i++) {
+    lo[i] = -1.0;
+    hi[i] = 3.0;
+    x[i] = 0.5;
+  }
+  pg_lbfgs_opts o = pg_lbfgs_defaults();
+  o.lower = lo;
+  o.upper = hi;
+  o.ftol = 0.0; /* stop on the projected gradient only */
+  assert_int_equal(pg_lbfgs(quad, NULL, x, 8, &o, &f, NULL), PG_OK);
+  for (int i = 0; i < 8; i++) assert_true(fabs(x[i] - (i < 3 ? i : 3.0)) < 1e-6);
+}
+
+static void test_infeasible_region(void **state) {
+  (void)state;
+  double x = 5.0, f;
+  assert_int_equal(pg_lbfgs(barrier, NULL, &x, 1, NULL, &f, NULL), PG_OK);
+  assert_true(fabs(x - 1.0) < 1e-5 && fabs(f - 1.0) < 1e-10);
+  x = -1.0; /* infeasible start */
+  assert_int_equal(pg_lbfgs(barrier, NULL, &x, 1, NULL, &f, NULL), PG_EDOM);
+}
+
+static void test_adam(void **state) {
+  (void)state;
+  double x[8] = {0}, f;
+  pg_adam_opts o = pg_adam_defaults();
+  o.lr = 0.05;
+  o.iters = 3000;
+  assert_int_equal(pg_adam(quad, NULL, x, 8, &o, &f), PG_OK);
+  for (int i = 0; i < 8; i++) assert_true(fabs(x[i] - i) < 1e-2);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_rosenbrock),
+      cmocka_unit_test(test_quadratic_and_bounds),
+      cmocka_unit_test(test_infeasible_region),
+      cmocka_unit_test(test_adam),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
