@@ -176,6 +176,9 @@ function M.experiment(dir, opts)
         setup = setup .. ("\nset zlabel '%s' rotate parallel\nset view 60, 35\nset ticslevel 0"):format(names[3])
         cmd = "splot "
       end
+      for j, axis in ipairs { "x", "y", "z" } do -- log-transformed objectives on log axes
+        if objectives[j] and objectives[j].log and j <= m then setup = setup .. "\nset logscale " .. axis end
+      end
       scripts.fronts = script("fronts", ("%s: non-dominated points (union over seeds)%s"):format(bench,
         m > 3 and " - first three objectives" or ""), cmd .. table.concat(plots, ", \\\n  "), setup)
     end

@@ -3,6 +3,8 @@
 -- the search path and the loader's validation.
 local pg = require "perigee"
 
+local function close(a, b, tol) return math.abs(a - b) <= tol * math.max(1, math.abs(b)) end
+
 local function point(n, x1, rest)
   local p = { x1 = x1 }
   for i = 2, n do p["x" .. i] = rest end
@@ -177,5 +179,37 @@ describe("benchmark search path", function()
     assert.is_false(ok)
     assert.truthy(err:find("nb201/missing_file.csv.gz", 1, true))
     assert.truthy(err:find("download NAS-Bench-201 tables", 1, true))
+  end)
+end)
+
+describe("accel_dse", function()
+  it("wraps the dataflow model with the documented units and area model", function()
+    if not (pg.hw and pg.hw.coflex_accelerator) then
+      pending("this build has no perigee.hw dataflow model")
+      return
+    end
+    local b = pg.benchmark "accel_dse"
+    assert.are.equal(64 * 64 * 503 ^ 4, b.space:size())
+    local small = { pe_x = 1, pe_y = 1, reg_input = 10, reg_weight = 10, reg_output = 10, reg_bw = 10 }
+    local big = { pe_x = 64, pe_y = 64, reg_input = 512, reg_weight = 512, reg_output = 512, reg_bw = 512 }
+    local fs, fb = b.evaluate(small), b.evaluate(big)
+    -- direct model call, converted by hand: ms at 2.2 GHz, pJ -> uJ
+    local acc = pg.hw.coflex_accelerator(big)
+    local r = acc:evaluate(b.network, nil)
+    assert.is_true(close(fb.latency_ms, r.cycles / 2.2e9 * 1e3, 1e-12))
+    assert.is_true(close(fb.energy_uj, r.energy / 1e6, 1e-12))
+    -- area by hand: n_pe * (600 + 5 * (regs) + 2 * bw) um^2
+    assert.is_true(close(fs.area_mm2, (600 + 5 * 30 + 2 * 10) * 1e-6, 1e-12))
+    assert.is_true(close(fb.area_mm2, 4096 * (600 + 5 * 1536 + 2 * 512) * 1e-6, 1e-12))
+    -- 4096 PEs are faster than one
+    assert.is_true(fb.latency_ms < fs.latency_ms / 50)
+    -- a short experiment on it runs, with finite hypervolume on log objectives
+    local out = os.tmpname()
+    os.remove(out)
+    local res = pg.experiment { benchmark = "accel_dse", optimizer = "random", n_init = 6, iterations = 1, batch = 2,
+      seed = 1, out = out, quiet = true, plots = false }:go()
+    assert.are.equal(8, res.runs[1].ok)
+    assert.is_true(res.runs[1].hypervolume > 0)
+    os.execute("rm -rf " .. out)
   end)
 end)
