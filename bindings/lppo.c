@@ -245,10 +245,10 @@ static void push_action(lua_State *L, const int *a, size_t nh) {
 static int agent_act(lua_State *L) {
   pg_ppo *p = check_agent(L, 1);
   const pg_ppo_config *c = pg_ppo_get_config(p);
-  const double *x = check_obs(L, 2, c->obs_dim);
   int det = lua_toboolean(L, 3);
   pg_rng *rng = NULL;
   if (!det) rng = pgL_checkrng(L, 4);
+  const double *x = check_obs(L, 2, c->obs_dim); /* pushes a value: read the others first */
   int a[PG_PPO_MAX_HEADS];
   double lp, v;
   pg_status st = pg_ppo_act(p, x, 1, det, rng, a, &lp, &v);

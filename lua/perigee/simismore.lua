@@ -62,6 +62,7 @@ function M.arch_string(code)
 end
 
 local function data_dir(opts)
+  if opts.data_dir == false then return nil end -- explicitly no data
   local d = opts.data_dir or os.getenv("PERIGEE_DATA")
   if d == "" then d = nil end
   return d
@@ -121,7 +122,7 @@ function M.load_tables(dir, dataset)
 end
 
 --- Build the experiment context.
--- opts.data_dir (default $PERIGEE_DATA), opts.dataset ("c10"), opts.holdout
+-- opts.data_dir (default $PERIGEE_DATA; false: do not read data), opts.dataset ("c10"), opts.holdout
 -- (device names left out of the training pool; default HELP's test split;
 -- {} keeps all 18 as the public code does), opts.measured (true: held-out
 -- devices use their measured per-cell latencies when published, else their
