@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "radix.h"
 #include "stair.h"
 
 int pg_pareto_dominates(const double *a, const double *b, size_t d) {
@@ -56,19 +57,32 @@ static int cmp_lex(const void *pa, const void *pb, void *pc) {
  * grp[i] (for every original row i) the position of its group in uniq. */
 static pg_status lex_unique(const double *Y, size_t n, size_t d, int32_t *uniq, int32_t *grp,
                             size_t *nu) {
-  int32_t *ord = malloc((n ? n : 1) * sizeof *ord);
-  if (!ord) return PG_ENOMEM;
-  for (size_t i = 0; i < n; i++) ord[i] = (int32_t)i;
+  uint32_t *ord = malloc(n * sizeof *ord), *it = malloc(n * sizeof *it);
+  uint64_t *key = malloc(n * sizeof *key), *kt = malloc(n * sizeof *kt);
+  pg_status s = PG_ENOMEM;
+  if (!ord || !it || !key || !kt) goto done;
+  /* LSD over the columns: stable radix sorts from the last objective to the
+   * first give the lexicographic order */
+  for (size_t i = 0; i < n; i++) ord[i] = (uint32_t)i;
+  for (size_t j = d; j-- > 0;) {
+    for (size_t i = 0; i < n; i++) key[i] = pg_radix_key(Y[(size_t)ord[i] * d + j]);
+    if (pg_radix_sort(key, ord, n, kt, it) != 0) goto done;
+  }
   lexctx c = {Y, d};
-  qsort_r(ord, n, sizeof *ord, cmp_lex, &c);
   size_t u = 0;
   for (size_t i = 0; i < n; i++) {
-    if (i == 0 || cmp_lex(&ord[i], &uniq[u - 1], &c) != 0) uniq[u++] = ord[i];
-    grp[ord[i]] = (int32_t)(u - 1);
+    int32_t oi = (int32_t)ord[i];
+    if (i == 0 || cmp_lex(&oi, &uniq[u - 1], &c) != 0) uniq[u++] = oi;
+    grp[oi] = (int32_t)(u - 1);
   }
-  free(ord);
   *nu = u;
-  return PG_OK;
+  s = PG_OK;
+done:
+  free(ord);
+  free(it);
+  free(key);
+  free(kt);
+  return s;
 }
 
 /* Fronts of the unique points (lexicographic order), 1-based, at most
