@@ -132,10 +132,47 @@ static int cmp_pair(const void *pa, const void *pb) {
   return (a[1] > b[1]) - (a[1] < b[1]);
 }
 
-/* P is reordered. */
+/* Sweep in x order (radix sort; qsort of pairs below 256 points or when
+ * scratch is unavailable). P is reordered by qsort only in that fallback. */
 static double hv2d(double *P, size_t m, const double *ref) {
-  qsort(P, m, 2 * sizeof *P, cmp_pair);
+  uint64_t *key = NULL, *kt = NULL;
+  uint32_t *idx = NULL, *it = NULL;
   double area = 0.0, cap = ref[1];
+  if (m >= 256 && m < UINT32_MAX) {
+    key = malloc(m * sizeof *key);
+    kt = malloc(m * sizeof *kt);
+    idx = malloc(m * sizeof *idx);
+    it = malloc(m * sizeof *it);
+  }
+  if (key && kt && idx && it) {
+    /* ties in x: the smaller y first (LSD: y, then x stably) */
+    for (size_t i = 0; i < m; i++) {
+      idx[i] = (uint32_t)i;
+      key[i] = pg_radix_key(P[2 * i + 1]);
+    }
+    int ok = pg_radix_sort(key, idx, m, kt, it) == 0;
+    for (size_t i = 0; ok && i < m; i++) key[i] = pg_radix_key(P[2 * (size_t)idx[i]]);
+    ok = ok && pg_radix_sort(key, idx, m, kt, it) == 0;
+    if (ok) {
+      for (size_t i = 0; i < m; i++) {
+        const double *p = P + 2 * (size_t)idx[i];
+        if (p[1] < cap) {
+          area += (ref[0] - p[0]) * (cap - p[1]);
+          cap = p[1];
+        }
+      }
+      free(key);
+      free(kt);
+      free(idx);
+      free(it);
+      return area;
+    }
+  }
+  free(key);
+  free(kt);
+  free(idx);
+  free(it);
+  qsort(P, m, 2 * sizeof *P, cmp_pair);
   for (size_t i = 0; i < m; i++) {
     double y = P[2 * i + 1];
     if (y < cap) {
