@@ -764,6 +764,67 @@ static pg_status contrib2d(const double *P, size_t m, const size_t *idx, const d
   return PG_OK;
 }
 
+/* 3-D contributions of the m relevant points P (indices idx): for every p,
+ * V(p) - HV(limit(P \ {p}, p)) by the online sweep of wfg()'s 4-D step, in
+ * the global z order, stopping at the first point that covers p in (x, y).
+ * O(m^2) bit-trie operations in the worst case, no sorting per point. */
+static pg_status contrib3d(const double *P, size_t m, const size_t *idx, const double *ref,
+                           double *out) {
+  if (m >= UINT32_MAX) return PG_ERANGE;
+  uint64_t *key = malloc((m ? m : 1) * sizeof *key), *kt = malloc((m ? m : 1) * sizeof *kt);
+  uint32_t *zo = malloc((m ? m : 1) * sizeof *zo), *it = malloc((m ? m : 1) * sizeof *it);
+  int32_t *xr = malloc((m ? m : 1) * sizeof *xr);
+  fstair f;
+  memset(&f, 0, sizeof f);
+  pg_status s = PG_ENOMEM;
+  if (!key || !kt || !zo || !it || !xr || fstair_init(&f, m + 1) != 0) goto done;
+  if (xy_ranks(P, m, 3, xr) != 0) goto done;
+  for (size_t i = 0; i < m; i++) {
+    zo[i] = (uint32_t)i;
+    key[i] = pg_radix_key(P[3 * i + 2]);
+  }
+  if (pg_radix_sort(key, zo, m, kt, it) != 0) goto done;
+  for (size_t i = 0; i < m; i++) {
+    const double *p = P + 3 * i;
+    pg_fs_clear(&f.fs);
+    double area = 0.0, vol = 0.0, full = (ref[0] - p[0]) * (ref[1] - p[1]);
+    double zprev = p[2], zend = ref[2];
+    int covered = 0;
+    for (size_t t = 0; t < m; t++) {
+      size_t j = zo[t];
+      if (j == i) continue;
+      const double *q = P + 3 * j;
+      double lz = q[2] > p[2] ? q[2] : p[2];
+      vol += area * (lz - zprev);
+      zprev = lz;
+      if (q[0] <= p[0] && q[1] <= p[1]) {
+        if (q[2] <= p[2]) covered = 1;
+        zend = lz;
+        break;
+      }
+      double lx = q[0] > p[0] ? q[0] : p[0], ly = q[1] > p[1] ? q[1] : p[1];
+      size_t k = q[0] > p[0] ? 1 + (size_t)xr[j] : 0;
+      if (!fstair_dominated(&f, k, ly)) fstair_insert(&f, k, lx, ly, ref[0], ref[1], &area);
+    }
+    if (covered) {
+      out[idx[i]] = 0.0;
+      continue;
+    }
+    vol += area * (zend - zprev) + full * (ref[2] - zend);
+    double c = full * (ref[2] - p[2]) - vol;
+    out[idx[i]] = c > 0.0 ? c : 0.0;
+  }
+  s = PG_OK;
+done:
+  free(key);
+  free(kt);
+  free(zo);
+  free(it);
+  free(xr);
+  fstair_free(&f);
+  return s;
+}
+
 pg_status pg_hv_contrib(const double *Y, size_t n, size_t d, const double *ref, double *out) {
   pg_status s = check_args(Y, n, d, ref);
   if (s != PG_OK) return s;
@@ -780,6 +841,10 @@ pg_status pg_hv_contrib(const double *Y, size_t n, size_t d, const double *ref, 
   }
   if (d == 2) {
     s = contrib2d(P, m, idx, ref, out);
+    goto done;
+  }
+  if (d == 3) {
+    s = contrib3d(P, m, idx, ref, out);
     goto done;
   }
   Q = malloc((m ? m : 1) * d * sizeof *Q);
