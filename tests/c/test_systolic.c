@@ -724,6 +724,27 @@ static void test_against_transliteration(void **state) {
                     cases[i].Sh, cases[i].Sw);
 }
 
+/* random small layers and arrays (including 1-wide arrays, strides larger
+ * than the filter, windows past the edge), 1-2 kB SRAMs so that the read
+ * buffers flush */
+static void test_random_against_transliteration(void **state) {
+  (void)state;
+  uint64_t seed = 0x9e3779b97f4a7c15ull;
+  int trials = getenv("PERIGEE_VALGRIND") ? 6 : 60;
+  if (getenv("PG_FUZZ_TRIALS")) trials = atoi(getenv("PG_FUZZ_TRIALS")); /* local fuzzing */
+  for (int trial = 0; trial < trials; trial++) {
+#define RND(n) (seed = seed * 6364136223846793005ull + 1442695040888963407ull, (int64_t)((seed >> 33) % (uint64_t)(n)))
+    int64_t R = 1 + RND(9), C = 1 + RND(9);
+    int64_t Fh = 1 + RND(4), Fw = 1 + RND(4);
+    int64_t H = Fh + RND(10), W = Fw + RND(10);
+    int64_t Ch = 1 + RND(6), N = 1 + RND(12), Sh = 1 + RND(3), Sw = 1 + RND(3);
+    int64_t kif = 1 + RND(2), kfl = 1 + RND(2), kof = 1 + RND(2);
+    int df = (int)RND(3);
+#undef RND
+    compare_layer(df, R, C, kif, kfl, kof, H, W, Fh, Fw, Ch, N, Sh, Sw);
+  }
+}
+
 /* many ofmap drains: a 1 kB ofmap SRAM behind a 512-wide array. In CALC
  * mode the drain keeps up (a drain of L lines takes L cycles, during which
  * the array writes at most L*C ~ D words into a buffer with about S - 1 free
@@ -866,7 +887,7 @@ static void test_config_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_alexnet_worked_example), cmocka_unit_test(test_scalesim_published_run),
-    cmocka_unit_test(test_hand_derived),
+    cmocka_unit_test(test_hand_derived), cmocka_unit_test(test_random_against_transliteration),
     cmocka_unit_test(test_against_transliteration), cmocka_unit_test(test_wide_array_drains),
     cmocka_unit_test(test_groups_and_kinds),       cmocka_unit_test(test_network_macs),
     cmocka_unit_test(test_invariants),             cmocka_unit_test(test_config_errors),
