@@ -6,7 +6,8 @@
  *   acc = perigee.hw.accelerator { name = ..., array = {...}, levels = {...}, ... }
  *   r = acc:evaluate(net, { schedule = "depth_first" | "layer_by_layer",
  *                           tile = {8, 8}, mode = "fully_cached" |
- *                           "h_cached_v_recompute" | "fully_recompute", fuse = true })
+ *                           "h_cached_v_recompute" | "fully_recompute", fuse = true,
+ *                           layers = true })  -- layers = false: totals only
  *   acc:describe() -> the description table (edit it and pass it back)
  *   acc:name()
  *   perigee.hw.accelerators() -> names of the description files found
@@ -550,11 +551,13 @@ static int accel_evaluate(lua_State *L) {
   check_network(L, 2, &net);
   pg_df_options o;
   pg_df_options_default(&o);
+  int detail = 1;
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
     o.schedule = (pg_df_schedule)pgL_optenum(L, 3, "schedule", sched_names, sched_values, o.schedule);
     o.mode = (pg_df_mode)pgL_optenum(L, 3, "mode", mode_names, mode_values, o.mode);
     o.fuse = pgL_optbooleanfield(L, 3, "fuse", 1);
+    detail = pgL_optbooleanfield(L, 3, "layers", 1);
     int ty = lua_getfield(L, 3, "tile");
     if (ty == LUA_TNUMBER) {
       lua_Integer v = lua_tointeger(L, -1);
@@ -577,18 +580,18 @@ static int accel_evaluate(lua_State *L) {
     }
     lua_pop(L, 1);
   }
-  int detail = 1;
   pg_df_cost *per = pgL_newbuffer(L, net.n * sizeof *per);
   pg_df_cost total;
   pg_status st = pg_df_evaluate(a, &net, &o, &total, per);
   if (st) return pgL_argstatus(L, 2, st, "network not accepted by the dataflow model");
   lua_createtable(L, 0, 16);
-  push_cost(L, a, &total, detail);
+  push_cost(L, a, &total, 1);
   lua_pushinteger(L, total.stack);
   lua_setfield(L, -2, "stacks");
   setnum(L, "tiles", total.tiles);
   lua_pushstring(L, a->name);
   lua_setfield(L, -2, "accelerator");
+  if (!detail) return 1; /* {layers = false}: totals only, for search loops */
   lua_createtable(L, (int)net.n, 0);
   for (size_t i = 0; i < net.n; i++) {
     lua_createtable(L, 0, 16);

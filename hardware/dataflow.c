@@ -531,6 +531,30 @@ static double capacity(const pg_df_accel *a, int l) {
   return a->levels[l].size * n;
 }
 
+/* Weight bits of layers [l0, l1] that one instance of level l holds: each
+ * layer's weights split over the instances along the dims the level does
+ * not serve (rounded up per loop, as the unrolling of layer_traffic). */
+static double weights_per_instance(const pg_df_accel *a, int l, const lay *ly, int l0, int l1) {
+  double sum = 0;
+  for (int k = l0; k <= l1; k++) {
+    const lay *y = &ly[k];
+    if (!y->has_w) continue;
+    double L[PG_DF_NLOOPS] = {y->B, y->K, y->Cg, y->OY, y->OX, y->FY, y->FX};
+    double U[PG_DF_NLOOPS] = {1, 1, 1, 1, 1, 1, 1}, Un[PG_DF_NLOOPS] = {1, 1, 1, 1, 1, 1, 1};
+    for (int d = 0; d < a->n_dims; d++) {
+      double lim = (double)a->dim_size[d];
+      if (a->dim_limit[d] > 0 && (double)a->dim_limit[d] < lim) lim = (double)a->dim_limit[d];
+      int lp = a->dim_loop[d];
+      double u = mn(lim, ceil(L[lp] / U[lp]));
+      U[lp] *= u;
+      if (!(a->levels[l].served & (1u << d))) Un[lp] *= u;
+    }
+    sum += ceil(y->K / Un[PG_DF_K]) * ceil(y->Cg / Un[PG_DF_C]) * ceil(y->FY / Un[PG_DF_FY]) *
+           ceil(y->FX / Un[PG_DF_FX]) * y->pw;
+  }
+  return sum;
+}
+
 /* A copy of `bits` from level s to level d: accesses and cycles. */
 static void hop(const pg_df_accel *a, pg_df_cost *c, int s, int Xs, int d, int Xd, double bits,
                 double mult) {
@@ -569,12 +593,15 @@ static pg_status eval_stack(work *w, int si, const pg_df_options *opt) {
   for (int c = 0; c < w->ncls[0]; c++)
     for (int r = 0; r < w->ncls[1]; r++) ntiles += w->cnt[0][c] * w->cnt[1][r];
 
-  /* weight level: lowest W level holding the stack's weights */
-  double wsum = 0;
-  for (int k = l0; k <= l1; k++) wsum += ly[k].wbits;
+  /* weight level: lowest W level holding the stack's weights (for a level
+   * with several instances, the share of the busiest instance) */
   int topW = dram;
   for (int l = 0; l < dram; l++)
-    if ((a->levels[l].operands & PG_DF_HOLDS_W) && capacity(a, l) >= wsum) { topW = l; break; }
+    if ((a->levels[l].operands & PG_DF_HOLDS_W) &&
+        weights_per_instance(a, l, ly, l0, l1) <= a->levels[l].size) {
+      topW = l;
+      break;
+    }
 
   /* cache level: lowest global I+O level with room for the caches and the
    * peak live feature maps */
