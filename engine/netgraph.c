@@ -245,6 +245,13 @@ void pg_net_release(pg_net *net) {
   net->act = NULL;
 }
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void add_into(double *y, const double *a, size_t m) {
+  for (size_t e = 0; e < m; e++) y[e] += a[e];
+}
+
 /* Compute node i from the activations of its inputs into act[i]. With
  * inplace, an elementwise node (BN, ReLU) takes over its input's buffer. */
 static pg_status run_node(pg_net *net, size_t i, pg_bn_mode bnmode, pg_tensor *act, int inplace) {
@@ -283,8 +290,7 @@ static pg_status run_node(pg_net *net, size_t i, pg_bn_mode bnmode, pg_tensor *a
     size_t m = pg_tensor_numel(y);
     for (int j = 0; j < nd->nin; j++) {
       if (net->nodes[nd->in[j]].op == PG_NET_ZERO) continue;
-      const double *a = act[nd->in[j]].data;
-      for (size_t e = 0; e < m; e++) y->data[e] += a[e];
+      add_into(y->data, act[nd->in[j]].data, m);
     }
     return PG_OK;
   }
