@@ -133,7 +133,7 @@ static void read_config(lua_State *L, int idx, pg_ppo_config *c) {
 }
 
 static lagent *new_agent_ud(lua_State *L) {
-  lagent *a = lua_newuserdatauv(L, sizeof *a, 0);
+  lagent *a = lua_newuserdatauv(L, sizeof *a, 1); /* uservalue: the last environments */
   a->p = NULL;
   luaL_setmetatable(L, PPO_MT);
   return a;
@@ -436,6 +436,23 @@ static int agent_learn(lua_State *L) {
       luaL_argerror(L, 2, lua_pushfstring(L, "entry %d is not an environment", (int)i + 1));
     }
   }
+  /* Episodes in progress continue only with the very same C environments
+     as last time (kept referenced by the agent, so that no new object can
+     take their address); Lua environments are reset at every call. */
+  int same = lua_getiuservalue(L, 1, 1) == LUA_TTABLE && luaL_len(L, -1) == (lua_Integer)n;
+  for (size_t i = 0; same && i < n; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
+    same = lua_rawequal(L, -1, base + (int)i + 1) && !adapters[i].L;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (!same) pg_ppo_detach(p);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushvalue(L, base + (int)i + 1);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setiuservalue(L, 1, 1);
   pg_ppo_stats s;
   pg_status st = pg_ppo_learn(p, views, n, (uint64_t)steps, &s);
   if (st != PG_OK) {
