@@ -83,6 +83,12 @@ local methods = {
   { name = "controller", run = function(d, start, s)
       return sm.adapt(agent, ctx, d, { start = start, env = env_opts })
     end },
+  { name = "controller_explore", run = function(d, start, s)
+      return sm.adapt(agent, ctx, d, { start = start, explore = true, env = env_opts })
+    end },
+  { name = "controller_refine", run = function(d, start, s)
+      return sm.adapt(agent, ctx, d, { start = start, refine = "lut", rng = pg.rng(s), env = env_opts })
+    end },
   { name = "controller_stoch", run = function(d, start, s)
       return sm.adapt(agent, ctx, d, { start = start, deterministic = false, rng = pg.rng(s), env = env_opts })
     end },
@@ -137,18 +143,19 @@ end
 sm.write_csv(args.out .. "/adaptation.csv", rows, { "device", "seed", "method", "start", "final",
   "arch", "reward", "percentile", "accuracy", "latency_ms", "proxy", "measurements" })
 
-print(string.format("%-17s %8s %8s %9s %9s %8s %18s", "method", "reward", "sd", "pct", "acc(%)",
+print(string.format("%-19s %8s %8s %9s %9s %8s %18s", "method", "reward", "sd", "pct", "acc(%)",
                     "meas", "ctrl better/tie"))
 for _, m in ipairs(methods) do
   local a = sum[m.name]
   local mean = a.r / a.n
   local sd = math.sqrt(math.max(0, a.r2 / a.n - mean * mean))
-  print(string.format("%-17s %8.4f %8.4f %9.2f %9.2f %8.2f %18s", m.name, mean, sd, a.pct / a.n,
+  print(string.format("%-19s %8.4f %8.4f %9.2f %9.2f %8.2f %18s", m.name, mean, sd, a.pct / a.n,
                       a.acc / a.n, a.meas / a.n,
                       m.name == "controller" and "-" or string.format("%d/%d of %d", a.wins, a.ties, a.n)))
 end
-print("(reward = p(h) + 1 - l(h) on the real device; pct = latency percentile among all 15625 cells,"
-      .. " lower is faster)")
+print("(reward = " .. (args.reward == "code" and "p(h) (1e-3 + l(h))^-0.3 - 1" or "p(h) + 1 - l(h)")
+      .. " on the real device; pct = latency percentile among all 15625 cells, lower is faster;"
+      .. " ctrl better/tie = seeds where the controller's reward is higher / equal)")
 
 print("\nFig. 6: same start (seed 1), final architecture chosen by the controller per device")
 for _, f in ipairs(fig6) do
