@@ -545,32 +545,29 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       }
     }
     if (!covered && e == 3) {
-      /* rebuild S without the points p dominates, p inserted in z order */
+      /* p goes before the first member with z >= p_z; the points p
+       * dominates all lie after it, so only that suffix is rewritten */
+      size_t lo = 0, hi = ns;
+      while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (S[3 * mid + 2] < p[2])
+          lo = mid + 1;
+        else
+          hi = mid;
+      }
       size_t w = 0;
-      int placed = 0;
-      for (size_t t = 0; t < ns; t++) {
+      for (size_t t = lo; t < ns; t++) {
         const double *q = S + t * 3;
-        if (!placed && q[2] >= p[2]) {
-          memcpy(L + w * 3, p, 3 * sizeof *S);
-          Lk[w++] = xr[i];
-          placed = 1;
-        }
         if (!weakly_dominates(p, q, 3)) {
           memcpy(L + w * 3, q, 3 * sizeof *S);
           Lk[w++] = Sk[t];
         }
       }
-      if (!placed) {
-        memcpy(L + w * 3, p, 3 * sizeof *S);
-        Lk[w++] = xr[i];
-      }
-      double *tmp = S;
-      S = L;
-      L = tmp;
-      int32_t *tk = Sk;
-      Sk = Lk;
-      Lk = tk;
-      ns = w;
+      memcpy(S + lo * 3, p, 3 * sizeof *S);
+      Sk[lo] = xr[i];
+      memcpy(S + (lo + 1) * 3, L, w * 3 * sizeof *S);
+      memcpy(Sk + lo + 1, Lk, w * sizeof *Sk);
+      ns = lo + 1 + w;
     } else if (!covered) {
       size_t k = ns;
       /* S is kept in increasing coordinate sum: L nearly so */
