@@ -82,6 +82,7 @@ static void print_usage(void) {
          "  -e CODE      execute string CODE\n"
          "  -i           enter interactive mode after running the script\n"
          "  -l NAME      require library NAME into global NAME\n"
+         "  --threads N  threads of perigee's parallel loops (sets PERIGEE_THREADS)\n"
          "  -v, --version  show version, Lua and BLAS information\n"
          "  -h, --help   show this help\n"
          "  --           stop handling options\n"
@@ -452,6 +453,9 @@ static int pmain(lua_State *L) {
       has_v = 1;
     } else if (strcmp(a, "-i") == 0) {
       has_i = has_v = 1;
+    } else if (strcmp(a, "--threads") == 0 || strncmp(a, "--threads=", 10) == 0) {
+      /* handled in main() before the library loads; skip its value here */
+      if (a[9] == '\0') i++;
     } else if (strcmp(a, "-e") == 0 || strcmp(a, "-l") == 0) {
       if (i + 1 >= argc) {
         l_message(lua_pushfstring(L, "'%s' needs argument", a));
@@ -485,6 +489,8 @@ static int pmain(lua_State *L) {
     } else if (strcmp(argv[k], "-l") == 0) {
       if (dolibrary(L, argv[k + 1]) != LUA_OK) return 0;
       k++;
+    } else if (strcmp(argv[k], "--threads") == 0) {
+      k++;
     } else if (strcmp(argv[k], "--") == 0) {
       break;
     }
@@ -513,7 +519,38 @@ static int pmain(lua_State *L) {
   return 1;
 }
 
+/* --threads N / --threads=N (before the script or command): export it as
+ * PERIGEE_THREADS, read when the library loads (bindings/lparallel.c) and
+ * inherited by child processes (e.g. the workers of `perigee proxies`).
+ * Returns 0, or 1 after printing an error for a bad value. */
+static int scan_threads(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = NULL;
+    if (a[0] != '-' || strcmp(a, "-") == 0 || strcmp(a, "--") == 0) break;
+    if (strcmp(a, "-e") == 0 || strcmp(a, "-l") == 0) {
+      i++;
+      continue;
+    }
+    if (strcmp(a, "--threads") == 0) {
+      v = i + 1 < argc ? argv[++i] : "";
+    } else if (strncmp(a, "--threads=", 10) == 0) {
+      v = a + 10;
+    } else {
+      continue;
+    }
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || n < 1 || n > 4096) {
+      fprintf(stderr, "perigee: --threads needs an integer in 1..4096, got '%s'\n", v);
+      return 1;
+    }
+    setenv("PERIGEE_THREADS", v, 1);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (scan_threads(argc, argv)) return EXIT_FAILURE;
   maybe_reexec(argv);
   if (argv[0] && argv[0][0]) progname = "perigee";
   lua_State *L = luaL_newstate();

@@ -12,6 +12,7 @@
 
 #include "linalg.h"
 #include "optim.h"
+#include "parallel.h"
 
 struct pg_gp {
   pg_kernel *k;
@@ -342,6 +343,9 @@ pg_status pg_gp_train(pg_gp *g, pg_rng *rng, int restarts) {
 }
 
 /* Block of candidates per pass so that a block of K(Xc, X) stays ~32 MB. */
+/* Candidates per block of a parallel prediction (a fixed size: see parallel.h). */
+#define PG_PREDICT_BLOCK 512
+
 static size_t block_rows(size_t n, size_t nc) {
   size_t b = ((size_t)1 << 22) / (n ? n : 1);
   if (b < 16) b = 16;
@@ -355,42 +359,56 @@ pg_status pg_gp_predict(const pg_gp *g, const double *Xc, size_t nc, double *mea
   size_t n = g->n, d = g->d, tmp;
   if (pg_size_mul(nc, d, &tmp) != PG_OK) return PG_ERANGE;
   if (!pg_all_finite(Xc, tmp)) return PG_EDOM;
+  /* Blocks of at most PG_PREDICT_BLOCK candidates, one thread each (block
+   * boundaries depend on n and nc only: identical results for any thread
+   * count; see parallel.h). */
   size_t B = block_rows(n, nc);
-  double *Ks = malloc(B * n * sizeof *Ks);
-  double *kd = malloc(B * sizeof *kd);
-  if (!Ks || !kd) {
-    free(Ks);
-    free(kd);
-    return PG_ENOMEM;
-  }
+  if (B > PG_PREDICT_BLOCK) B = PG_PREDICT_BLOCK;
+  size_t nblk = (nc + B - 1) / B;
+  int nt = pg_par_threads(nblk);
+  int saved = pg_par_enter(nt);
   pg_status st = PG_OK;
   double s2 = g->scale * g->scale;
-  for (size_t i0 = 0; i0 < nc && st == PG_OK; i0 += B) {
-    size_t nb = nc - i0 < B ? nc - i0 : B;
-    const double *Xb = Xc + i0 * d;
-    st = pg_kernel_matrix(g->k, Xb, nb, g->X, n, d, Ks);
-    if (st != PG_OK) break;
-    if (mean) {
-      cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)n, 1.0, Ks, (int)n, g->alpha, 1,
-                  0.0, mean + i0, 1);
-      for (size_t i = 0; i < nb; i++) mean[i0 + i] = mean[i0 + i] * g->scale + g->offset;
-    }
-    if (var) {
-      pg_kernel_diag(g->k, Xb, nb, d, kd);
-      /* V = Ks L^-T: row i of V is L^-1 k_i */
-      cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)nb,
-                  (int)n, 1.0, g->L, (int)n, Ks, (int)n);
-      for (size_t i = 0; i < nb; i++) {
-        const double *v = Ks + i * n;
-        double q = 0.0;
-        for (size_t j = 0; j < n; j++) q += v[j] * v[j];
-        double s = kd[i] - q;
-        var[i0 + i] = (s > 0.0 ? s : 0.0) * s2;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    double *Ks = malloc(B * n * sizeof *Ks);
+    double *kd = malloc(B * sizeof *kd);
+    pg_status mine = (Ks && kd) ? PG_OK : PG_ENOMEM;
+#pragma omp for schedule(dynamic, 1)
+    for (size_t b = 0; b < nblk; b++) {
+      if (mine != PG_OK) continue;
+      size_t i0 = b * B;
+      size_t nb = nc - i0 < B ? nc - i0 : B;
+      const double *Xb = Xc + i0 * d;
+      mine = pg_kernel_matrix(g->k, Xb, nb, g->X, n, d, Ks);
+      if (mine != PG_OK) continue;
+      if (mean) {
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)n, 1.0, Ks, (int)n, g->alpha, 1,
+                    0.0, mean + i0, 1);
+        for (size_t i = 0; i < nb; i++) mean[i0 + i] = mean[i0 + i] * g->scale + g->offset;
+      }
+      if (var) {
+        pg_kernel_diag(g->k, Xb, nb, d, kd);
+        /* V = Ks L^-T: row i of V is L^-1 k_i */
+        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)nb,
+                    (int)n, 1.0, g->L, (int)n, Ks, (int)n);
+        for (size_t i = 0; i < nb; i++) {
+          const double *v = Ks + i * n;
+          double q = 0.0;
+          for (size_t j = 0; j < n; j++) q += v[j] * v[j];
+          double s = kd[i] - q;
+          var[i0 + i] = (s > 0.0 ? s : 0.0) * s2;
+        }
       }
     }
+    free(Ks);
+    free(kd);
+    if (mine != PG_OK) {
+#pragma omp critical(pg_gp_predict_status)
+      if (st == PG_OK) st = mine;
+    }
   }
-  free(Ks);
-  free(kd);
+  pg_par_leave(saved);
   return st;
 }
 

@@ -30,6 +30,7 @@
 #include "gp.h"
 #include "linalg.h"
 #include "optim.h"
+#include "parallel.h"
 
 struct pg_sgp {
   pg_kernel *k;
@@ -747,37 +748,50 @@ pg_status pg_sgp_predict(const pg_sgp *s, const double *Xc, size_t nc, double *m
   size_t m = s->m, d = s->d, tmp;
   if (pg_size_mul(nc, d, &tmp) != PG_OK) return PG_ERANGE;
   if (!pg_all_finite(Xc, tmp)) return PG_EDOM;
-  size_t B = 4096;
+  /* Blocks of B candidates, one thread each; B depends on nc only, so the
+   * results are identical for any thread count (see parallel.h). */
+  size_t B = 512;
   if (B > nc) B = nc;
-  double *S = malloc(B * m * sizeof *S), *q = malloc(2 * B * sizeof *q);
-  if (!S || !q) {
-    free(S);
-    free(q);
-    return PG_ENOMEM;
-  }
-  double *kd = q + B, s2 = s->scale * s->scale;
+  size_t nblk = (nc + B - 1) / B;
+  int nt = pg_par_threads(nblk);
+  int saved = pg_par_enter(nt);
+  double s2 = s->scale * s->scale;
   pg_status st = PG_OK;
-  for (size_t i0 = 0; i0 < nc && st == PG_OK; i0 += B) {
-    size_t nb = nc - i0 < B ? nc - i0 : B;
-    const double *Xb = Xc + i0 * d;
-    st = pg_kernel_matrix(s->k, Xb, nb, s->Z, m, d, S);
-    if (st != PG_OK) break;
-    if (mean) {
-      cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)m, 1.0, S, (int)m, s->wmean, 1, 0.0,
-                  mean + i0, 1);
-      for (size_t i = 0; i < nb; i++) mean[i0 + i] = mean[i0 + i] * s->scale + s->offset;
-    }
-    if (var) {
-      pg_kernel_diag(s->k, Xb, nb, d, kd);
-      quad_terms(s, S, nb, q);
-      for (size_t i = 0; i < nb; i++) {
-        double v = kd[i] - q[i];
-        var[i0 + i] = (v > 0.0 ? v : 0.0) * s2;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    double *S = malloc(B * m * sizeof *S), *q = malloc(2 * B * sizeof *q);
+    pg_status mine = (S && q) ? PG_OK : PG_ENOMEM;
+    double *kd = q ? q + B : NULL;
+#pragma omp for schedule(dynamic, 1)
+    for (size_t b = 0; b < nblk; b++) {
+      if (mine != PG_OK) continue;
+      size_t i0 = b * B;
+      size_t nb = nc - i0 < B ? nc - i0 : B;
+      const double *Xb = Xc + i0 * d;
+      mine = pg_kernel_matrix(s->k, Xb, nb, s->Z, m, d, S);
+      if (mine != PG_OK) continue;
+      if (mean) {
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)m, 1.0, S, (int)m, s->wmean, 1, 0.0,
+                    mean + i0, 1);
+        for (size_t i = 0; i < nb; i++) mean[i0 + i] = mean[i0 + i] * s->scale + s->offset;
+      }
+      if (var) {
+        pg_kernel_diag(s->k, Xb, nb, d, kd);
+        quad_terms(s, S, nb, q);
+        for (size_t i = 0; i < nb; i++) {
+          double v = kd[i] - q[i];
+          var[i0 + i] = (v > 0.0 ? v : 0.0) * s2;
+        }
       }
     }
+    free(S);
+    free(q);
+    if (mine != PG_OK) {
+#pragma omp critical(pg_sgp_predict_status)
+      if (st == PG_OK) st = mine;
+    }
   }
-  free(S);
-  free(q);
+  pg_par_leave(saved);
   return st;
 }
 

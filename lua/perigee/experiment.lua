@@ -9,6 +9,8 @@
 --     init = "lhs" | "sobol" | "uniform",       -- initial design (default "lhs")
 --     reference_point = {...},                  -- overrides the benchmark's
 --     plots = true, quiet = false, resume = false,
+--     eval_timeout = nil,                       -- seconds; a late evaluation
+--                                               -- is recorded as "timeout"
 --   }:go()  -> results {dir, runs = {summary...}, plots = {...}}
 --
 -- One run per (optimizer, seed), in out/<optimizer>/seed<seed>/:
@@ -34,6 +36,11 @@
 -- proposals exactly, or the run stops with an error). The files then end
 -- byte-identical to an uninterrupted run; timings.csv and walltime.csv are
 -- the only files that differ between runs.
+--
+-- MPI: under `mpirun -np N perigee run exp.lua` rank 0 runs the grid and
+-- the evaluations go to all ranks (see the MPI section below and
+-- docs/scaling.md); the files are the same as those of a one-process run.
+-- On ranks > 0, go() returns {worker = true, runs = {}}.
 local core = require "perigee.core"
 local space_mod = require "perigee.space"
 local bench_mod = require "perigee.benchmark"
@@ -41,7 +48,8 @@ local optimizers = require "perigee.optimizers"
 local R = require "perigee.results"
 
 local E = {}
---- Command-line overrides (perigee run): seed, out, resume, quick, quiet.
+--- Command-line overrides (perigee run): seed, out, resume, quick, quiet,
+-- plots, eval_timeout.
 E.overrides = {}
 
 local Experiment = {}
@@ -68,6 +76,12 @@ function E.new(cfg)
   if o.resume ~= nil then c.resume = o.resume end
   if o.quiet ~= nil then c.quiet = o.quiet end
   if o.plots ~= nil then c.plots = o.plots end
+  if o.eval_timeout then c.eval_timeout = o.eval_timeout end
+  local mpi = require "perigee.mpi"
+  if mpi.active() and mpi.rank() ~= 0 then c.quiet, c.plots = true, false end
+  if c.eval_timeout ~= nil and not (type(c.eval_timeout) == "number" and c.eval_timeout > 0) then
+    error("experiment: 'eval_timeout' must be a positive number of seconds", 2)
+  end
   c.n_init = posint(c.n_init or 20, "n_init")
   c.iterations = posint(c.iterations or 10, "iterations", true)
   c.batch = posint(c.batch or 4, "batch")
@@ -156,6 +170,48 @@ local function check_result(b, res)
     end
   end
   return "ok", y, named, ""
+end
+
+-- ---- one evaluation (here, or on another MPI rank) ----
+
+local TIMEOUT_MSG = "evaluation timed out after %g s (eval_timeout)"
+
+--- Evaluate job {p, e, iteration, seed, timeout?} of benchmark b:
+-- -> {status, y, named, msg, dt}. The same function runs on every MPI rank,
+-- so a point gives the same record wherever it is evaluated. With a timeout,
+-- Lua code running past the deadline is interrupted (a count hook) and an
+-- evaluation that returns late is recorded as "timeout" too; ctx.timeout and
+-- ctx.deadline (core.wtime() value) let evaluate() pass the remaining time
+-- to pg.run_external for programs it starts.
+function E.evaluate_job(b, job)
+  local ctx = { rng = core.rng(job.seed * 1000003 + job.e), iteration = job.iteration, eval = job.e, seed = job.seed,
+                benchmark = b, data = os.getenv("PERIGEE_DATA") }
+  local t0 = core.wtime()
+  local timeout = job.timeout
+  if timeout then
+    local deadline = t0 + timeout
+    ctx.timeout, ctx.deadline = timeout, deadline
+    debug.sethook(function()
+      if core.wtime() > deadline then error(TIMEOUT_MSG:format(timeout), 0) end
+    end, "", 10000)
+  end
+  local okcall, res = pcall(b.evaluate, job.p, ctx)
+  if timeout then debug.sethook() end
+  local dt = core.wtime() - t0
+  local status, y, named, msg
+  if timeout and (dt > timeout or (not okcall and res == TIMEOUT_MSG:format(timeout))) then
+    status, y, named, msg = "timeout", nil, {}, TIMEOUT_MSG:format(timeout)
+  elseif okcall then
+    status, y, named, msg = check_result(b, res)
+  else
+    status, y, named, msg = "error", nil, {}, first_line(res)
+  end
+  -- only numbers and strings travel between ranks (and only numbers are used)
+  local plain = {}
+  for k, v in pairs(named or {}) do
+    if type(k) == "string" and (type(v) == "number" or type(v) == "string") then plain[k] = v end
+  end
+  return { status = status, y = y, named = plain, msg = msg, dt = dt }
 end
 
 local Run = {}
@@ -256,6 +312,27 @@ end
 function Run:evaluate_batch(points, iteration)
   local b, m = self.b, #self.b.objectives
   local okX, okY = {}, {}
+  local timeout = self.exp.cfg.eval_timeout
+  -- Under MPI (rank 0, self.farm) the points not in the journal go out as
+  -- jobs at once: the run yields them to the scheduler of Experiment:go,
+  -- which resumes it with their results; the records below are then written
+  -- in evaluation order, as in a single-process run.
+  local done
+  if self.farm then
+    local jobs, es = {}, {}
+    for k, p in ipairs(points) do
+      local e = self.n_evals + k
+      if not self.journal[e] then
+        jobs[#jobs + 1] = { p = p, e = e, iteration = iteration, seed = self.seed, timeout = timeout }
+        es[#es + 1] = e
+      end
+    end
+    if #jobs > 0 then
+      local res = coroutine.yield(jobs)
+      done = {}
+      for i, e in ipairs(es) do done[e] = res[i] end
+    end
+  end
   for _, p in ipairs(points) do
     local e = self.n_evals + 1
     local fields = self:input_fields(p)
@@ -282,16 +359,10 @@ function Run:evaluate_batch(points, iteration)
       for i, n in ipairs(self.extra) do named[n] = tonumber(rec[k + m + i]) end
       status, msg = rec[k + m + #self.extra + 1], rec[k + m + #self.extra + 2]
     else
-      local ctx = { rng = core.rng(self.seed * 1000003 + e), iteration = iteration, eval = e, seed = self.seed,
-                    benchmark = b, data = os.getenv("PERIGEE_DATA") }
-      local t0 = core.wtime()
-      local okcall, res = pcall(b.evaluate, p, ctx)
-      local dt = core.wtime() - t0
-      if okcall then
-        status, y, named, msg = check_result(b, res)
-      else
-        status, y, named, msg = "error", nil, {}, first_line(res)
-      end
+      local r = done and done[e]
+        or E.evaluate_job(b, { p = p, e = e, iteration = iteration, seed = self.seed, timeout = timeout })
+      status, y, named, msg = r.status, r.y, r.named, r.msg
+      local dt = r.dt
       local row = { e, iteration }
       for _, f in ipairs(fields) do row[#row + 1] = f end
       for i = 1, m do row[#row + 1] = y and R.field(y[i]) or "" end
@@ -523,13 +594,19 @@ end
 --- experiment:go() -> results {dir, runs, plots, table}
 function Experiment:go()
   local c = self.cfg
+  local mpi = require "perigee.mpi"
+  if mpi.active() and mpi.rank() ~= 0 then return self:_mpi_worker() end
   local progress = require("perigee.progress").new { quiet = c.quiet }
   R.mkdir(c.out)
   local runs = {}
-  for _, opt in ipairs(c.opts) do
-    for _, seed in ipairs(c.seeds) do
-      local run = self:_new_run(opt, seed)
-      runs[#runs + 1] = run:go(progress)
+  if mpi.active() then
+    runs = self:_mpi_root(progress)
+  else
+    for _, opt in ipairs(c.opts) do
+      for _, seed in ipairs(c.seeds) do
+        local run = self:_new_run(opt, seed)
+        runs[#runs + 1] = run:go(progress)
+      end
     end
   end
   -- out/summary.csv: one line per run
@@ -555,6 +632,148 @@ function Experiment:go()
     end
   end
   return results
+end
+
+-- ---- MPI (docs/scaling.md) ----
+--
+-- Rank 0 owns the journal and every file. It runs each (optimizer, seed)
+-- run of the grid in a coroutine; a run that needs a batch evaluated yields
+-- its jobs, and the scheduler below hands jobs to idle ranks (and evaluates
+-- one itself when every other rank is busy), resuming the run when its batch
+-- is complete. All runs progress together, so the evaluations of the whole
+-- grid are spread over the ranks; fitting and proposals stay on rank 0.
+-- A rank that does not answer within eval_timeout + max(5, eval_timeout / 2)
+-- seconds (its own timeout hook normally answers first) has its job recorded
+-- as "timeout" and gets no more jobs until it answers again.
+
+function Experiment:_mpi_root(progress)
+  local mpi = require "perigee.mpi"
+  local T = mpi.TAG
+  local c, b = self.cfg, self.cfg.bench
+  local size = mpi.size()
+  local cos, summaries = {}, {}
+  for _, opt in ipairs(c.opts) do
+    for _, seed in ipairs(c.seeds) do
+      local run = self:_new_run(opt, seed)
+      run.farm = true
+      cos[#cos + 1] = coroutine.create(function() return run:go(progress) end)
+    end
+  end
+  local ready = {} -- run index -> {results} to resume with
+  for i = 1, #cos do ready[i] = { first = true } end
+  local batches, queue = {}, {}
+  local idle, busy, lost = {}, {}, {}
+  for r = 1, size - 1 do idle[#idle + 1] = r end
+  local backstop = c.eval_timeout and c.eval_timeout + math.max(5, c.eval_timeout / 2)
+  local next_id, alive = 0, #cos
+  local function stop_workers()
+    for r = 1, size - 1 do mpi.send(r, T.stop, true) end
+  end
+  local function complete(item, res)
+    local bt = batches[item.run]
+    bt.results[item.k] = res
+    bt.left = bt.left - 1
+    if bt.left == 0 then
+      batches[item.run] = nil
+      ready[item.run] = { results = bt.results }
+    end
+  end
+  local function receive(wait)
+    local src, tag = mpi.probe(wait)
+    if not src then return false end
+    local msg = mpi.recv(src, tag)
+    if tag == T.result then
+      local item = busy[src]
+      if item and item.id == msg.id then
+        busy[src] = nil
+        complete(item, msg.r)
+      end
+      if not busy[src] then -- answered (late answers of a lost rank are dropped)
+        lost[src] = nil
+        local known = false
+        for _, r in ipairs(idle) do if r == src then known = true end end
+        if not known then idle[#idle + 1] = src end
+      end
+    end
+    return true
+  end
+  while true do
+    -- resume the runs whose batch is complete, in run order
+    for i = 1, #cos do
+      local v = ready[i]
+      if v then
+        ready[i] = nil
+        local ok, out
+        if v.first then ok, out = coroutine.resume(cos[i]) else ok, out = coroutine.resume(cos[i], v.results) end
+        if not ok then
+          stop_workers()
+          error(debug.traceback(cos[i], out), 0)
+        end
+        if coroutine.status(cos[i]) == "dead" then
+          summaries[i] = out
+          alive = alive - 1
+        else
+          batches[i] = { results = {}, left = #out }
+          for k, job in ipairs(out) do queue[#queue + 1] = { run = i, k = k, job = job } end
+        end
+      end
+    end
+    if alive == 0 and next(busy) == nil then break end
+    -- hand queued jobs to idle ranks
+    while #queue > 0 and #idle > 0 do
+      local item = table.remove(queue, 1)
+      local w = table.remove(idle, 1)
+      next_id = next_id + 1
+      item.id, item.t0 = next_id, core.wtime()
+      busy[w] = item
+      local j = item.job
+      mpi.send(w, T.task, { id = item.id, p = j.p, e = j.e, iteration = j.iteration, seed = j.seed, timeout = j.timeout })
+    end
+    -- collect what has arrived; then evaluate one job here if some wait
+    while receive(0) do end
+    if #queue > 0 then
+      local item = table.remove(queue, 1)
+      complete(item, E.evaluate_job(b, item.job))
+    elseif not next(ready) then
+      -- nothing to do but wait for an answer (or the next backstop)
+      local wait = 1.0
+      if backstop then
+        for _, item in pairs(busy) do
+          wait = math.min(wait, math.max(0, item.t0 + backstop - core.wtime()))
+        end
+      end
+      receive(wait)
+    end
+    if backstop then
+      local now = core.wtime()
+      for w, item in pairs(busy) do
+        if now - item.t0 > backstop then
+          busy[w] = nil
+          lost[w] = true
+          complete(item, { status = "timeout", named = {}, dt = now - item.t0,
+            msg = ("rank %d gave no answer within %g s (eval_timeout %g s)"):format(w, backstop, c.eval_timeout) })
+        end
+      end
+    end
+  end
+  stop_workers()
+  return summaries
+end
+
+-- Ranks > 0: evaluate the jobs rank 0 sends until it says stop.
+function Experiment:_mpi_worker()
+  local mpi = require "perigee.mpi"
+  local T = mpi.TAG
+  local b = self.cfg.bench
+  while true do
+    local src, tag = mpi.probe(-1)
+    local msg = mpi.recv(src, tag)
+    if tag == T.stop then break end
+    if tag == T.task then
+      mpi.send(0, T.result, { id = msg.id, r = E.evaluate_job(b, msg) })
+    end
+  end
+  return { dir = self.cfg.out, runs = {}, benchmark = self.cfg.bench.name, worker = true, rank = mpi.rank() }
 end
 
 local function mean_sd(xs)

@@ -1,4 +1,7 @@
 --- perigee run FILE [--seed N] [--out DIR] [--resume] [--quick] [--quiet] [--no-plots]
+--                   [--threads N] [--eval-timeout SECONDS]
+-- Under mpirun / srun (and a perigee built with MPI) it initialises MPI and
+-- the experiments spread their evaluations over the ranks (docs/scaling.md).
 -- Runs an experiment script. Command-line values override the script's:
 -- the script's pg.experiment{...} picks them up (perigee.experiment.overrides).
 -- A script that returns an experiment without calling :go() is run too.
@@ -18,14 +21,36 @@ return function(args)
   parser:flag("--quick", "Smoke test: n_init <= 10, iterations <= 3, first seed only.")
   parser:flag("--quiet", "No progress lines or summary.")
   parser:flag("--no-plots", "Do not render plots.")
+  parser:option("--threads", "Threads of perigee's parallel loops (default: PERIGEE_THREADS or all cores)."):convert(function(s)
+    local n = math.tointeger(tonumber(s))
+    if not n or n < 1 or n > 4096 then return nil, "threads must be an integer in 1..4096" end
+    return n
+  end)
+  parser:option("--eval-timeout", "Seconds an evaluation may take; a late one is recorded as failed (\"timeout\")."):convert(function(s)
+    local t = tonumber(s)
+    if not t or t <= 0 or t ~= t or t == math.huge then return nil, "eval-timeout must be a positive number of seconds" end
+    return t
+  end)
   local ok, a = parser:pparse(args)
   if not ok then
     io.stderr:write(parser:get_usage(), "\nperigee run: ", a, "\n")
     return 2
   end
+  local pg = require "perigee"
+  local mpi = require "perigee.mpi"
+  if mpi.built and mpi.launched() then
+    mpi.init()
+    -- one machine shared by several ranks: split its cores between them
+    -- unless the user chose a thread count
+    local ranks_here = tonumber(os.getenv("OMPI_COMM_WORLD_LOCAL_SIZE") or os.getenv("SLURM_NTASKS_PER_NODE") or "")
+    if not a.threads and not os.getenv("PERIGEE_THREADS") and ranks_here and ranks_here > 1 then
+      pg.threads(math.max(1, pg.threads() // math.tointeger(ranks_here)))
+    end
+  end
+  if a.threads then pg.threads(a.threads) end
   local E = require "perigee.experiment"
   E.overrides = { seed = a.seed, out = a.out, resume = a.resume or nil, quick = a.quick or nil,
-                  quiet = a.quiet or nil, plots = a.no_plots and false or nil }
+                  quiet = a.quiet or nil, plots = a.no_plots and false or nil, eval_timeout = a.eval_timeout }
   local chunk, err = loadfile(a.file)
   if not chunk then
     io.stderr:write("perigee run: ", err, "\n")

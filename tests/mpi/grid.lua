@@ -1,0 +1,48 @@
+-- tests/mpi/grid.lua: the experiment of the MPI tests and of bench/scaling.lua.
+--   perigee run tests/mpi/grid.lua --out DIR [MODE [SLEEP]]
+-- MODE "grid" (default): ZDT1 with 2 optimizers x 2 seeds, cheap evaluations.
+-- MODE "slow": one run, batch 4, every evaluation runs `sleep SLEEP` (default
+-- 0.2 s) through pg.run_external; evaluation 7 sleeps 30 s and is cut by
+-- --eval-timeout (recorded as "timeout"); evaluation 5 fails with an error.
+local pg = require "perigee"
+local mode = arg[1] or "grid"
+local sleep = tonumber(arg[2] or "0.2")
+
+if mode == "grid" then
+  return pg.experiment {
+    benchmark = "zdt1", benchmark_options = { n = 4 },
+    optimizers = { "random", pg.optimizers.pool {
+      name = "gp_lcb", pool = 300,
+      score = function(ctx, U)                   -- a GP on a Chebyshev scalarisation
+        local _, Ue, Y = ctx.data()
+        local n = Ue:shape()
+        local y = {}
+        for i = 1, n do y[i] = math.max(Y:get(i, 1), 0.2 * Y:get(i, 2)) end
+        local gp = pg.gp.exact { kernel = "matern52", train = 1, seed = ctx.iteration }
+        gp:fit(Ue, y)
+        local mu, var = gp:predict(U)
+        local s = {}
+        for i = 1, U:shape() do s[i] = -mu:get(i, 1) + math.sqrt(var:get(i, 1)) end
+        return s
+      end } },
+    seeds = { 1, 2 }, n_init = 6, iterations = 3, batch = 3,
+    out = "results/mpi_grid", plots = false, quiet = true,
+  }:go()
+end
+
+local zdt1 = pg.benchmark("zdt1", { n = 3 })
+local slow = {
+  name = "slow_zdt1", description = "ZDT1 behind a sleeping external command",
+  space = zdt1.space, objectives = { "f1", "f2" }, reference_point = { 11, 11 },
+  evaluate = function(x, ctx)
+    if ctx.eval == 5 then error("evaluation 5 fails on purpose") end
+    local t = ctx.eval == 7 and 30 or sleep
+    local r = pg.run_external { cmd = "sleep", args = { tostring(t) }, timeout = ctx.timeout }
+    if not r.ok then error(r.message) end
+    return zdt1.evaluate(x, ctx)
+  end,
+}
+return pg.experiment {
+  benchmark = slow, optimizer = "random", seed = 3, n_init = 4, iterations = 2, batch = 4,
+  out = "results/mpi_slow", plots = false, quiet = true,
+}:go()
