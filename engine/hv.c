@@ -827,25 +827,63 @@ static pg_status contrib3d(const double *P, size_t m, const size_t *idx, const d
     double area = 0.0, vol = 0.0, full = (ref[0] - p[0]) * (ref[1] - p[1]);
     double zprev = p[2], zend = ref[2];
     int covered = 0;
-    for (size_t t = 0; t < m; t++) {
+    /* base level as in wfg()'s 4-D step: the lowest point left of p, the
+     * leftmost below it, and the points up and right inside their box */
+    size_t base = 0, hi = m;
+    while (base < hi) {
+      size_t mid = (base + hi) / 2;
+      if (P[3 * (size_t)zo[mid] + 2] <= p[2])
+        base = mid + 1;
+      else
+        hi = mid;
+    }
+    double yleft = ref[1], xbottom = ref[0];
+    size_t jbottom = 0;
+    for (size_t t = 0; t < base && !covered; t++) {
       size_t j = zo[t];
       if (j == i) continue;
       const double *q = P + 3 * j;
-      double lz = q[2] > p[2] ? q[2] : p[2];
+      if (q[0] <= p[0]) {
+        if (q[1] <= p[1])
+          covered = 1;
+        else if (q[1] < yleft)
+          yleft = q[1];
+      } else if (q[1] <= p[1] && q[0] < xbottom) {
+        xbottom = q[0];
+        jbottom = j;
+      }
+    }
+    if (covered) {
+      out[idx[i]] = 0.0;
+      continue;
+    }
+    for (size_t t = 0; t < base; t++) {
+      size_t j = zo[t];
+      const double *q = P + 3 * j;
+      if (j != i && q[0] > p[0] && q[1] > p[1] && q[0] < xbottom && q[1] < yleft) {
+        size_t k = 1 + (size_t)xr[j];
+        if (!fstair_dominated(&f, k, q[1])) fstair_insert(&f, k, q[0], q[1], ref[0], ref[1], &area);
+      }
+    }
+    if (yleft < ref[1] && !fstair_dominated(&f, 0, yleft))
+      fstair_insert(&f, 0, p[0], yleft, ref[0], ref[1], &area);
+    if (xbottom < ref[0]) {
+      size_t k = 1 + (size_t)xr[jbottom];
+      if (!fstair_dominated(&f, k, p[1])) fstair_insert(&f, k, xbottom, p[1], ref[0], ref[1], &area);
+    }
+    for (size_t t = base; t < m; t++) {
+      size_t j = zo[t];
+      const double *q = P + 3 * j;
+      double lz = q[2];
       vol += area * (lz - zprev);
       zprev = lz;
       if (q[0] <= p[0] && q[1] <= p[1]) {
-        if (q[2] <= p[2]) covered = 1;
         zend = lz;
         break;
       }
       double lx = q[0] > p[0] ? q[0] : p[0], ly = q[1] > p[1] ? q[1] : p[1];
       size_t k = q[0] > p[0] ? 1 + (size_t)xr[j] : 0;
       if (!fstair_dominated(&f, k, ly)) fstair_insert(&f, k, lx, ly, ref[0], ref[1], &area);
-    }
-    if (covered) {
-      out[idx[i]] = 0.0;
-      continue;
     }
     vol += area * (zend - zprev) + full * (ref[2] - zend);
     double c = full * (ref[2] - p[2]) - vol;
