@@ -443,6 +443,49 @@ static int cmp_last_asc(const void *pa, const void *pb, void *c) {
  * consecutive last-objective values adds slice volume x thickness. This is
  * the WFG decomposition evaluated in increasing order of the last
  * objective, as in HV4D (Guerreiro and Fonseca, IEEE TEVC 22(3), 2018). */
+/* Cheap first cut of a limited set L (rows max(q, p), so l >= p): a row
+ * equal to p in all coordinates but j ("axis row") dominates every row l
+ * with l_j >= its l_j, one comparison. Keeps the lowest axis row of each
+ * coordinate (first in L) and the rows none of them dominates; returns the
+ * new count. amin is scratch of e doubles. */
+static size_t axis_prefilter(double *L, size_t k, const double *p, size_t e, double *amin) {
+  int any = 0;
+  for (size_t j = 0; j < e; j++) amin[j] = INFINITY;
+  for (size_t t = 0; t < k; t++) {
+    const double *l = L + t * e;
+    size_t free_j = e, nfree = 0;
+    for (size_t j = 0; j < e && nfree < 2; j++)
+      if (l[j] != p[j]) {
+        free_j = j;
+        nfree++;
+      }
+    if (nfree == 1 && l[free_j] < amin[free_j]) {
+      amin[free_j] = l[free_j];
+      any = 1;
+    }
+  }
+  if (!any) return k;
+  /* rows not dominated by an axis minimum, after the axis rows themselves */
+  size_t w = 0;
+  for (size_t t = 0; t < k; t++) {
+    const double *l = L + t * e;
+    int dom = 0;
+    for (size_t j = 0; j < e && !dom; j++) dom = l[j] >= amin[j];
+    if (!dom) {
+      if (w != t) memcpy(L + w * e, l, e * sizeof *L);
+      w++;
+    }
+  }
+  for (size_t j = 0; j < e; j++)
+    if (amin[j] < INFINITY) {
+      double *l = L + w * e;
+      memcpy(l, p, e * sizeof *L);
+      l[j] = amin[j];
+      w++;
+    }
+  return w;
+}
+
 /* rank[i] = position of row i of P (m x d) in the lexicographic order of
  * its first two objectives. 0 on success. */
 static int xy_ranks(const double *P, size_t m, size_t d, int32_t *rank) {
@@ -478,12 +521,13 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
   qsort_r(P, m, d * sizeof *P, cmp_last_asc, &c);
   size_t e = d - 1, ns = 0;
   double *L = malloc(m * e * sizeof *L), *S = malloc(m * e * sizeof *S);
+  double *amin = malloc(e * sizeof *amin);
   /* d = 4: keys of the x-rank staircase, 1 + lexicographic (x, y) rank of
    * each point (key 0 holds the limited points clamped to x = p_x) */
   int32_t *Sk = NULL, *Lk = NULL, *xr = NULL;
   fstair f;
   memset(&f, 0, sizeof f);
-  int bad = !L || !S;
+  int bad = !L || !S || !amin;
   if (!bad && e == 3) {
     Sk = malloc(m * sizeof *Sk);
     Lk = malloc(m * sizeof *Lk);
@@ -491,6 +535,7 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
     bad = !Sk || !Lk || !xr || fstair_init(&f, m + 1) != 0 || xy_ranks(P, m, d, xr) != 0;
   }
   if (bad) {
+    free(amin);
     free(L);
     free(S);
     free(Sk);
@@ -610,6 +655,7 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       ns = lo + 1 + w;
     } else if (!covered) {
       size_t k = ns;
+      if (e >= 4) k = axis_prefilter(L, k, p, e, amin);
       /* S is kept in increasing coordinate sum: L nearly so */
       if (e >= 4) k = nds_filter_ordered(L, k, e);
       double inner = 0.0;
@@ -639,6 +685,7 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
     double next = i + 1 < m ? P[(i + 1) * d + d - 1] : ref[d - 1];
     total += slice * (next - p[d - 1]);
   }
+  free(amin);
   free(L);
   free(S);
   free(Sk);
