@@ -776,7 +776,13 @@ static pg_status exclusive(const double *p, const double *Q, size_t m, size_t d,
   }
   size_t k = m;
   pg_status s = PG_OK;
-  if (d >= 4 && (s = nds_filter_alloc(L, &k, d)) != PG_OK) return s;
+  if (d >= 4) {
+    double *amin = malloc(d * sizeof *amin);
+    if (!amin) return PG_ENOMEM;
+    k = axis_prefilter(L, k, p, d, amin);
+    free(amin);
+    if ((s = nds_filter_alloc(L, &k, d)) != PG_OK) return s;
+  }
   double inner;
   s = hv_rec(L, k, d, ref, &inner);
   if (s == PG_OK) *out = box_volume(p, ref, d) - inner;
