@@ -521,13 +521,14 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
   qsort_r(P, m, d * sizeof *P, cmp_last_asc, &c);
   size_t e = d - 1, ns = 0;
   double *L = malloc(m * e * sizeof *L), *S = malloc(m * e * sizeof *S);
-  double *amin = malloc(e * sizeof *amin);
+  double *amin = malloc(e * sizeof *amin), *Ssum = malloc(m * sizeof *Ssum);
+  unsigned char *pd = malloc(m);
   /* d = 4: keys of the x-rank staircase, 1 + lexicographic (x, y) rank of
    * each point (key 0 holds the limited points clamped to x = p_x) */
   int32_t *Sk = NULL, *Lk = NULL, *xr = NULL;
   fstair f;
   memset(&f, 0, sizeof f);
-  int bad = !L || !S || !amin;
+  int bad = !L || !S || !amin || !Ssum || !pd;
   if (!bad && e == 3) {
     Sk = malloc(m * sizeof *Sk);
     Lk = malloc(m * sizeof *Lk);
@@ -535,6 +536,8 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
     bad = !Sk || !Lk || !xr || fstair_init(&f, m + 1) != 0 || xy_ranks(P, m, d, xr) != 0;
   }
   if (bad) {
+    free(Ssum);
+    free(pd);
     free(amin);
     free(L);
     free(S);
@@ -618,15 +621,17 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       for (size_t t = 0; t < ns; t++) {
         const double *q = S + t * e;
         double *l = L + t * e;
-        int all = 1;
+        int all = 1, ge = 1;
         for (size_t j = 0; j < e; j++) {
           l[j] = q[j] > p[j] ? q[j] : p[j];
           if (q[j] > p[j]) all = 0;
+          if (q[j] < p[j]) ge = 0;
         }
         if (all) { /* q covers p on the first d-1 objectives */
           covered = 1;
           break;
         }
+        pd[t] = (unsigned char)ge; /* p dominates q: q leaves S */
       }
     }
     if (!covered && e == 3) {
@@ -667,24 +672,26 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       for (size_t j = 0; j < e; j++) ps += p[j];
       size_t w = 0, at = SIZE_MAX;
       for (size_t t = 0; t < ns; t++) {
-        const double *q = S + t * e;
-        if (weakly_dominates(p, q, e)) continue;
-        if (at == SIZE_MAX) {
-          double qs = 0.0;
-          for (size_t j = 0; j < e; j++) qs += q[j];
-          if (qs >= ps) at = w;
+        if (pd[t]) continue;
+        if (at == SIZE_MAX && Ssum[t] >= ps) at = w;
+        if (w != t) {
+          memcpy(S + w * e, S + t * e, e * sizeof *S);
+          Ssum[w] = Ssum[t];
         }
-        if (w != t) memcpy(S + w * e, q, e * sizeof *S);
         w++;
       }
       if (at == SIZE_MAX) at = w;
       memmove(S + (at + 1) * e, S + at * e, (w - at) * e * sizeof *S);
+      memmove(Ssum + at + 1, Ssum + at, (w - at) * sizeof *Ssum);
       memcpy(S + at * e, p, e * sizeof *S);
+      Ssum[at] = ps;
       ns = w + 1;
     }
     double next = i + 1 < m ? P[(i + 1) * d + d - 1] : ref[d - 1];
     total += slice * (next - p[d - 1]);
   }
+  free(Ssum);
+  free(pd);
   free(amin);
   free(L);
   free(S);
