@@ -7,7 +7,7 @@ set -euo pipefail
 BUILD="cmake make gcc pkg-config liblua5.4-dev lua5.4 libopenblas-dev liblapacke-dev zlib1g-dev libreadline-dev"
 RUNTIME_LUA="lua-argparse lua-cjson"
 TEST="libcmocka-dev lua-busted valgrind"
-OPTIONAL="gnuplot-nox dataset-fashion-mnist"
+OPTIONAL="gnuplot-nox dataset-fashion-mnist libopenmpi-dev openmpi-bin" # Open MPI: docs/scaling.md
 # peers used only by bench/ and a few cross-checks in tests (never at run time)
 PEERS="python3 python3-numpy python3-sklearn python3-deap"
 

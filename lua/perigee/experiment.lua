@@ -638,13 +638,15 @@ end
 --
 -- Rank 0 owns the journal and every file. It runs each (optimizer, seed)
 -- run of the grid in a coroutine; a run that needs a batch evaluated yields
--- its jobs, and the scheduler below hands jobs to idle ranks (and evaluates
--- one itself when every other rank is busy), resuming the run when its batch
--- is complete. All runs progress together, so the evaluations of the whole
--- grid are spread over the ranks; fitting and proposals stay on rank 0.
--- A rank that does not answer within eval_timeout + max(5, eval_timeout / 2)
--- seconds (its own timeout hook normally answers first) has its job recorded
--- as "timeout" and gets no more jobs until it answers again.
+-- its jobs, and the scheduler below splits the jobs of all waiting runs over
+-- the ranks (rank 0 included) as soon as they are proposed, resuming each
+-- run when its batch is complete. All runs progress together, so the
+-- evaluations of the whole grid are spread over the ranks; fitting and
+-- proposals stay on rank 0. A rank that does not answer within
+-- eval_timeout + max(5, eval_timeout / 2) seconds of starting a job (its own
+-- timeout hook normally answers first) has that job recorded as "timeout",
+-- its other jobs handed to the remaining ranks, and gets no more jobs in
+-- this experiment.
 
 function Experiment:_mpi_root(progress)
   local mpi = require "perigee.mpi"
@@ -662,8 +664,10 @@ function Experiment:_mpi_root(progress)
   local ready = {} -- run index -> {results} to resume with
   for i = 1, #cos do ready[i] = { first = true } end
   local batches, queue = {}, {}
-  local idle, busy, lost = {}, {}, {}
-  for r = 1, size - 1 do idle[#idle + 1] = r end
+  -- jobs handed out and not answered: per rank, in the order sent (a rank
+  -- evaluates its jobs in that order); [0] are rank 0's own
+  local out, lost = { [0] = {} }, {}
+  for r = 1, size - 1 do out[r] = {} end
   local backstop = c.eval_timeout and c.eval_timeout + math.max(5, c.eval_timeout / 2)
   local next_id, alive = 0, #cos
   local function stop_workers()
@@ -678,23 +682,20 @@ function Experiment:_mpi_root(progress)
       ready[item.run] = { results = bt.results }
     end
   end
+  local function pending()
+    for r = 1, size - 1 do if #out[r] > 0 then return true end end
+    return false
+  end
   local function receive(wait)
     local src, tag = mpi.probe(wait)
     if not src then return false end
     local msg = mpi.recv(src, tag)
-    if tag == T.result then
-      local item = busy[src]
-      if item and item.id == msg.id then
-        busy[src] = nil
-        complete(item, msg.r)
-      end
-      if not busy[src] then -- answered (late answers of a lost rank are dropped)
-        lost[src] = nil
-        local known = false
-        for _, r in ipairs(idle) do if r == src then known = true end end
-        if not known then idle[#idle + 1] = src end
-      end
-    end
+    local item = out[src] and out[src][1]
+    if tag == T.result and item and item.id == msg.id then
+      table.remove(out[src], 1)
+      complete(item, msg.r)
+      if out[src][1] then out[src][1].t0 = core.wtime() end
+    end -- else: a late answer of a rank given up on: dropped
     return true
   end
   while true do
@@ -703,55 +704,70 @@ function Experiment:_mpi_root(progress)
       local v = ready[i]
       if v then
         ready[i] = nil
-        local ok, out
-        if v.first then ok, out = coroutine.resume(cos[i]) else ok, out = coroutine.resume(cos[i], v.results) end
+        local ok, res
+        if v.first then ok, res = coroutine.resume(cos[i]) else ok, res = coroutine.resume(cos[i], v.results) end
         if not ok then
           stop_workers()
-          error(debug.traceback(cos[i], out), 0)
+          error(debug.traceback(cos[i], res), 0)
         end
         if coroutine.status(cos[i]) == "dead" then
-          summaries[i] = out
+          summaries[i] = res
           alive = alive - 1
         else
-          batches[i] = { results = {}, left = #out }
-          for k, job in ipairs(out) do queue[#queue + 1] = { run = i, k = k, job = job } end
+          batches[i] = { results = {}, left = #res }
+          for k, job in ipairs(res) do queue[#queue + 1] = { run = i, k = k, job = job } end
         end
       end
     end
-    if alive == 0 and next(busy) == nil then break end
-    -- hand queued jobs to idle ranks
-    while #queue > 0 and #idle > 0 do
+    if alive == 0 and not pending() then break end
+    -- hand every queued job out at once, each to the rank with the fewest
+    -- jobs outstanding (other ranks first on ties, rank 0 last): rank 0
+    -- cannot hand out work while it evaluates, so the work is split up front
+    while #queue > 0 do
       local item = table.remove(queue, 1)
-      local w = table.remove(idle, 1)
+      local best, bestn = 0, #out[0]
+      for r = 1, size - 1 do
+        if not lost[r] and #out[r] <= bestn then
+          if #out[r] < bestn or best == 0 then best, bestn = r, #out[r] end
+        end
+      end
       next_id = next_id + 1
-      item.id, item.t0 = next_id, core.wtime()
-      busy[w] = item
-      local j = item.job
-      mpi.send(w, T.task, { id = item.id, p = j.p, e = j.e, iteration = j.iteration, seed = j.seed, timeout = j.timeout })
+      item.id = next_id
+      local list = out[best]
+      list[#list + 1] = item
+      if best > 0 then
+        if #list == 1 then item.t0 = core.wtime() end
+        local j = item.job
+        mpi.send(best, T.task, { id = item.id, p = j.p, e = j.e, iteration = j.iteration, seed = j.seed, timeout = j.timeout })
+      end
     end
-    -- collect what has arrived; then evaluate one job here if some wait
     while receive(0) do end
-    if #queue > 0 then
-      local item = table.remove(queue, 1)
+    if #out[0] > 0 then
+      local item = table.remove(out[0], 1)
       complete(item, E.evaluate_job(b, item.job))
     elseif not next(ready) then
       -- nothing to do but wait for an answer (or the next backstop)
       local wait = 1.0
       if backstop then
-        for _, item in pairs(busy) do
-          wait = math.min(wait, math.max(0, item.t0 + backstop - core.wtime()))
+        for r = 1, size - 1 do
+          local h = out[r][1]
+          if h then wait = math.min(wait, math.max(0, h.t0 + backstop - core.wtime())) end
         end
       end
       receive(wait)
     end
     if backstop then
       local now = core.wtime()
-      for w, item in pairs(busy) do
-        if now - item.t0 > backstop then
-          busy[w] = nil
-          lost[w] = true
-          complete(item, { status = "timeout", named = {}, dt = now - item.t0,
-            msg = ("rank %d gave no answer within %g s (eval_timeout %g s)"):format(w, backstop, c.eval_timeout) })
+      for r = 1, size - 1 do
+        local h = out[r][1]
+        if h and now - h.t0 > backstop then
+          -- give the rank up: its current job fails, its other jobs go back
+          lost[r] = true
+          table.remove(out[r], 1)
+          complete(h, { status = "timeout", named = {}, dt = now - h.t0,
+            msg = ("rank %d gave no answer within %g s (eval_timeout %g s)"):format(r, backstop, c.eval_timeout) })
+          for _, it in ipairs(out[r]) do queue[#queue + 1] = it end
+          out[r] = {}
         end
       end
     end

@@ -4,6 +4,9 @@
 -- MODE "slow": one run, batch 4, every evaluation runs `sleep SLEEP` (default
 -- 0.2 s) through pg.run_external; evaluation 7 sleeps 30 s and is cut by
 -- --eval-timeout (recorded as "timeout"); evaluation 5 fails with an error.
+-- MODE "batch" (bench/scaling.lua): one run, 3 batches of 4 evaluations of
+-- SLEEP s each, no failures. MODE "gridslow": 2 optimizers x 2 seeds, 3
+-- batches of 2 evaluations of SLEEP s each.
 local pg = require "perigee"
 local mode = arg[1] or "grid"
 local sleep = tonumber(arg[2] or "0.2")
@@ -35,13 +38,21 @@ local slow = {
   name = "slow_zdt1", description = "ZDT1 behind a sleeping external command",
   space = zdt1.space, objectives = { "f1", "f2" }, reference_point = { 11, 11 },
   evaluate = function(x, ctx)
-    if ctx.eval == 5 then error("evaluation 5 fails on purpose") end
-    local t = ctx.eval == 7 and 30 or sleep
+    local failures = mode == "slow"
+    if failures and ctx.eval == 5 then error("evaluation 5 fails on purpose") end
+    local t = (failures and ctx.eval == 7) and 30 or sleep
     local r = pg.run_external { cmd = "sleep", args = { tostring(t) }, timeout = ctx.timeout }
     if not r.ok then error(r.message) end
     return zdt1.evaluate(x, ctx)
   end,
 }
+if mode == "gridslow" then
+  return pg.experiment {
+    benchmark = slow, optimizers = { "random", pg.optimizers.random { method = "sobol" } }, seeds = { 1, 2 },
+    n_init = 2, iterations = 2, batch = 2, out = "results/mpi_gridslow", plots = false, quiet = true,
+  }:go()
+end
+assert(mode == "slow" or mode == "batch", "mode: grid, slow, batch or gridslow")
 return pg.experiment {
   benchmark = slow, optimizer = "random", seed = 3, n_init = 4, iterations = 2, batch = 4,
   out = "results/mpi_slow", plots = false, quiet = true,
