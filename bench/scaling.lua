@@ -104,10 +104,19 @@ local function same(a, b)
   return ok and "identical" or "DIFFERENT"
 end
 print(("%-44s %10s %10s  %s"):format("MPI ranks (1 process vs mpirun -np 2), SLEEP " .. SLEEP .. " s", "1", "2", "speed-up"))
+local function startup(np)
+  local cmd = ("cd %s && %s'%s' -e '' > /dev/null 2>&1"):format(tmp,
+    np > 1 and ("'" .. mpirun .. "'" .. root .. " --oversubscribe -np " .. np .. " ") or "", EXE)
+  return best_of(2, function() os.execute(cmd) end)
+end
+local s1, s2 = startup(1), startup(2)
+row("start-up only (perigee -e '')", s1, s2, "")
 local t1 = run(1, "batch", "b1")
 local t2 = run(2, "batch", "b2")
 row("batch: 12 slow evaluations, q = 4", t1, t2, same("b1", "b2"))
+row("  the same without start-up", t1 - s1, t2 - s2, "")
 t1 = run(1, "gridslow", "g1")
 t2 = run(2, "gridslow", "g2")
 row("grid: 4 runs x 6 slow evaluations, q = 2", t1, t2, same("g1", "g2"))
+row("  the same without start-up", t1 - s1, t2 - s2, "")
 os.execute("rm -rf " .. tmp)

@@ -19,6 +19,8 @@
  *                                       to a busy one); seconds < 0: forever
  *   C.recv(source, tag) -> bytes  receive the probed message
  *   C.abort(code)                 MPI_Abort on MPI_COMM_WORLD
+ *   C.peer_lost()                 a rank is dead or hung: skip MPI_Finalize
+ *                                 at exit (it would wait for that rank)
  *
  * Errors return (MPI_ERRORS_RETURN on MPI_COMM_WORLD) and are raised as Lua
  * errors with the MPI error string. Messages are strings: the Lua side
@@ -62,9 +64,20 @@ static int initialized(void) {
   return init && !fin;
 }
 
+/* Set by C.peer_lost(): a rank died or hangs, and MPI_Finalize (which
+ * waits for every rank) might never return: the process then exits without
+ * it, as a failed rank would (mpirun --enable-recovery tolerates both). */
+static int peer_lost = 0;
+
 static int guard_gc(lua_State *L) {
   (void)L;
-  if (initialized()) MPI_Finalize();
+  if (initialized() && !peer_lost) MPI_Finalize();
+  return 0;
+}
+
+static int mpi_peer_lost(lua_State *L) {
+  (void)L;
+  peer_lost = 1;
   return 0;
 }
 
@@ -181,7 +194,7 @@ static int mpi_abort(lua_State *L) {
 
 static const luaL_Reg mpi_funcs[] = {{"init", mpi_init},   {"rank", mpi_rank},   {"size", mpi_size},
                                      {"send", mpi_send},   {"probe", mpi_probe}, {"recv", mpi_recv},
-                                     {"abort", mpi_abort}, {NULL, NULL}};
+                                     {"abort", mpi_abort}, {"peer_lost", mpi_peer_lost}, {NULL, NULL}};
 #endif
 
 /* luaopen of "perigee.mpi_c": the whole C table (reached through

@@ -763,6 +763,7 @@ function Experiment:_mpi_root(progress)
         if h and now - h.t0 > backstop then
           -- give the rank up: its current job fails, its other jobs go back
           lost[r] = true
+          mpi.peer_lost()
           table.remove(out[r], 1)
           complete(h, { status = "timeout", named = {}, dt = now - h.t0,
             msg = ("rank %d gave no answer within %g s (eval_timeout %g s)"):format(r, backstop, c.eval_timeout) })

@@ -84,5 +84,7 @@ function M.send(dest, tag, v) C.send(dest, tag, M.encode(v)) end
 function M.probe(seconds) return C.probe(seconds) end
 function M.recv(src, tag) return M.decode(C.recv(src, tag)) end
 function M.abort(code) return C.abort(code) end
+--- A rank was given up (dead or hung): do not wait for it in MPI_Finalize.
+function M.peer_lost() if C.built and inited then C.peer_lost() end end
 
 return M

@@ -4,6 +4,9 @@
 -- MODE "slow": one run, batch 4, every evaluation runs `sleep SLEEP` (default
 -- 0.2 s) through pg.run_external; evaluation 7 sleeps 30 s and is cut by
 -- --eval-timeout (recorded as "timeout"); evaluation 5 fails with an error.
+-- MODE "die": as "slow" without failures, but evaluation 3 ends its process
+-- (os.exit) when it runs on a rank other than 0: under
+-- `mpirun --enable-recovery` it is recorded as "timeout" and the run goes on.
 -- MODE "batch" (bench/scaling.lua): one run, 3 batches of 4 evaluations of
 -- SLEEP s each, no failures. MODE "gridslow": 2 optimizers x 2 seeds, 3
 -- batches of 2 evaluations of SLEEP s each.
@@ -41,6 +44,7 @@ local slow = {
     local failures = mode == "slow"
     if failures and ctx.eval == 5 then error("evaluation 5 fails on purpose") end
     local t = (failures and ctx.eval == 7) and 30 or sleep
+    if mode == "die" and ctx.eval == 3 and pg.mpi.rank() ~= 0 then os.exit(3) end
     local r = pg.run_external { cmd = "sleep", args = { tostring(t) }, timeout = ctx.timeout }
     if not r.ok then error(r.message) end
     return zdt1.evaluate(x, ctx)
@@ -52,7 +56,7 @@ if mode == "gridslow" then
     n_init = 2, iterations = 2, batch = 2, out = "results/mpi_gridslow", plots = false, quiet = true,
   }:go()
 end
-assert(mode == "slow" or mode == "batch", "mode: grid, slow, batch or gridslow")
+assert(mode == "slow" or mode == "batch" or mode == "die", "mode: grid, slow, batch, die or gridslow")
 return pg.experiment {
   benchmark = slow, optimizer = "random", seed = 3, n_init = 4, iterations = 2, batch = 4,
   out = "results/mpi_slow", plots = false, quiet = true,
