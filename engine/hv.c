@@ -1,12 +1,14 @@
 /*
  * hv.c -- exact hypervolume (minimisation) and the quantities built on it.
  *
- * d = 2: sort lexicographically and add the rectangles of the staircase.
+ * d = 2: radix sort and add the rectangles of the staircase.
  * d = 3: N. Beume, C. M. Fonseca, M. Lopez-Ibanez, L. Paquete and
  *   J. Vahrenhold, "On the complexity of computing the hypervolume
  *   indicator", IEEE TEVC 13(5):1075-1082, 2009: sweep along the third
- *   objective keeping the 2-D staircase of the points seen so far in a
- *   balanced tree (stair.h) and its dominated area, O(n log n).
+ *   objective keeping the 2-D staircase of the points seen so far and its
+ *   dominated area, O(n log n). The staircase is keyed by the points'
+ *   lexicographic (x, y) rank in a 64-ary bit trie (fastset.h); the sorts
+ *   are radix sorts (radix.h).
  * d >= 4: L. While, L. Bradstreet and L. Barone, "A fast way of calculating
  *   exact hypervolumes", IEEE TEVC 16(1):86-95, 2012 (WFG): exclusive
  *   volumes of limited sets, V(p) - HV_{d-1}(nds(limit(S, p))) with
@@ -15,12 +17,17 @@
  *   keeps only the points non-dominated on the first d-1 objectives (the
  *   scheme of HV4D, A. P. Guerreiro and C. M. Fonseca, "Computing and
  *   updating hypervolume contributions in up to four dimensions", IEEE TEVC
- *   22(3), 2018, here with the generic limited-set step); recursion down to
- *   the 3-D sweep.
+ *   22(3), 2018). d = 4: the 3-D contribution of each new point by an
+ *   online sweep of the limited set in z order that needs the staircase
+ *   only inside the box left by the two "axis" points of the base level and
+ *   stops once p's (x, y) box is covered. d >= 5: limited sets cut first by
+ *   their axis rows (one comparison each), then filtered pairwise;
+ *   allocation-free 3-D / 4-D routines below 64 points.
  * Contributions in 2-D: a point's exclusive region is the box between its
  *   neighbours on the first front minus what the second front covers in it
  *   (a point of the second front inside that box is dominated by that point
- *   alone), O(n log n). In any dimension: V(p) - HV(limit(S \ {p}, p)).
+ *   alone), O(n log n). In 3-D: the 4-D step's online sweep per point. In
+ *   any dimension: V(p) - HV(limit(S \ {p}, p)).
  */
 #define _GNU_SOURCE /* qsort_r */
 #include "hv.h"
