@@ -580,22 +580,22 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       }
       double yleft = ref[1], xbottom = ref[0];
       size_t tbottom = 0;
-      for (size_t t = 0; t < base && !covered; t++) {
-        const double *q = S + t * 3;
-        if (q[0] <= p[0]) {
-          if (q[1] <= p[1])
-            covered = 1;
-          else if (q[1] < yleft)
-            yleft = q[1];
-        } else if (q[1] <= p[1] && q[0] < xbottom) {
-          xbottom = q[0];
+      /* (non-short-circuit tests: the outcomes are data-dependent, the
+       * branches on their combination are rarely taken) */
+      for (size_t t = 0; t < base; t++) {
+        const double qx = S[t * 3], qy = S[t * 3 + 1];
+        int left = qx <= p[0], below = qy <= p[1];
+        covered |= left & below;
+        yleft = (left & (qy < yleft)) ? qy : yleft;
+        if ((!left) & below & (qx < xbottom)) {
+          xbottom = qx;
           tbottom = t;
         }
       }
       if (!covered) {
         for (size_t t = 0; t < base; t++) {
           const double *q = S + t * 3;
-          if (q[0] > p[0] && q[1] > p[1] && q[0] < xbottom && q[1] < yleft) {
+          if ((q[0] > p[0]) & (q[1] > p[1]) & (q[0] < xbottom) & (q[1] < yleft)) {
             size_t key = 1 + (size_t)Sk[t];
             if (!fstair_dominated(&f, key, q[1]))
               fstair_insert(&f, key, q[0], q[1], ref[0], ref[1], &area);
@@ -655,7 +655,7 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       size_t w = 0;
       for (size_t t = lo; t < ns; t++) {
         const double *q = S + t * 3;
-        if (!weakly_dominates(p, q, 3)) {
+        if (!((q[0] >= p[0]) & (q[1] >= p[1]) & (q[2] >= p[2]))) {
           memcpy(L + w * 3, q, 3 * sizeof *S);
           Lk[w++] = Sk[t];
         }
@@ -906,17 +906,14 @@ static pg_status contrib3d(const double *P, size_t m, const size_t *idx, const d
     }
     double yleft = ref[1], xbottom = ref[0];
     size_t jbottom = 0;
-    for (size_t t = 0; t < base && !covered; t++) {
+    for (size_t t = 0; t < base; t++) {
       size_t j = zo[t];
-      if (j == i) continue;
-      const double *q = P + 3 * j;
-      if (q[0] <= p[0]) {
-        if (q[1] <= p[1])
-          covered = 1;
-        else if (q[1] < yleft)
-          yleft = q[1];
-      } else if (q[1] <= p[1] && q[0] < xbottom) {
-        xbottom = q[0];
+      const double qx = P[3 * j], qy = P[3 * j + 1];
+      int left = (qx <= p[0]) & (j != i), below = qy <= p[1];
+      covered |= left & below;
+      yleft = (left & (qy < yleft)) ? qy : yleft;
+      if ((qx > p[0]) & below & (qx < xbottom)) {
+        xbottom = qx;
         jbottom = j;
       }
     }
@@ -927,7 +924,7 @@ static pg_status contrib3d(const double *P, size_t m, const size_t *idx, const d
     for (size_t t = 0; t < base; t++) {
       size_t j = zo[t];
       const double *q = P + 3 * j;
-      if (j != i && q[0] > p[0] && q[1] > p[1] && q[0] < xbottom && q[1] < yleft) {
+      if ((j != i) & (q[0] > p[0]) & (q[1] > p[1]) & (q[0] < xbottom) & (q[1] < yleft)) {
         size_t k = 1 + (size_t)xr[j];
         if (!fstair_dominated(&f, k, q[1])) fstair_insert(&f, k, q[0], q[1], ref[0], ref[1], &area);
       }
