@@ -1,12 +1,14 @@
 /*
  * hv.c -- exact hypervolume (minimisation) and the quantities built on it.
  *
- * d = 2: sort lexicographically and add the rectangles of the staircase.
+ * d = 2: radix sort and add the rectangles of the staircase.
  * d = 3: N. Beume, C. M. Fonseca, M. Lopez-Ibanez, L. Paquete and
  *   J. Vahrenhold, "On the complexity of computing the hypervolume
  *   indicator", IEEE TEVC 13(5):1075-1082, 2009: sweep along the third
- *   objective keeping the 2-D staircase of the points seen so far in a
- *   balanced tree (stair.h) and its dominated area, O(n log n).
+ *   objective keeping the 2-D staircase of the points seen so far and its
+ *   dominated area, O(n log n). The staircase is keyed by the points'
+ *   lexicographic (x, y) rank in a 64-ary bit trie (fastset.h); the sorts
+ *   are radix sorts (radix.h).
  * d >= 4: L. While, L. Bradstreet and L. Barone, "A fast way of calculating
  *   exact hypervolumes", IEEE TEVC 16(1):86-95, 2012 (WFG): exclusive
  *   volumes of limited sets, V(p) - HV_{d-1}(nds(limit(S, p))) with
@@ -15,12 +17,17 @@
  *   keeps only the points non-dominated on the first d-1 objectives (the
  *   scheme of HV4D, A. P. Guerreiro and C. M. Fonseca, "Computing and
  *   updating hypervolume contributions in up to four dimensions", IEEE TEVC
- *   22(3), 2018, here with the generic limited-set step); recursion down to
- *   the 3-D sweep.
+ *   22(3), 2018). d = 4: the 3-D contribution of each new point by an
+ *   online sweep of the limited set in z order that needs the staircase
+ *   only inside the box left by the two "axis" points of the base level and
+ *   stops once p's (x, y) box is covered. d >= 5: limited sets cut first by
+ *   their axis rows (one comparison each), then filtered pairwise;
+ *   allocation-free 3-D / 4-D routines below 64 points.
  * Contributions in 2-D: a point's exclusive region is the box between its
  *   neighbours on the first front minus what the second front covers in it
  *   (a point of the second front inside that box is dominated by that point
- *   alone), O(n log n). In any dimension: V(p) - HV(limit(S \ {p}, p)).
+ *   alone), O(n log n). In 3-D: the 4-D step's online sweep per point. In
+ *   any dimension: V(p) - HV(limit(S \ {p}, p)).
  */
 #define _GNU_SOURCE /* qsort_r */
 #include "hv.h"
@@ -573,22 +580,22 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       }
       double yleft = ref[1], xbottom = ref[0];
       size_t tbottom = 0;
-      for (size_t t = 0; t < base && !covered; t++) {
-        const double *q = S + t * 3;
-        if (q[0] <= p[0]) {
-          if (q[1] <= p[1])
-            covered = 1;
-          else if (q[1] < yleft)
-            yleft = q[1];
-        } else if (q[1] <= p[1] && q[0] < xbottom) {
-          xbottom = q[0];
+      /* (non-short-circuit tests: the outcomes are data-dependent, the
+       * branches on their combination are rarely taken) */
+      for (size_t t = 0; t < base; t++) {
+        const double qx = S[t * 3], qy = S[t * 3 + 1];
+        int left = qx <= p[0], below = qy <= p[1];
+        covered |= left & below;
+        yleft = (left & (qy < yleft)) ? qy : yleft;
+        if ((!left) & below & (qx < xbottom)) {
+          xbottom = qx;
           tbottom = t;
         }
       }
       if (!covered) {
         for (size_t t = 0; t < base; t++) {
           const double *q = S + t * 3;
-          if (q[0] > p[0] && q[1] > p[1] && q[0] < xbottom && q[1] < yleft) {
+          if ((q[0] > p[0]) & (q[1] > p[1]) & (q[0] < xbottom) & (q[1] < yleft)) {
             size_t key = 1 + (size_t)Sk[t];
             if (!fstair_dominated(&f, key, q[1]))
               fstair_insert(&f, key, q[0], q[1], ref[0], ref[1], &area);
@@ -648,7 +655,7 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       size_t w = 0;
       for (size_t t = lo; t < ns; t++) {
         const double *q = S + t * 3;
-        if (!weakly_dominates(p, q, 3)) {
+        if (!((q[0] >= p[0]) & (q[1] >= p[1]) & (q[2] >= p[2]))) {
           memcpy(L + w * 3, q, 3 * sizeof *S);
           Lk[w++] = Sk[t];
         }
@@ -899,17 +906,14 @@ static pg_status contrib3d(const double *P, size_t m, const size_t *idx, const d
     }
     double yleft = ref[1], xbottom = ref[0];
     size_t jbottom = 0;
-    for (size_t t = 0; t < base && !covered; t++) {
+    for (size_t t = 0; t < base; t++) {
       size_t j = zo[t];
-      if (j == i) continue;
-      const double *q = P + 3 * j;
-      if (q[0] <= p[0]) {
-        if (q[1] <= p[1])
-          covered = 1;
-        else if (q[1] < yleft)
-          yleft = q[1];
-      } else if (q[1] <= p[1] && q[0] < xbottom) {
-        xbottom = q[0];
+      const double qx = P[3 * j], qy = P[3 * j + 1];
+      int left = (qx <= p[0]) & (j != i), below = qy <= p[1];
+      covered |= left & below;
+      yleft = (left & (qy < yleft)) ? qy : yleft;
+      if ((qx > p[0]) & below & (qx < xbottom)) {
+        xbottom = qx;
         jbottom = j;
       }
     }
@@ -920,7 +924,7 @@ static pg_status contrib3d(const double *P, size_t m, const size_t *idx, const d
     for (size_t t = 0; t < base; t++) {
       size_t j = zo[t];
       const double *q = P + 3 * j;
-      if (j != i && q[0] > p[0] && q[1] > p[1] && q[0] < xbottom && q[1] < yleft) {
+      if ((j != i) & (q[0] > p[0]) & (q[1] > p[1]) & (q[0] < xbottom) & (q[1] < yleft)) {
         size_t k = 1 + (size_t)xr[j];
         if (!fstair_dominated(&f, k, q[1])) fstair_insert(&f, k, q[0], q[1], ref[0], ref[1], &area);
       }
