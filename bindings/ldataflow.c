@@ -6,7 +6,9 @@
  *   acc = perigee.hw.accelerator { name = ..., array = {...}, levels = {...}, ... }
  *   r = acc:evaluate(net, { schedule = "depth_first" | "layer_by_layer",
  *                           tile = {8, 8}, mode = "fully_cached" |
- *                           "h_cached_v_recompute" | "fully_recompute", fuse = true })
+ *                           "h_cached_v_recompute" | "fully_recompute", fuse = true,
+ *                           layers = true })  -- false: totals only; "bits": per-layer
+ *                                             -- read/write bits per level too
  *   acc:describe() -> the description table (edit it and pass it back)
  *   acc:name()
  *   perigee.hw.accelerators() -> names of the description files found
@@ -18,7 +20,8 @@
  * `net` is a network of perigee.hw.network.* (bindings/lhw.c) or a table of
  * layer tables (name, kind, B, K, C, OY, OX, FY, FX, SY, SX, PY, PX, groups,
  * IY, IX, input, input2; producers are 1-based layer indices, 0 = network
- * input, default: the previous layer).
+ * input, -1 = a zero tensor (NAS-Bench-201 'none'), default: the previous
+ * layer).
  *
  * The accelerator directory is $PERIGEE_HW_DIR, else the source tree's
  * hardware/accelerators (PG_SOURCE_DIR from the generated version.h), else
@@ -147,6 +150,12 @@ static void parse_accel(lua_State *L, int arg, int t, pg_df_accel *a, const char
     a->dim_limit[d] = (int64_t)numfield(L, arg, sub, dt, "limit", 0, 0, 1 << 20);
     a->dim_loop[d] = pg_df_loop_from_name(strfield(L, dt, "loop", buf, sizeof buf));
     if (a->dim_loop[d] < 0) desc_error(L, arg, sub, "field 'loop' must be one of B K C OY OX FY FX");
+    if (lua_getfield(L, dt, "alt") != LUA_TNIL) {
+      int al = lua_type(L, -1) == LUA_TSTRING ? pg_df_loop_from_name(lua_tostring(L, -1)) : -1;
+      if (al < 0) desc_error(L, arg, sub, "field 'alt' must be one of B K C OY OX FY FX");
+      a->dim_alt[d] = al + 1;
+    }
+    lua_pop(L, 1);
     strfield(L, dt, "name", a->dim_name[d], sizeof a->dim_name[d]);
     if (!a->dim_name[d][0]) { /* D1..D4 */
       a->dim_name[d][0] = 'D';
@@ -268,6 +277,10 @@ static void push_description(lua_State *L, const pg_df_accel *a) {
     if (a->dim_limit[d] > 0) {
       lua_pushinteger(L, a->dim_limit[d]);
       lua_setfield(L, -2, "limit");
+    }
+    if (a->dim_alt[d] > 0) {
+      lua_pushstring(L, pg_df_loop_name(a->dim_alt[d] - 1));
+      lua_setfield(L, -2, "alt");
     }
     lua_rawseti(L, -2, d + 1);
   }
@@ -470,8 +483,9 @@ static void check_network(lua_State *L, int arg, pg_hw_network *net) {
     l->prec_i = (int)layer_int(L, arg, t, idx, "prec_i", 8, 1);
     l->prec_w = (int)layer_int(L, arg, t, idx, "prec_w", 8, 1);
     l->prec_o = (int)layer_int(L, arg, t, idx, "prec_o", 8, 1);
-    int64_t in = layer_int(L, arg, t, idx, "input", idx - 1, 0);
-    int64_t in2 = layer_int(L, arg, t, idx, "input2", 0, 0);
+    /* producers: 1-based layers, 0 the network input, -1 a zero tensor */
+    int64_t in = layer_int(L, arg, t, idx, "input", idx - 1, -1);
+    int64_t in2 = layer_int(L, arg, t, idx, "input2", 0, -1);
     if (in >= idx || in2 >= idx)
       luaL_argerror(L, arg, lua_pushfstring(L, "layer %d: producers must be earlier layers", idx));
     l->input = (int)in - 1;
@@ -550,12 +564,18 @@ static int accel_evaluate(lua_State *L) {
   check_network(L, 2, &net);
   pg_df_options o;
   pg_df_options_default(&o);
+  int detail = 1;
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
     o.schedule = (pg_df_schedule)pgL_optenum(L, 3, "schedule", sched_names, sched_values, o.schedule);
     o.mode = (pg_df_mode)pgL_optenum(L, 3, "mode", mode_names, mode_values, o.mode);
     o.fuse = pgL_optbooleanfield(L, 3, "fuse", 1);
-    int ty = lua_getfield(L, 3, "tile");
+    int ty = lua_getfield(L, 3, "layers");
+    if (ty == LUA_TBOOLEAN) detail = lua_toboolean(L, -1);
+    else if (ty == LUA_TSTRING && strcmp(lua_tostring(L, -1), "bits") == 0) detail = 2;
+    else if (ty != LUA_TNIL) luaL_argerror(L, 3, "option 'layers' must be true, false or \"bits\"");
+    lua_pop(L, 1);
+    ty = lua_getfield(L, 3, "tile");
     if (ty == LUA_TNUMBER) {
       lua_Integer v = lua_tointeger(L, -1);
       luaL_argcheck(L, lua_isinteger(L, -1) && v >= 1 && v <= (1 << 24), 3,
@@ -577,24 +597,24 @@ static int accel_evaluate(lua_State *L) {
     }
     lua_pop(L, 1);
   }
-  int detail = 1;
   pg_df_cost *per = pgL_newbuffer(L, net.n * sizeof *per);
   pg_df_cost total;
   pg_status st = pg_df_evaluate(a, &net, &o, &total, per);
   if (st) return pgL_argstatus(L, 2, st, "network not accepted by the dataflow model");
   lua_createtable(L, 0, 16);
-  push_cost(L, a, &total, detail);
+  push_cost(L, a, &total, 1);
   lua_pushinteger(L, total.stack);
   lua_setfield(L, -2, "stacks");
   setnum(L, "tiles", total.tiles);
   lua_pushstring(L, a->name);
   lua_setfield(L, -2, "accelerator");
+  if (!detail) return 1; /* {layers = false}: totals only, for search loops */
   lua_createtable(L, (int)net.n, 0);
   for (size_t i = 0; i < net.n; i++) {
     lua_createtable(L, 0, 16);
     lua_pushstring(L, net.layers[i].name);
     lua_setfield(L, -2, "name");
-    push_cost(L, a, &per[i], 0);
+    push_cost(L, a, &per[i], detail == 2);
     lua_pushinteger(L, per[i].stack + 1);
     lua_setfield(L, -2, "stack");
     setnum(L, "tiles", per[i].tiles);

@@ -1,12 +1,14 @@
 /*
  * hv.c -- exact hypervolume (minimisation) and the quantities built on it.
  *
- * d = 2: sort lexicographically and add the rectangles of the staircase.
+ * d = 2: radix sort and add the rectangles of the staircase.
  * d = 3: N. Beume, C. M. Fonseca, M. Lopez-Ibanez, L. Paquete and
  *   J. Vahrenhold, "On the complexity of computing the hypervolume
  *   indicator", IEEE TEVC 13(5):1075-1082, 2009: sweep along the third
- *   objective keeping the 2-D staircase of the points seen so far in a
- *   balanced tree (stair.h) and its dominated area, O(n log n).
+ *   objective keeping the 2-D staircase of the points seen so far and its
+ *   dominated area, O(n log n). The staircase is keyed by the points'
+ *   lexicographic (x, y) rank in a 64-ary bit trie (fastset.h); the sorts
+ *   are radix sorts (radix.h).
  * d >= 4: L. While, L. Bradstreet and L. Barone, "A fast way of calculating
  *   exact hypervolumes", IEEE TEVC 16(1):86-95, 2012 (WFG): exclusive
  *   volumes of limited sets, V(p) - HV_{d-1}(nds(limit(S, p))) with
@@ -15,12 +17,17 @@
  *   keeps only the points non-dominated on the first d-1 objectives (the
  *   scheme of HV4D, A. P. Guerreiro and C. M. Fonseca, "Computing and
  *   updating hypervolume contributions in up to four dimensions", IEEE TEVC
- *   22(3), 2018, here with the generic limited-set step); recursion down to
- *   the 3-D sweep.
+ *   22(3), 2018). d = 4: the 3-D contribution of each new point by an
+ *   online sweep of the limited set in z order that needs the staircase
+ *   only inside the box left by the two "axis" points of the base level and
+ *   stops once p's (x, y) box is covered. d >= 5: limited sets cut first by
+ *   their axis rows (one comparison each), then filtered pairwise;
+ *   allocation-free 3-D / 4-D routines below 64 points.
  * Contributions in 2-D: a point's exclusive region is the box between its
  *   neighbours on the first front minus what the second front covers in it
  *   (a point of the second front inside that box is dominated by that point
- *   alone), O(n log n). In any dimension: V(p) - HV(limit(S \ {p}, p)).
+ *   alone), O(n log n). In 3-D: the 4-D step's online sweep per point. In
+ *   any dimension: V(p) - HV(limit(S \ {p}, p)).
  */
 #define _GNU_SOURCE /* qsort_r */
 #include "hv.h"
@@ -103,6 +110,36 @@ static size_t nds_filter(double *P, size_t m, size_t d, double *W, sumidx *o) {
   return k;
 }
 
+/* The same result without sorting, for rows already in an order close to
+ * increasing coordinate sum: a new row is checked against the kept ones and
+ * removes those it dominates. O(m k d) with k the largest kept set. */
+static size_t nds_filter_ordered(double *P, size_t m, size_t d) {
+  size_t k = 0;
+  for (size_t i = 0; i < m; i++) {
+    const double *q = P + i * d;
+    int drop = 0;
+    size_t t = 0;
+    while (t < k) {
+      double *r = P + t * d;
+      if (weakly_dominates(r, q, d)) {
+        drop = 1;
+        break;
+      }
+      if (weakly_dominates(q, r, d)) { /* keep order: shift the rest down */
+        memmove(r, r + d, (k - t - 1) * d * sizeof *P);
+        k--;
+        continue;
+      }
+      t++;
+    }
+    if (!drop) {
+      if (k != i) memmove(P + k * d, q, d * sizeof *P);
+      k++;
+    }
+  }
+  return k;
+}
+
 /* nds_filter with its own scratch. */
 static pg_status nds_filter_alloc(double *P, size_t *m, size_t d) {
   double *W = malloc((*m ? *m : 1) * d * sizeof *W);
@@ -132,10 +169,47 @@ static int cmp_pair(const void *pa, const void *pb) {
   return (a[1] > b[1]) - (a[1] < b[1]);
 }
 
-/* P is reordered. */
+/* Sweep in x order (radix sort; qsort of pairs below 256 points or when
+ * scratch is unavailable). P is reordered by qsort only in that fallback. */
 static double hv2d(double *P, size_t m, const double *ref) {
-  qsort(P, m, 2 * sizeof *P, cmp_pair);
+  uint64_t *key = NULL, *kt = NULL;
+  uint32_t *idx = NULL, *it = NULL;
   double area = 0.0, cap = ref[1];
+  if (m >= 256 && m < UINT32_MAX) {
+    key = malloc(m * sizeof *key);
+    kt = malloc(m * sizeof *kt);
+    idx = malloc(m * sizeof *idx);
+    it = malloc(m * sizeof *it);
+  }
+  if (key && kt && idx && it) {
+    /* ties in x: the smaller y first (LSD: y, then x stably) */
+    for (size_t i = 0; i < m; i++) {
+      idx[i] = (uint32_t)i;
+      key[i] = pg_radix_key(P[2 * i + 1]);
+    }
+    int ok = pg_radix_sort(key, idx, m, kt, it) == 0;
+    for (size_t i = 0; ok && i < m; i++) key[i] = pg_radix_key(P[2 * (size_t)idx[i]]);
+    ok = ok && pg_radix_sort(key, idx, m, kt, it) == 0;
+    if (ok) {
+      for (size_t i = 0; i < m; i++) {
+        const double *p = P + 2 * (size_t)idx[i];
+        if (p[1] < cap) {
+          area += (ref[0] - p[0]) * (cap - p[1]);
+          cap = p[1];
+        }
+      }
+      free(key);
+      free(kt);
+      free(idx);
+      free(it);
+      return area;
+    }
+  }
+  free(key);
+  free(kt);
+  free(idx);
+  free(it);
+  qsort(P, m, 2 * sizeof *P, cmp_pair);
   for (size_t i = 0; i < m; i++) {
     double y = P[2 * i + 1];
     if (y < cap) {
@@ -201,11 +275,112 @@ typedef struct p3k {
   int32_t key;
 } p3k;
 
+/* ---- small sets: allocation-free versions (the recursion of WFG calls
+ * these many times on limited sets of a few points) ---- */
+#define SMALL 64
+
+/* 3-D sweep of m <= SMALL points: insertion sort by z and a staircase in a
+ * sorted array, O(m^2). */
+static double hv3d_small(const double *P, size_t m, const double *ref) {
+  size_t o[SMALL];
+  double sx[SMALL + 1], sy[SMALL + 1];
+  for (size_t i = 0; i < m; i++) {
+    size_t j = i;
+    while (j > 0 && P[3 * o[j - 1] + 2] > P[3 * i + 2]) {
+      o[j] = o[j - 1];
+      j--;
+    }
+    o[j] = i;
+  }
+  size_t c = 0;
+  double area = 0.0, vol = 0.0;
+  for (size_t t = 0; t < m; t++) {
+    const double *p = P + 3 * o[t];
+    double x = p[0], y = p[1];
+    /* first entry with sx >= x */
+    size_t j = 0;
+    while (j < c && sx[j] < x) j++;
+    int dom = (j > 0 && sy[j - 1] <= y) || (j < c && sx[j] == x && sy[j] <= y);
+    if (!dom) {
+      double cap = j > 0 ? sy[j - 1] : ref[1], cur = x;
+      size_t e = j;
+      while (e < c && sy[e] >= y) {
+        area += (sx[e] - cur) * (cap - y);
+        cap = sy[e];
+        cur = sx[e];
+        e++;
+      }
+      area += ((e < c ? sx[e] : ref[0]) - cur) * (cap - y);
+      /* replace entries j..e-1 by (x, y) */
+      size_t removed = e - j;
+      if (removed == 0) {
+        memmove(sx + j + 1, sx + j, (c - j) * sizeof *sx);
+        memmove(sy + j + 1, sy + j, (c - j) * sizeof *sy);
+        c++;
+      } else if (removed > 1) {
+        memmove(sx + j + 1, sx + e, (c - e) * sizeof *sx);
+        memmove(sy + j + 1, sy + e, (c - e) * sizeof *sy);
+        c -= removed - 1;
+      }
+      sx[j] = x;
+      sy[j] = y;
+    }
+    double znext = t + 1 < m ? P[3 * o[t + 1] + 2] : ref[2];
+    vol += area * (znext - p[2]);
+  }
+  return vol;
+}
+
+/* 4-D hypervolume of m <= SMALL points: the slice sweep of wfg() with
+ * hv3d_small for each limited set. P is not modified. */
+static double hv4d_small(const double *P, size_t m, const double *ref) {
+  size_t o[SMALL];
+  double S[SMALL * 3], L[SMALL * 3];
+  for (size_t i = 0; i < m; i++) {
+    size_t j = i;
+    while (j > 0 && P[4 * o[j - 1] + 3] > P[4 * i + 3]) {
+      o[j] = o[j - 1];
+      j--;
+    }
+    o[j] = i;
+  }
+  size_t ns = 0;
+  double slice = 0.0, total = 0.0;
+  for (size_t t = 0; t < m; t++) {
+    const double *p = P + 4 * o[t];
+    int covered = 0;
+    for (size_t u = 0; u < ns && !covered; u++) {
+      const double *q = S + 3 * u;
+      if (q[0] <= p[0] && q[1] <= p[1] && q[2] <= p[2]) covered = 1;
+      for (size_t j = 0; j < 3; j++) L[3 * u + j] = q[j] > p[j] ? q[j] : p[j];
+    }
+    if (!covered) {
+      slice += box_volume(p, ref, 3) - hv3d_small(L, ns, ref);
+      size_t w = 0;
+      for (size_t u = 0; u < ns; u++)
+        if (!weakly_dominates(p, S + 3 * u, 3)) {
+          if (w != u) memcpy(S + 3 * w, S + 3 * u, 3 * sizeof *S);
+          w++;
+        }
+      ns = w;
+      memcpy(S + 3 * ns, p, 3 * sizeof *S);
+      ns++;
+    }
+    double next = t + 1 < m ? P[4 * o[t + 1] + 3] : ref[3];
+    total += slice * (next - p[3]);
+  }
+  return total;
+}
+
 /* 3-D sweep with the x-rank staircase: three radix sorts (y, then x stably:
  * lexicographic ranks; then z) and O(n log_64 n) for the sweep. */
 static pg_status hv3d_fast(const double *P, size_t m, const double *ref, double *out) {
   *out = 0.0;
   if (m == 0) return PG_OK;
+  if (m <= SMALL) {
+    *out = hv3d_small(P, m, ref);
+    return PG_OK;
+  }
   if (m >= UINT32_MAX) return PG_ERANGE;
   p3k *a = malloc(m * sizeof *a);
   uint64_t *key = malloc(m * sizeof *key), *kt = malloc(m * sizeof *kt);
@@ -275,6 +450,49 @@ static int cmp_last_asc(const void *pa, const void *pb, void *c) {
  * consecutive last-objective values adds slice volume x thickness. This is
  * the WFG decomposition evaluated in increasing order of the last
  * objective, as in HV4D (Guerreiro and Fonseca, IEEE TEVC 22(3), 2018). */
+/* Cheap first cut of a limited set L (rows max(q, p), so l >= p): a row
+ * equal to p in all coordinates but j ("axis row") dominates every row l
+ * with l_j >= its l_j, one comparison. Keeps the lowest axis row of each
+ * coordinate (first in L) and the rows none of them dominates; returns the
+ * new count. amin is scratch of e doubles. */
+static size_t axis_prefilter(double *L, size_t k, const double *p, size_t e, double *amin) {
+  int any = 0;
+  for (size_t j = 0; j < e; j++) amin[j] = INFINITY;
+  for (size_t t = 0; t < k; t++) {
+    const double *l = L + t * e;
+    size_t free_j = e, nfree = 0;
+    for (size_t j = 0; j < e && nfree < 2; j++)
+      if (l[j] != p[j]) {
+        free_j = j;
+        nfree++;
+      }
+    if (nfree == 1 && l[free_j] < amin[free_j]) {
+      amin[free_j] = l[free_j];
+      any = 1;
+    }
+  }
+  if (!any) return k;
+  /* rows not dominated by an axis minimum, after the axis rows themselves */
+  size_t w = 0;
+  for (size_t t = 0; t < k; t++) {
+    const double *l = L + t * e;
+    int dom = 0;
+    for (size_t j = 0; j < e && !dom; j++) dom = l[j] >= amin[j];
+    if (!dom) {
+      if (w != t) memcpy(L + w * e, l, e * sizeof *L);
+      w++;
+    }
+  }
+  for (size_t j = 0; j < e; j++)
+    if (amin[j] < INFINITY) {
+      double *l = L + w * e;
+      memcpy(l, p, e * sizeof *L);
+      l[j] = amin[j];
+      w++;
+    }
+  return w;
+}
+
 /* rank[i] = position of row i of P (m x d) in the lexicographic order of
  * its first two objectives. 0 on success. */
 static int xy_ranks(const double *P, size_t m, size_t d, int32_t *rank) {
@@ -302,18 +520,22 @@ static int xy_ranks(const double *P, size_t m, size_t d, int32_t *rank) {
 }
 
 static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *out) {
+  if (d == 4 && m <= SMALL) {
+    *out = hv4d_small(P, m, ref);
+    return PG_OK;
+  }
   lastctx c = {d};
   qsort_r(P, m, d * sizeof *P, cmp_last_asc, &c);
   size_t e = d - 1, ns = 0;
   double *L = malloc(m * e * sizeof *L), *S = malloc(m * e * sizeof *S);
-  double *W = e >= 4 ? malloc(m * e * sizeof *W) : NULL;
-  sumidx *o = e >= 4 ? malloc(m * sizeof *o) : NULL;
+  double *amin = malloc(e * sizeof *amin), *Ssum = malloc(m * sizeof *Ssum);
+  unsigned char *pd = malloc(m);
   /* d = 4: keys of the x-rank staircase, 1 + lexicographic (x, y) rank of
    * each point (key 0 holds the limited points clamped to x = p_x) */
   int32_t *Sk = NULL, *Lk = NULL, *xr = NULL;
   fstair f;
   memset(&f, 0, sizeof f);
-  int bad = !L || !S || (e >= 4 && (!W || !o));
+  int bad = !L || !S || !amin || !Ssum || !pd;
   if (!bad && e == 3) {
     Sk = malloc(m * sizeof *Sk);
     Lk = malloc(m * sizeof *Lk);
@@ -321,8 +543,9 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
     bad = !Sk || !Lk || !xr || fstair_init(&f, m + 1) != 0 || xy_ranks(P, m, d, xr) != 0;
   }
   if (bad) {
-    free(W);
-    free(o);
+    free(Ssum);
+    free(pd);
+    free(amin);
     free(L);
     free(S);
     free(Sk);
@@ -337,27 +560,67 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
     const double *p = P + i * d;
     int covered = 0;
     if (e == 3) {
-      /* online 3-D sweep of limit(S, p) in the z order of S; it stops at the
-       * first q with q_x <= p_x and q_y <= p_y: from q_z on, the limited set
-       * covers p's whole box (and if q_z <= p_z, p adds nothing) */
+      /* online 3-D sweep of limit(S, p) in the z order of S.
+       * Base level (q_z <= p_z, a prefix of S): a point left of p (q_x <=
+       * p_x) limits to (p_x, q_y), one below (q_y <= p_y) to (q_x, p_y), so
+       * only the lowest of each matters; a point up and right of p matters
+       * only inside the box those two leave. Above the base, the sweep
+       * stops at the first q with q_x <= p_x and q_y <= p_y: from q_z on,
+       * the limited set covers p's whole box. */
       pg_fs_clear(&f.fs);
       double area = 0.0, vol = 0.0, full = (ref[0] - p[0]) * (ref[1] - p[1]);
       double zprev = p[2], zend = ref[2];
-      for (size_t t = 0; t < ns; t++) {
-        const double *q = S + t * 3;
-        double lx = q[0] > p[0] ? q[0] : p[0], ly = q[1] > p[1] ? q[1] : p[1];
-        double lz = q[2] > p[2] ? q[2] : p[2];
-        vol += area * (lz - zprev);
-        zprev = lz;
-        if (q[0] <= p[0] && q[1] <= p[1]) {
-          if (q[2] <= p[2]) covered = 1;
-          zend = lz;
-          break;
+      size_t base = 0, hi = ns;
+      while (base < hi) {
+        size_t mid = (base + hi) / 2;
+        if (S[3 * mid + 2] <= p[2])
+          base = mid + 1;
+        else
+          hi = mid;
+      }
+      double yleft = ref[1], xbottom = ref[0];
+      size_t tbottom = 0;
+      /* (non-short-circuit tests: the outcomes are data-dependent, the
+       * branches on their combination are rarely taken) */
+      for (size_t t = 0; t < base; t++) {
+        const double qx = S[t * 3], qy = S[t * 3 + 1];
+        int left = qx <= p[0], below = qy <= p[1];
+        covered |= left & below;
+        yleft = (left & (qy < yleft)) ? qy : yleft;
+        if ((!left) & below & (qx < xbottom)) {
+          xbottom = qx;
+          tbottom = t;
         }
-        size_t key = q[0] > p[0] ? 1 + (size_t)Sk[t] : 0;
-        if (!fstair_dominated(&f, key, ly)) fstair_insert(&f, key, lx, ly, ref[0], ref[1], &area);
       }
       if (!covered) {
+        for (size_t t = 0; t < base; t++) {
+          const double *q = S + t * 3;
+          if ((q[0] > p[0]) & (q[1] > p[1]) & (q[0] < xbottom) & (q[1] < yleft)) {
+            size_t key = 1 + (size_t)Sk[t];
+            if (!fstair_dominated(&f, key, q[1]))
+              fstair_insert(&f, key, q[0], q[1], ref[0], ref[1], &area);
+          }
+        }
+        if (yleft < ref[1] && !fstair_dominated(&f, 0, yleft))
+          fstair_insert(&f, 0, p[0], yleft, ref[0], ref[1], &area);
+        if (xbottom < ref[0]) {
+          size_t key = 1 + (size_t)Sk[tbottom];
+          if (!fstair_dominated(&f, key, p[1]))
+            fstair_insert(&f, key, xbottom, p[1], ref[0], ref[1], &area);
+        }
+        for (size_t t = base; t < ns; t++) {
+          const double *q = S + t * 3;
+          double lz = q[2];
+          vol += area * (lz - zprev);
+          zprev = lz;
+          if (q[0] <= p[0] && q[1] <= p[1]) {
+            zend = lz;
+            break;
+          }
+          double lx = q[0] > p[0] ? q[0] : p[0], ly = q[1] > p[1] ? q[1] : p[1];
+          size_t key = q[0] > p[0] ? 1 + (size_t)Sk[t] : 0;
+          if (!fstair_dominated(&f, key, ly)) fstair_insert(&f, key, lx, ly, ref[0], ref[1], &area);
+        }
         vol += area * (zend - zprev) + full * (ref[2] - zend);
         slice += full * (ref[2] - p[2]) - vol;
       }
@@ -365,66 +628,78 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       for (size_t t = 0; t < ns; t++) {
         const double *q = S + t * e;
         double *l = L + t * e;
-        int all = 1;
+        int all = 1, ge = 1;
         for (size_t j = 0; j < e; j++) {
           l[j] = q[j] > p[j] ? q[j] : p[j];
           if (q[j] > p[j]) all = 0;
+          if (q[j] < p[j]) ge = 0;
         }
         if (all) { /* q covers p on the first d-1 objectives */
           covered = 1;
           break;
         }
+        pd[t] = (unsigned char)ge; /* p dominates q: q leaves S */
       }
     }
     if (!covered && e == 3) {
-      /* rebuild S without the points p dominates, p inserted in z order */
+      /* p goes before the first member with z >= p_z; the points p
+       * dominates all lie after it, so only that suffix is rewritten */
+      size_t lo = 0, hi = ns;
+      while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (S[3 * mid + 2] < p[2])
+          lo = mid + 1;
+        else
+          hi = mid;
+      }
       size_t w = 0;
-      int placed = 0;
-      for (size_t t = 0; t < ns; t++) {
+      for (size_t t = lo; t < ns; t++) {
         const double *q = S + t * 3;
-        if (!placed && q[2] >= p[2]) {
-          memcpy(L + w * 3, p, 3 * sizeof *S);
-          Lk[w++] = xr[i];
-          placed = 1;
-        }
-        if (!weakly_dominates(p, q, 3)) {
+        if (!((q[0] >= p[0]) & (q[1] >= p[1]) & (q[2] >= p[2]))) {
           memcpy(L + w * 3, q, 3 * sizeof *S);
           Lk[w++] = Sk[t];
         }
       }
-      if (!placed) {
-        memcpy(L + w * 3, p, 3 * sizeof *S);
-        Lk[w++] = xr[i];
-      }
-      double *tmp = S;
-      S = L;
-      L = tmp;
-      int32_t *tk = Sk;
-      Sk = Lk;
-      Lk = tk;
-      ns = w;
+      memcpy(S + lo * 3, p, 3 * sizeof *S);
+      Sk[lo] = xr[i];
+      memcpy(S + (lo + 1) * 3, L, w * 3 * sizeof *S);
+      memcpy(Sk + lo + 1, Lk, w * sizeof *Sk);
+      ns = lo + 1 + w;
     } else if (!covered) {
       size_t k = ns;
-      if (e >= 4) k = nds_filter(L, k, e, W, o);
+      if (e >= 4) k = axis_prefilter(L, k, p, e, amin);
+      /* S is kept in increasing coordinate sum: L nearly so */
+      if (e >= 4) k = nds_filter_ordered(L, k, e);
       double inner = 0.0;
       if ((st = hv_rec(L, k, e, ref, &inner)) != PG_OK) break;
       slice += box_volume(p, ref, e) - inner;
-      /* drop the members of S that p dominates on the first e objectives */
-      size_t w = 0;
-      for (size_t t = 0; t < ns; t++)
-        if (!weakly_dominates(p, S + t * e, e)) {
-          if (w != t) memcpy(S + w * e, S + t * e, e * sizeof *S);
-          w++;
+      /* drop the members of S that p dominates on the first e objectives;
+       * insert p by coordinate sum */
+      double ps = 0.0;
+      for (size_t j = 0; j < e; j++) ps += p[j];
+      size_t w = 0, at = SIZE_MAX;
+      for (size_t t = 0; t < ns; t++) {
+        if (pd[t]) continue;
+        if (at == SIZE_MAX && Ssum[t] >= ps) at = w;
+        if (w != t) {
+          memcpy(S + w * e, S + t * e, e * sizeof *S);
+          Ssum[w] = Ssum[t];
         }
-      ns = w;
-      memcpy(S + ns * e, p, e * sizeof *S);
-      ns++;
+        w++;
+      }
+      if (at == SIZE_MAX) at = w;
+      memmove(S + (at + 1) * e, S + at * e, (w - at) * e * sizeof *S);
+      memmove(Ssum + at + 1, Ssum + at, (w - at) * sizeof *Ssum);
+      memcpy(S + at * e, p, e * sizeof *S);
+      Ssum[at] = ps;
+      ns = w + 1;
     }
     double next = i + 1 < m ? P[(i + 1) * d + d - 1] : ref[d - 1];
     total += slice * (next - p[d - 1]);
   }
-  free(W);
-  free(o);
+  free(Ssum);
+  free(pd);
+  free(amin);
   free(L);
   free(S);
   free(Sk);
@@ -515,7 +790,13 @@ static pg_status exclusive(const double *p, const double *Q, size_t m, size_t d,
   }
   size_t k = m;
   pg_status s = PG_OK;
-  if (d >= 4 && (s = nds_filter_alloc(L, &k, d)) != PG_OK) return s;
+  if (d >= 4) {
+    double *amin = malloc(d * sizeof *amin);
+    if (!amin) return PG_ENOMEM;
+    k = axis_prefilter(L, k, p, d, amin);
+    free(amin);
+    if ((s = nds_filter_alloc(L, &k, d)) != PG_OK) return s;
+  }
   double inner;
   s = hv_rec(L, k, d, ref, &inner);
   if (s == PG_OK) *out = box_volume(p, ref, d) - inner;
@@ -587,6 +868,102 @@ static pg_status contrib2d(const double *P, size_t m, const size_t *idx, const d
   return PG_OK;
 }
 
+/* 3-D contributions of the m relevant points P (indices idx): for every p,
+ * V(p) - HV(limit(P \ {p}, p)) by the online sweep of wfg()'s 4-D step, in
+ * the global z order, stopping at the first point that covers p in (x, y).
+ * O(m^2) bit-trie operations in the worst case, no sorting per point. */
+static pg_status contrib3d(const double *P, size_t m, const size_t *idx, const double *ref,
+                           double *out) {
+  if (m >= UINT32_MAX) return PG_ERANGE;
+  uint64_t *key = malloc((m ? m : 1) * sizeof *key), *kt = malloc((m ? m : 1) * sizeof *kt);
+  uint32_t *zo = malloc((m ? m : 1) * sizeof *zo), *it = malloc((m ? m : 1) * sizeof *it);
+  int32_t *xr = malloc((m ? m : 1) * sizeof *xr);
+  fstair f;
+  memset(&f, 0, sizeof f);
+  pg_status s = PG_ENOMEM;
+  if (!key || !kt || !zo || !it || !xr || fstair_init(&f, m + 1) != 0) goto done;
+  if (xy_ranks(P, m, 3, xr) != 0) goto done;
+  for (size_t i = 0; i < m; i++) {
+    zo[i] = (uint32_t)i;
+    key[i] = pg_radix_key(P[3 * i + 2]);
+  }
+  if (pg_radix_sort(key, zo, m, kt, it) != 0) goto done;
+  for (size_t i = 0; i < m; i++) {
+    const double *p = P + 3 * i;
+    pg_fs_clear(&f.fs);
+    double area = 0.0, vol = 0.0, full = (ref[0] - p[0]) * (ref[1] - p[1]);
+    double zprev = p[2], zend = ref[2];
+    int covered = 0;
+    /* base level as in wfg()'s 4-D step: the lowest point left of p, the
+     * leftmost below it, and the points up and right inside their box */
+    size_t base = 0, hi = m;
+    while (base < hi) {
+      size_t mid = (base + hi) / 2;
+      if (P[3 * (size_t)zo[mid] + 2] <= p[2])
+        base = mid + 1;
+      else
+        hi = mid;
+    }
+    double yleft = ref[1], xbottom = ref[0];
+    size_t jbottom = 0;
+    for (size_t t = 0; t < base; t++) {
+      size_t j = zo[t];
+      const double qx = P[3 * j], qy = P[3 * j + 1];
+      int left = (qx <= p[0]) & (j != i), below = qy <= p[1];
+      covered |= left & below;
+      yleft = (left & (qy < yleft)) ? qy : yleft;
+      if ((qx > p[0]) & below & (qx < xbottom)) {
+        xbottom = qx;
+        jbottom = j;
+      }
+    }
+    if (covered) {
+      out[idx[i]] = 0.0;
+      continue;
+    }
+    for (size_t t = 0; t < base; t++) {
+      size_t j = zo[t];
+      const double *q = P + 3 * j;
+      if ((j != i) & (q[0] > p[0]) & (q[1] > p[1]) & (q[0] < xbottom) & (q[1] < yleft)) {
+        size_t k = 1 + (size_t)xr[j];
+        if (!fstair_dominated(&f, k, q[1])) fstair_insert(&f, k, q[0], q[1], ref[0], ref[1], &area);
+      }
+    }
+    if (yleft < ref[1] && !fstair_dominated(&f, 0, yleft))
+      fstair_insert(&f, 0, p[0], yleft, ref[0], ref[1], &area);
+    if (xbottom < ref[0]) {
+      size_t k = 1 + (size_t)xr[jbottom];
+      if (!fstair_dominated(&f, k, p[1])) fstair_insert(&f, k, xbottom, p[1], ref[0], ref[1], &area);
+    }
+    for (size_t t = base; t < m; t++) {
+      size_t j = zo[t];
+      const double *q = P + 3 * j;
+      double lz = q[2];
+      vol += area * (lz - zprev);
+      zprev = lz;
+      if (q[0] <= p[0] && q[1] <= p[1]) {
+        zend = lz;
+        break;
+      }
+      double lx = q[0] > p[0] ? q[0] : p[0], ly = q[1] > p[1] ? q[1] : p[1];
+      size_t k = q[0] > p[0] ? 1 + (size_t)xr[j] : 0;
+      if (!fstair_dominated(&f, k, ly)) fstair_insert(&f, k, lx, ly, ref[0], ref[1], &area);
+    }
+    vol += area * (zend - zprev) + full * (ref[2] - zend);
+    double c = full * (ref[2] - p[2]) - vol;
+    out[idx[i]] = c > 0.0 ? c : 0.0;
+  }
+  s = PG_OK;
+done:
+  free(key);
+  free(kt);
+  free(zo);
+  free(it);
+  free(xr);
+  fstair_free(&f);
+  return s;
+}
+
 pg_status pg_hv_contrib(const double *Y, size_t n, size_t d, const double *ref, double *out) {
   pg_status s = check_args(Y, n, d, ref);
   if (s != PG_OK) return s;
@@ -603,6 +980,10 @@ pg_status pg_hv_contrib(const double *Y, size_t n, size_t d, const double *ref, 
   }
   if (d == 2) {
     s = contrib2d(P, m, idx, ref, out);
+    goto done;
+  }
+  if (d == 3) {
+    s = contrib3d(P, m, idx, ref, out);
     goto done;
   }
   Q = malloc((m ? m : 1) * d * sizeof *Q);

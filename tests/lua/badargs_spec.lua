@@ -15,13 +15,29 @@ local bad_values = {
 
 -- functions that legitimately accept anything (or nothing)
 local accepts_anything = { ["perigee.config"] = true }
+-- functions whose valid arguments are arbitrary strings and that write files:
+-- not called here (their own specs test them in temporary directories)
+local writes_files = { ["perigee.proxy.write_gz"] = true, ["perigee.io.journal_append"] = true,
+                       ["perigee.io.write"] = true, ["perigee.io.write_file"] = true }
 
 -- valid instances per metatable name, to reach the methods' other arguments
 local factories = {
   ["perigee.Matrix"] = function() return pg.matrix{{1, 2}, {3, 4}} end,
   ["perigee.MatrixRow"] = function() return pg.matrix{{1, 2}, {3, 4}}[1] end,
   ["perigee.Rng"] = function() return pg.rng(1) end,
+  ["perigee.GP"] = function()
+    local g = pg.gp.exact{kernel = "se"}
+    g:fit({{0}, {1}, {2}}, {0, 1, 0})
+    return g
+  end,
+  ["perigee.Accelerator"] = function() return pg.hw.accelerator "meta_prototype_df" end,
+  ["perigee.Systolic"] = function() return pg.hw.systolic{rows = 8, cols = 8} end,
+  ["perigee.HwNetwork"] = function() return pg.hw.network.nats_sss("8:8:8:8:8") end,
+  ["perigee.Space"] = function() return pg.space{pg.real("x", 0, 1), pg.choice("c", {"a", "b"})}.c end,
+  ["perigee.PPO"] = function() return pg.ppo.new{obs_dim = 3, heads = {2}, seed = 1} end,
 }
+-- methods that write files, given a valid self: left to their own specs
+local method_writes_files = { ["perigee.PPO:save"] = true }
 
 local function collect_functions()
   local found, seen = {}, {}
@@ -83,6 +99,7 @@ describe("every binding given wrong arguments", function()
 
   it("raises Lua errors from functions and never crashes", function()
     for _, fn in ipairs(functions) do
+      if writes_files[fn.name] then goto continue end
       for _, v in ipairs(bad_values) do
         expect_error_or_ok(fn.name, pcall(fn.f, v))
         expect_error_or_ok(fn.name, pcall(fn.f, v, v))
@@ -93,11 +110,15 @@ describe("every binding given wrong arguments", function()
       -- a function that works with no arguments at all (a listing, a
       -- configuration query) may ignore extra ones, as Lua's own do
       if not accepts_anything[fn.name] and not pcall(fn.f) then
-        local ok = pcall(fn.f, "x", "x", "x", "x")
-        assert(not ok, fn.name .. " accepted strings everywhere without an error")
+        -- rejected: raised, or returned nil plus a message (Lua's convention
+        -- for expected failures such as a missing file)
+        local ok, r1, r2 = pcall(fn.f, "x", "x", "x", "x")
+        assert(not ok or (r1 == nil and type(r2) == "string"),
+               fn.name .. " accepted strings everywhere without an error")
         ok = pcall(fn.f, coroutine.create(print))
         assert(not ok, fn.name .. " accepted a thread without an error")
       end
+      ::continue::
     end
   end)
 
@@ -108,7 +129,7 @@ describe("every binding given wrong arguments", function()
         expect_error_or_ok(m.name, pcall(m.f, v, v))
       end
       local make = factories[m.type]
-      if make then
+      if make and not method_writes_files[m.name] then
         for _, v in ipairs(bad_values) do
           expect_error_or_ok(m.name, pcall(m.f, make(), v))
           expect_error_or_ok(m.name, pcall(m.f, make(), v, v))

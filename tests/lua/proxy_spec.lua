@@ -89,6 +89,16 @@ describe("perigee.proxy", function()
     assert.is_true(s > 0 and s < 8 * math.log(1e7))
   end)
 
+  it("computes NASWOT alike in single and double precision", function()
+    -- only ReLU signs enter NASWOT: rounding the convolutions to float may flip
+    -- a handful of near-zero codes among thousands, nothing more
+    local o = { C = 8, N = 1, side = 16, batch = 16, input = "noise" }
+    local single = P.naswot(ARCH0, o)
+    o.precision = "double"
+    local double = P.naswot(ARCH0, o)
+    assert.is_true(math.abs(single - double) < 1e-3 * math.abs(double), single .. " vs " .. double)
+  end)
+
   it("gives a disconnected cell no synaptic flow", function()
     assert.are.equal(0, P.synflow(DEAD, SMALL))
     assert.are.equal(0, P.logsynflow(DEAD, SMALL))
@@ -159,6 +169,12 @@ describe("perigee proxies (command)", function()
     assert.are.equal(7, #rows)
     assert.matches("^0,8:8:8:8:8,", rows[2])
     assert.matches("^5,8:8:8:8:48,", rows[7])
+    local tab, count = P.load(tmp .. ".a.gz")
+    assert.are.equal(6, count)
+    assert.are.equal(5, tab["8:8:8:8:48"].index)
+    assert.are.equal(2, tab["8:8:8:8:48"].skip)
+    assert.are.equal(P.logsynflow("8:8:8:8:48", { side = 16 }), tab["8:8:8:8:48"].logsynflow)
+    assert.is_nil((P.load(tmp .. ".missing.gz")))
     ok, out = run("--space nb202 --out x.gz")
     assert.is_falsy(ok)
     os.remove(tmp .. ".a.gz")
