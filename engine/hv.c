@@ -121,11 +121,18 @@ static size_t nds_filter_ordered(double *P, size_t m, size_t d) {
     size_t t = 0;
     while (t < k) {
       double *r = P + t * d;
-      if (weakly_dominates(r, q, d)) {
+      /* both relations without early exits: for the few objectives here
+       * the comparisons are cheaper than mispredicted branches */
+      int rq = 1, qr = 1;
+      for (size_t j = 0; j < d; j++) {
+        rq &= r[j] <= q[j];
+        qr &= q[j] <= r[j];
+      }
+      if (rq) {
         drop = 1;
         break;
       }
-      if (weakly_dominates(q, r, d)) { /* keep order: shift the rest down */
+      if (qr) { /* keep order: shift the rest down */
         memmove(r, r + d, (k - t - 1) * d * sizeof *P);
         k--;
         continue;
@@ -452,32 +459,16 @@ static int cmp_last_asc(const void *pa, const void *pb, void *c) {
  * objective, as in HV4D (Guerreiro and Fonseca, IEEE TEVC 22(3), 2018). */
 /* Cheap first cut of a limited set L (rows max(q, p), so l >= p): a row
  * equal to p in all coordinates but j ("axis row") dominates every row l
- * with l_j >= its l_j, one comparison. Keeps the lowest axis row of each
- * coordinate (first in L) and the rows none of them dominates; returns the
- * new count. amin is scratch of e doubles. */
-static size_t axis_prefilter(double *L, size_t k, const double *p, size_t e, double *amin) {
-  int any = 0;
-  for (size_t j = 0; j < e; j++) amin[j] = INFINITY;
-  for (size_t t = 0; t < k; t++) {
-    const double *l = L + t * e;
-    size_t free_j = e, nfree = 0;
-    for (size_t j = 0; j < e && nfree < 2; j++)
-      if (l[j] != p[j]) {
-        free_j = j;
-        nfree++;
-      }
-    if (nfree == 1 && l[free_j] < amin[free_j]) {
-      amin[free_j] = l[free_j];
-      any = 1;
-    }
-  }
-  if (!any) return k;
-  /* rows not dominated by an axis minimum, after the axis rows themselves */
+ * with l_j >= its l_j, one comparison. Given amin[j], the lowest axis row
+ * value of each coordinate (+Inf if none), keeps the rows none of them
+ * dominates followed by those axis rows; returns the new count (never more
+ * than k: each axis row present removes at least its own original). */
+static size_t axis_cut(double *L, size_t k, const double *p, size_t e, const double *amin) {
   size_t w = 0;
   for (size_t t = 0; t < k; t++) {
     const double *l = L + t * e;
     int dom = 0;
-    for (size_t j = 0; j < e && !dom; j++) dom = l[j] >= amin[j];
+    for (size_t j = 0; j < e; j++) dom |= l[j] >= amin[j];
     if (!dom) {
       if (w != t) memcpy(L + w * e, l, e * sizeof *L);
       w++;
@@ -491,6 +482,30 @@ static size_t axis_prefilter(double *L, size_t k, const double *p, size_t e, dou
       w++;
     }
   return w;
+}
+
+/* The axis minima of L (see axis_cut) into amin; 0 when there is none. */
+static int axis_minima(const double *L, size_t k, const double *p, size_t e, double *amin) {
+  int any = 0;
+  for (size_t j = 0; j < e; j++) amin[j] = INFINITY;
+  for (size_t t = 0; t < k; t++) {
+    const double *l = L + t * e;
+    size_t free_j = 0, nfree = 0;
+    for (size_t j = 0; j < e; j++) {
+      int fr = l[j] != p[j];
+      nfree += (size_t)fr;
+      free_j = fr ? j : free_j;
+    }
+    if (nfree == 1 && l[free_j] < amin[free_j]) {
+      amin[free_j] = l[free_j];
+      any = 1;
+    }
+  }
+  return any;
+}
+
+static size_t axis_prefilter(double *L, size_t k, const double *p, size_t e, double *amin) {
+  return axis_minima(L, k, p, e, amin) ? axis_cut(L, k, p, e, amin) : k;
 }
 
 /* rank[i] = position of row i of P (m x d) in the lexicographic order of
@@ -558,7 +573,7 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
   pg_status st = PG_OK;
   for (size_t i = 0; i < m; i++) {
     const double *p = P + i * d;
-    int covered = 0;
+    int covered = 0, anyaxis = 0;
     if (e == 3) {
       /* online 3-D sweep of limit(S, p) in the z order of S.
        * Base level (q_z <= p_z, a prefix of S): a point left of p (q_x <=
@@ -625,18 +640,26 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
         slice += full * (ref[2] - p[2]) - vol;
       }
     } else {
+      for (size_t j = 0; j < e; j++) amin[j] = INFINITY;
       for (size_t t = 0; t < ns; t++) {
         const double *q = S + t * e;
         double *l = L + t * e;
-        int all = 1, ge = 1;
+        int ge = 1;
+        size_t nfree = 0, fj = 0;
         for (size_t j = 0; j < e; j++) {
-          l[j] = q[j] > p[j] ? q[j] : p[j];
-          if (q[j] > p[j]) all = 0;
-          if (q[j] < p[j]) ge = 0;
+          int up = q[j] > p[j];
+          l[j] = up ? q[j] : p[j];
+          nfree += (size_t)up;
+          fj = up ? j : fj;
+          ge &= q[j] >= p[j];
         }
-        if (all) { /* q covers p on the first d-1 objectives */
+        if (nfree == 0) { /* q covers p on the first d-1 objectives */
           covered = 1;
           break;
+        }
+        if (nfree == 1 && l[fj] < amin[fj]) { /* an axis row (axis_cut) */
+          amin[fj] = l[fj];
+          anyaxis = 1;
         }
         pd[t] = (unsigned char)ge; /* p dominates q: q leaves S */
       }
@@ -667,7 +690,7 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       ns = lo + 1 + w;
     } else if (!covered) {
       size_t k = ns;
-      if (e >= 4) k = axis_prefilter(L, k, p, e, amin);
+      if (e >= 4 && anyaxis) k = axis_cut(L, k, p, e, amin);
       /* S is kept in increasing coordinate sum: L nearly so */
       if (e >= 4) k = nds_filter_ordered(L, k, e);
       double inner = 0.0;
