@@ -38,7 +38,7 @@
 -- the only files that differ between runs.
 --
 -- MPI: under `mpirun -np N perigee run exp.lua` rank 0 runs the grid and
--- the evaluations go to all ranks (see the MPI section below and
+-- the evaluations go to all ranks (perigee.mpi: run_grid, worker; and
 -- docs/scaling.md); the files are the same as those of a one-process run.
 -- On ranks > 0, go() returns {worker = true, runs = {}}.
 local core = require "perigee.core"
@@ -595,12 +595,12 @@ end
 function Experiment:go()
   local c = self.cfg
   local mpi = require "perigee.mpi"
-  if mpi.active() and mpi.rank() ~= 0 then return self:_mpi_worker() end
+  if mpi.active() and mpi.rank() ~= 0 then return mpi.worker(self, E) end
   local progress = require("perigee.progress").new { quiet = c.quiet }
   R.mkdir(c.out)
   local runs = {}
   if mpi.active() then
-    runs = self:_mpi_root(progress)
+    runs = mpi.run_grid(self, progress, E)
   else
     for _, opt in ipairs(c.opts) do
       for _, seed in ipairs(c.seeds) do
@@ -632,165 +632,6 @@ function Experiment:go()
     end
   end
   return results
-end
-
--- ---- MPI (docs/scaling.md) ----
---
--- Rank 0 owns the journal and every file. It runs each (optimizer, seed)
--- run of the grid in a coroutine; a run that needs a batch evaluated yields
--- its jobs, and the scheduler below splits the jobs of all waiting runs over
--- the ranks (rank 0 included) as soon as they are proposed, resuming each
--- run when its batch is complete. All runs progress together, so the
--- evaluations of the whole grid are spread over the ranks; fitting and
--- proposals stay on rank 0. A rank that does not answer within
--- eval_timeout + max(5, eval_timeout / 2) seconds of starting a job (its own
--- timeout hook normally answers first) has that job recorded as "timeout",
--- its other jobs handed to the remaining ranks, and gets no more jobs in
--- this experiment.
-
-function Experiment:_mpi_root(progress)
-  local mpi = require "perigee.mpi"
-  local T = mpi.TAG
-  local c, b = self.cfg, self.cfg.bench
-  local size = mpi.size()
-  local cos, summaries = {}, {}
-  for _, opt in ipairs(c.opts) do
-    for _, seed in ipairs(c.seeds) do
-      local run = self:_new_run(opt, seed)
-      run.farm = true
-      cos[#cos + 1] = coroutine.create(function() return run:go(progress) end)
-    end
-  end
-  local ready = {} -- run index -> {results} to resume with
-  for i = 1, #cos do ready[i] = { first = true } end
-  local batches, queue = {}, {}
-  -- jobs handed out and not answered: per rank, in the order sent (a rank
-  -- evaluates its jobs in that order); [0] are rank 0's own
-  local out, lost = { [0] = {} }, {}
-  for r = 1, size - 1 do out[r] = {} end
-  local backstop = c.eval_timeout and c.eval_timeout + math.max(5, c.eval_timeout / 2)
-  local next_id, alive = 0, #cos
-  local function stop_workers()
-    for r = 1, size - 1 do mpi.send(r, T.stop, true) end
-  end
-  local function complete(item, res)
-    local bt = batches[item.run]
-    bt.results[item.k] = res
-    bt.left = bt.left - 1
-    if bt.left == 0 then
-      batches[item.run] = nil
-      ready[item.run] = { results = bt.results }
-    end
-  end
-  local function pending()
-    for r = 1, size - 1 do if #out[r] > 0 then return true end end
-    return false
-  end
-  local function receive(wait)
-    local src, tag = mpi.probe(wait)
-    if not src then return false end
-    local msg = mpi.recv(src, tag)
-    local item = out[src] and out[src][1]
-    if tag == T.result and item and item.id == msg.id then
-      table.remove(out[src], 1)
-      complete(item, msg.r)
-      if out[src][1] then out[src][1].t0 = core.wtime() end
-    end -- else: a late answer of a rank given up on: dropped
-    return true
-  end
-  while true do
-    -- resume the runs whose batch is complete, in run order
-    for i = 1, #cos do
-      local v = ready[i]
-      if v then
-        ready[i] = nil
-        local ok, res
-        if v.first then ok, res = coroutine.resume(cos[i]) else ok, res = coroutine.resume(cos[i], v.results) end
-        if not ok then
-          stop_workers()
-          error(debug.traceback(cos[i], res), 0)
-        end
-        if coroutine.status(cos[i]) == "dead" then
-          summaries[i] = res
-          alive = alive - 1
-        else
-          batches[i] = { results = {}, left = #res }
-          for k, job in ipairs(res) do queue[#queue + 1] = { run = i, k = k, job = job } end
-        end
-      end
-    end
-    if alive == 0 and not pending() then break end
-    -- hand every queued job out at once, each to the rank with the fewest
-    -- jobs outstanding (other ranks first on ties, rank 0 last): rank 0
-    -- cannot hand out work while it evaluates, so the work is split up front
-    while #queue > 0 do
-      local item = table.remove(queue, 1)
-      local best, bestn = 0, #out[0]
-      for r = 1, size - 1 do
-        if not lost[r] and #out[r] <= bestn then
-          if #out[r] < bestn or best == 0 then best, bestn = r, #out[r] end
-        end
-      end
-      next_id = next_id + 1
-      item.id = next_id
-      local list = out[best]
-      list[#list + 1] = item
-      if best > 0 then
-        if #list == 1 then item.t0 = core.wtime() end
-        local j = item.job
-        mpi.send(best, T.task, { id = item.id, p = j.p, e = j.e, iteration = j.iteration, seed = j.seed, timeout = j.timeout })
-      end
-    end
-    while receive(0) do end
-    if #out[0] > 0 then
-      local item = table.remove(out[0], 1)
-      complete(item, E.evaluate_job(b, item.job))
-    elseif not next(ready) then
-      -- nothing to do but wait for an answer (or the next backstop)
-      local wait = 1.0
-      if backstop then
-        for r = 1, size - 1 do
-          local h = out[r][1]
-          if h then wait = math.min(wait, math.max(0, h.t0 + backstop - core.wtime())) end
-        end
-      end
-      receive(wait)
-    end
-    if backstop then
-      local now = core.wtime()
-      for r = 1, size - 1 do
-        local h = out[r][1]
-        if h and now - h.t0 > backstop then
-          -- give the rank up: its current job fails, its other jobs go back
-          lost[r] = true
-          mpi.peer_lost()
-          table.remove(out[r], 1)
-          complete(h, { status = "timeout", named = {}, dt = now - h.t0,
-            msg = ("rank %d gave no answer within %g s (eval_timeout %g s)"):format(r, backstop, c.eval_timeout) })
-          for _, it in ipairs(out[r]) do queue[#queue + 1] = it end
-          out[r] = {}
-        end
-      end
-    end
-  end
-  stop_workers()
-  return summaries
-end
-
--- Ranks > 0: evaluate the jobs rank 0 sends until it says stop.
-function Experiment:_mpi_worker()
-  local mpi = require "perigee.mpi"
-  local T = mpi.TAG
-  local b = self.cfg.bench
-  while true do
-    local src, tag = mpi.probe(-1)
-    local msg = mpi.recv(src, tag)
-    if tag == T.stop then break end
-    if tag == T.task then
-      mpi.send(0, T.result, { id = msg.id, r = E.evaluate_job(b, msg) })
-    end
-  end
-  return { dir = self.cfg.out, runs = {}, benchmark = self.cfg.bench.name, worker = true, rank = mpi.rank() }
 end
 
 local function mean_sd(xs)
