@@ -224,7 +224,9 @@ static pg_status fronts_ens(const double *Y, size_t d, const int32_t *u, size_t 
  *     l is <= every h on the objectives above k.
  * Both split at the median of objective k; at k = 1 they become sweeps over
  * objective 1 with a staircase of (value, -rank) (stair.h); small inputs are
- * compared pairwise. Time O(n log^(d-1) n). */
+ * compared pairwise. Time O(n log^(d-1) n). The filter variant (dominated
+ * or not) stops at k = 2 with the 3-D sweep of Kung, Luccio and Preparata,
+ * its staircase in a bit trie (fastset.h): O(n log^(d-2) n). */
 
 typedef struct dc {
   const double *V; /* column-major: objective k of point i at V[k * nu + i] */
