@@ -2,8 +2,9 @@
 --   OPENBLAS_CORETYPE=SkylakeX build/perigee bench/scaling.lua [SLEEP]
 -- Threads (in this process, pg.threads 1 vs 2; results checked identical):
 --   exact GP, mean+variance of 20000 candidates (n = 500, d = 6)
---   sparse GP (m = 128), 100000 candidates
---   pg.hw.sweep: 16 systolic arrays x 24 NATS networks
+--   sparse GP (m = 128), 400000 candidates
+--   pg.hw.sweep: 64 systolic arrays x 240 NATS networks; 16 Coflex dataflow
+--   accelerators x 120 networks
 -- Ranks (perigee run tests/mpi/grid.lua, 1 process vs mpirun -np 2):
 --   batch:    one run, 12 evaluations in batches of 4, each `sleep SLEEP`
 --   gridslow: 2 optimizers x 2 seeds, 6 evaluations each (batches of 2)
@@ -64,19 +65,27 @@ local C = pts(20000, 6)
 threads_case("exact GP predict (n=500, 20000 candidates)", function() local _, v = gp:predict(C); return v end)
 local sgp = pg.gp.sparse { kernel = "matern52", inducing = 128, train = 0, lengthscale = 0.5 }
 sgp:fit(X, y)
-local C2 = pts(100000, 6)
-threads_case("sparse GP predict (m=128, 100000 cand.)", function() local _, v = sgp:predict(C2); return v end)
+local C2 = pts(400000, 6)
+threads_case("sparse GP predict (m=128, 400000 cand.)", function() local _, v = sgp:predict(C2); return v end)
 local arrays, nets = {}, {}
-for i = 1, 16 do
-  arrays[i] = pg.hw.systolic { rows = 8 * (1 + i % 4), cols = 8 * (1 + i // 4), dataflow = ({ "os", "ws", "is" })[1 + i % 3] }
+for i = 1, 64 do
+  arrays[i] = pg.hw.systolic { rows = 8 * (1 + i % 8), cols = 8 * (1 + i // 8), dataflow = ({ "os", "ws", "is" })[1 + i % 3] }
 end
 local ch = { 8, 16, 24, 32, 40, 48, 56, 64 }
-for j = 1, 24 do
+for j = 1, 240 do
   local c = {}
-  for k = 1, 5 do c[k] = ch[1 + (j * 7 + k * 3) % 8] end
+  for k = 1, 5 do c[k] = ch[1 + (j * (k + 2) + k * k * 3 + j // 8) % 8] end
   nets[j] = pg.hw.network.nats_sss(table.concat(c, ":"))
 end
-threads_case("pg.hw.sweep (16 arrays x 24 networks)", function() return (pg.hw.sweep(arrays, nets)) end)
+threads_case("pg.hw.sweep (64 arrays x 240 networks)", function() return (pg.hw.sweep(arrays, nets)) end)
+local accs = {}
+for i = 1, 16 do
+  accs[i] = pg.hw.coflex_accelerator { pe_x = 4 * (1 + i % 8), pe_y = 2 + i % 3, reg_input = 16 * (1 + i // 2), reg_weight = 16,
+                                       reg_output = 32, reg_bw = 64 }
+end
+local nets_df = {}
+for j = 1, 120 do nets_df[j] = nets[j] end
+threads_case("pg.hw.sweep dataflow (16 accel. x 120 networks)", function() return (pg.hw.sweep(accs, nets_df)) end)
 
 -- ---- ranks ----
 if not pg.mpi_built then

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "dataflow.h"
 #include "status.h"
 #include "systolic.h"
 #include "workload.h"
@@ -25,5 +26,12 @@
 pg_status pg_hw_systolic_sweep(const pg_hw_systolic_cfg *cfgs, size_t ncfg,
                                const pg_hw_network *const *nets, size_t nnet,
                                pg_hw_systolic_total *out, pg_status *status);
+
+/* The same over the dataflow model: out[i * nnet + j] = network totals of
+ * pg_df_evaluate(accels[i], nets[j], opt) (opt NULL: defaults). Statuses as
+ * pg_hw_systolic_sweep. */
+pg_status pg_hw_df_sweep(const pg_df_accel *const *accels, size_t nacc,
+                         const pg_hw_network *const *nets, size_t nnet, const pg_df_options *opt,
+                         pg_df_cost *out, pg_status *status);
 
 #endif

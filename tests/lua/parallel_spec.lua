@@ -138,6 +138,31 @@ describe("thread-count invariance", function()
     end
   end)
 
+  it("pg.hw.sweep over dataflow accelerators equals acc:evaluate, at 1 and 2 threads", function()
+    local hw = pg.hw
+    local accs = {
+      hw.accelerator "meta_prototype_df",
+      hw.coflex_accelerator { pe_x = 16, pe_y = 4, reg_input = 16, reg_weight = 16, reg_output = 32, reg_bw = 64 },
+    }
+    local nets = { hw.network.nats_sss("8:16:24:32:40"), hw.network.nats_sss("32:8:64:16:48") }
+    for _, opts in ipairs { {}, { schedule = "layer_by_layer" } } do
+      local a, b = at_threads(function() return hw.sweep(accs, nets, opts) end)
+      same_matrix(a[1], b[1])
+      assert.same({ "cycles", "energy_pj", "edp", "macs", "dram_bits" }, a[2])
+      for i, acc in ipairs(accs) do
+        for j, net in ipairs(nets) do
+          local r = acc:evaluate(net, { layers = false, schedule = opts.schedule })
+          local row = (i - 1) * #nets + j
+          for k, name in ipairs { "cycles", "energy", "edp", "macs", "dram_bits" } do
+            assert.equal(r[name], a[1]:get(row, k), name)
+          end
+        end
+      end
+    end
+    assert.has_error(function() hw.sweep({ accs[1], pg.hw.systolic {} }, nets) end)
+    assert.has_error(function() hw.sweep(accs, nets, { schedule = "nope" }) end)
+  end)
+
   it("pg.hw.sweep validates its arguments", function()
     local arr = pg.hw.systolic {}
     local net = pg.hw.network.nats_sss("8:8:8:8:8")
