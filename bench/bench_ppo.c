@@ -87,6 +87,7 @@ static void run_ppo(pg_nas_data *data, size_t n_envs, int shared, pg_mlp_act act
 
 int main(int argc, char **argv) {
   unsigned long steps = argc > 1 ? strtoul(argv[1], NULL, 10) : 40960;
+  int only = argc > 2 ? atoi(argv[2]) : -1; /* run one PPO setting (0..5) */
   double *tf = malloc(PG_NAS_CELLS * sizeof *tf);
   for (int i = 0; i < PG_NAS_CELLS; i++) tf[i] = (double)((i * 7919) % 1000) / 1000.0;
   pg_nas_data *data;
@@ -115,13 +116,19 @@ int main(int argc, char **argv) {
 
   /* the public code's settings (stable-baselines3 defaults), then cheaper
      networks: a shared trunk, ReLU */
-  run_ppo(data, 1, 0, PG_MLP_TANH, 10, 64, steps);
-  run_ppo(data, 8, 0, PG_MLP_TANH, 10, 64, steps);
-  run_ppo(data, 8, 1, PG_MLP_TANH, 10, 64, steps);
-  run_ppo(data, 8, 1, PG_MLP_RELU, 10, 64, steps);
-  /* fewer, larger minibatches: the throughput setting */
-  run_ppo(data, 8, 1, PG_MLP_RELU, 10, 256, steps);
-  run_ppo(data, 8, 1, PG_MLP_RELU, 4, 256, steps);
+  static const struct {
+    size_t envs;
+    int shared;
+    pg_mlp_act act;
+    size_t epochs, batch;
+  } settings[] = {{1, 0, PG_MLP_TANH, 10, 64},  {8, 0, PG_MLP_TANH, 10, 64},
+                  {8, 1, PG_MLP_TANH, 10, 64},  {8, 1, PG_MLP_RELU, 10, 64},
+                  /* fewer, larger minibatches: the throughput settings */
+                  {8, 1, PG_MLP_RELU, 10, 256}, {8, 1, PG_MLP_RELU, 4, 256}};
+  for (int i = 0; i < 6; i++)
+    if (only < 0 || only == i)
+      run_ppo(data, settings[i].envs, settings[i].shared, settings[i].act, settings[i].epochs,
+              settings[i].batch, steps);
   pg_nas_data_free(data);
   return 0;
 }

@@ -148,6 +148,12 @@ static void parse_accel(lua_State *L, int arg, int t, pg_df_accel *a, const char
     a->dim_limit[d] = (int64_t)numfield(L, arg, sub, dt, "limit", 0, 0, 1 << 20);
     a->dim_loop[d] = pg_df_loop_from_name(strfield(L, dt, "loop", buf, sizeof buf));
     if (a->dim_loop[d] < 0) desc_error(L, arg, sub, "field 'loop' must be one of B K C OY OX FY FX");
+    if (lua_getfield(L, dt, "alt") != LUA_TNIL) {
+      int al = lua_type(L, -1) == LUA_TSTRING ? pg_df_loop_from_name(lua_tostring(L, -1)) : -1;
+      if (al < 0) desc_error(L, arg, sub, "field 'alt' must be one of B K C OY OX FY FX");
+      a->dim_alt[d] = al + 1;
+    }
+    lua_pop(L, 1);
     strfield(L, dt, "name", a->dim_name[d], sizeof a->dim_name[d]);
     if (!a->dim_name[d][0]) { /* D1..D4 */
       a->dim_name[d][0] = 'D';
@@ -269,6 +275,10 @@ static void push_description(lua_State *L, const pg_df_accel *a) {
     if (a->dim_limit[d] > 0) {
       lua_pushinteger(L, a->dim_limit[d]);
       lua_setfield(L, -2, "limit");
+    }
+    if (a->dim_alt[d] > 0) {
+      lua_pushstring(L, pg_df_loop_name(a->dim_alt[d] - 1));
+      lua_setfield(L, -2, "alt");
     }
     lua_rawseti(L, -2, d + 1);
   }

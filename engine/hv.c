@@ -505,27 +505,67 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
     const double *p = P + i * d;
     int covered = 0;
     if (e == 3) {
-      /* online 3-D sweep of limit(S, p) in the z order of S; it stops at the
-       * first q with q_x <= p_x and q_y <= p_y: from q_z on, the limited set
-       * covers p's whole box (and if q_z <= p_z, p adds nothing) */
+      /* online 3-D sweep of limit(S, p) in the z order of S.
+       * Base level (q_z <= p_z, a prefix of S): a point left of p (q_x <=
+       * p_x) limits to (p_x, q_y), one below (q_y <= p_y) to (q_x, p_y), so
+       * only the lowest of each matters; a point up and right of p matters
+       * only inside the box those two leave. Above the base, the sweep
+       * stops at the first q with q_x <= p_x and q_y <= p_y: from q_z on,
+       * the limited set covers p's whole box. */
       pg_fs_clear(&f.fs);
       double area = 0.0, vol = 0.0, full = (ref[0] - p[0]) * (ref[1] - p[1]);
       double zprev = p[2], zend = ref[2];
-      for (size_t t = 0; t < ns; t++) {
+      size_t base = 0, hi = ns;
+      while (base < hi) {
+        size_t mid = (base + hi) / 2;
+        if (S[3 * mid + 2] <= p[2])
+          base = mid + 1;
+        else
+          hi = mid;
+      }
+      double yleft = ref[1], xbottom = ref[0];
+      size_t tbottom = 0;
+      for (size_t t = 0; t < base && !covered; t++) {
         const double *q = S + t * 3;
-        double lx = q[0] > p[0] ? q[0] : p[0], ly = q[1] > p[1] ? q[1] : p[1];
-        double lz = q[2] > p[2] ? q[2] : p[2];
-        vol += area * (lz - zprev);
-        zprev = lz;
-        if (q[0] <= p[0] && q[1] <= p[1]) {
-          if (q[2] <= p[2]) covered = 1;
-          zend = lz;
-          break;
+        if (q[0] <= p[0]) {
+          if (q[1] <= p[1])
+            covered = 1;
+          else if (q[1] < yleft)
+            yleft = q[1];
+        } else if (q[1] <= p[1] && q[0] < xbottom) {
+          xbottom = q[0];
+          tbottom = t;
         }
-        size_t key = q[0] > p[0] ? 1 + (size_t)Sk[t] : 0;
-        if (!fstair_dominated(&f, key, ly)) fstair_insert(&f, key, lx, ly, ref[0], ref[1], &area);
       }
       if (!covered) {
+        for (size_t t = 0; t < base; t++) {
+          const double *q = S + t * 3;
+          if (q[0] > p[0] && q[1] > p[1] && q[0] < xbottom && q[1] < yleft) {
+            size_t key = 1 + (size_t)Sk[t];
+            if (!fstair_dominated(&f, key, q[1]))
+              fstair_insert(&f, key, q[0], q[1], ref[0], ref[1], &area);
+          }
+        }
+        if (yleft < ref[1] && !fstair_dominated(&f, 0, yleft))
+          fstair_insert(&f, 0, p[0], yleft, ref[0], ref[1], &area);
+        if (xbottom < ref[0]) {
+          size_t key = 1 + (size_t)Sk[tbottom];
+          if (!fstair_dominated(&f, key, p[1]))
+            fstair_insert(&f, key, xbottom, p[1], ref[0], ref[1], &area);
+        }
+        for (size_t t = base; t < ns; t++) {
+          const double *q = S + t * 3;
+          double lz = q[2];
+          vol += area * (lz - zprev);
+          zprev = lz;
+          if (q[0] <= p[0] && q[1] <= p[1]) {
+            zend = lz;
+            break;
+          }
+          double lx = q[0] > p[0] ? q[0] : p[0], ly = q[1] > p[1] ? q[1] : p[1];
+          size_t key = q[0] > p[0] ? 1 + (size_t)Sk[t] : 0;
+          if (!fstair_dominated(&f, key, ly)) fstair_insert(&f, key, lx, ly, ref[0], ref[1], &area);
+        }
         vol += area * (zend - zprev) + full * (ref[2] - zend);
         slice += full * (ref[2] - p[2]) - vol;
       }
@@ -545,32 +585,29 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       }
     }
     if (!covered && e == 3) {
-      /* rebuild S without the points p dominates, p inserted in z order */
+      /* p goes before the first member with z >= p_z; the points p
+       * dominates all lie after it, so only that suffix is rewritten */
+      size_t lo = 0, hi = ns;
+      while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (S[3 * mid + 2] < p[2])
+          lo = mid + 1;
+        else
+          hi = mid;
+      }
       size_t w = 0;
-      int placed = 0;
-      for (size_t t = 0; t < ns; t++) {
+      for (size_t t = lo; t < ns; t++) {
         const double *q = S + t * 3;
-        if (!placed && q[2] >= p[2]) {
-          memcpy(L + w * 3, p, 3 * sizeof *S);
-          Lk[w++] = xr[i];
-          placed = 1;
-        }
         if (!weakly_dominates(p, q, 3)) {
           memcpy(L + w * 3, q, 3 * sizeof *S);
           Lk[w++] = Sk[t];
         }
       }
-      if (!placed) {
-        memcpy(L + w * 3, p, 3 * sizeof *S);
-        Lk[w++] = xr[i];
-      }
-      double *tmp = S;
-      S = L;
-      L = tmp;
-      int32_t *tk = Sk;
-      Sk = Lk;
-      Lk = tk;
-      ns = w;
+      memcpy(S + lo * 3, p, 3 * sizeof *S);
+      Sk[lo] = xr[i];
+      memcpy(S + (lo + 1) * 3, L, w * 3 * sizeof *S);
+      memcpy(Sk + lo + 1, Lk, w * sizeof *Sk);
+      ns = lo + 1 + w;
     } else if (!covered) {
       size_t k = ns;
       /* S is kept in increasing coordinate sum: L nearly so */

@@ -12,6 +12,7 @@
 --     --reward paper|code   reward form (default paper: p(h) + 1 - l(h))
 --     --envs N           parallel environments during training (default 1)
 --     --holdout a,b,...  held-out devices (default HELP's test split)
+--     --ent X            entropy coefficient (default 0, the public code's)
 local pg = require "perigee"
 local sm = pg.simismore
 
@@ -24,6 +25,9 @@ do
       args.timesteps = 100000
     elseif a == "--timesteps" or a == "--seeds" or a == "--envs" then
       args[a:sub(3)] = math.tointeger(tonumber(arg[i + 1])) or error(a .. " needs an integer")
+      i = i + 1
+    elseif a == "--ent" then
+      args.ent = tonumber(arg[i + 1]) or error("--ent needs a number")
       i = i + 1
     elseif a == "--out" or a == "--policy" or a == "--reward" or a == "--holdout" then
       args[a:sub(3)] = arg[i + 1] or error(a .. " needs a value")
@@ -66,6 +70,7 @@ else
   local curve
   agent, curve = sm.train(ctx, {
     timesteps = args.timesteps, n_envs = args.envs, env = env_opts,
+    agent = args.ent and { ent_coef = args.ent } or nil,
     on_eval = function(r)
       print(string.format("%10d %8.4f %8.4f %8.2f %8.2f %9.3f %8.3f %8.3f %8.1f", r.timesteps, r.tf,
                           r.lbar, r.percentile, r.accuracy, r.ref_latency, r.ret, r.train_return,
@@ -85,6 +90,9 @@ local methods = {
     end },
   { name = "controller_explore", run = function(d, start, s)
       return sm.adapt(agent, ctx, d, { start = start, explore = true, env = env_opts })
+    end },
+  { name = "controller_climb", run = function(d, start, s)
+      return sm.adapt(agent, ctx, d, { start = start, climb = true, env = env_opts })
     end },
   { name = "controller_refine", run = function(d, start, s)
       return sm.adapt(agent, ctx, d, { start = start, refine = "lut", rng = pg.rng(s), env = env_opts })

@@ -224,6 +224,40 @@ static void test_hand_line_buffer(void **state) {
   }
 }
 
+/* An array dimension with an alternative loop unrolls it when the primary
+ * loop is smaller: 4 PEs on K (alternative OX), K = 1, OX = 8 -> 2 cycles
+ * instead of 8; K = 8 keeps K: 2 cycles either way. */
+static void test_alternative_loop(void **state) {
+  (void)state;
+  pg_df_accel a;
+  memset(&a, 0, sizeof a);
+  a.n_dims = 1;
+  a.dim_size[0] = 4;
+  a.dim_loop[0] = PG_DF_K;
+  level(&a.levels[0], "sram", 1e6, 64, 1, 1, 7u, 1u);
+  level(&a.levels[1], "dram", 0, 64, 100, 100, 7u, 1u);
+  a.n_levels = 2;
+  memcpy(a.order, ORDER, sizeof ORDER);
+  a.e_mac = 1;
+  a.psum_bits = 16;
+  a.clock_hz = 1e9;
+  pg_hw_layer l = conv(3, 1, 1, 8, 1, 1, 0, PG_HW_INPUT);
+  pg_hw_network net = {.n = 1, .layers = &l};
+  pg_df_options o = lbl_options();
+  pg_df_cost t;
+  assert_int_equal(pg_df_evaluate(&a, &net, &o, &t, NULL), PG_OK);
+  assert_close(t.cycles_compute, 3 * 8);
+  a.dim_alt[0] = PG_DF_OX + 1;
+  assert_int_equal(pg_df_evaluate(&a, &net, &o, &t, NULL), PG_OK);
+  assert_close(t.cycles_compute, 3 * 2);
+  assert_close(t.macs, 24);
+  l = conv(3, 8, 1, 8, 1, 1, 0, PG_HW_INPUT);
+  assert_int_equal(pg_df_evaluate(&a, &net, &o, &t, NULL), PG_OK);
+  assert_close(t.cycles_compute, 3 * 2 * 8);
+  a.dim_alt[0] = PG_DF_NLOOPS + 1;
+  assert_int_equal(pg_df_validate(&a), PG_EINVAL);
+}
+
 /* A 1-PE accelerator with one on-chip SRAM (64-b words) and DRAM. */
 static void flat_accel(pg_df_accel *a) {
   memset(a, 0, sizeof *a);
@@ -639,7 +673,7 @@ static void test_coflex_mapping(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_hand_single_layer),     cmocka_unit_test(test_hand_line_buffer),
-    cmocka_unit_test(test_hand_depth_first),
+    cmocka_unit_test(test_hand_depth_first),      cmocka_unit_test(test_alternative_loop),
     cmocka_unit_test(test_brute_force_modes),     cmocka_unit_test(test_one_tile_is_layer_by_layer),
     cmocka_unit_test(test_bigger_register),       cmocka_unit_test(test_more_bandwidth),
     cmocka_unit_test(test_defines_behaviour),     cmocka_unit_test(test_stacks_and_errors),

@@ -77,6 +77,10 @@ describe("perigee.hw.accelerator", function()
     local ra, rb = a:evaluate(net), b:evaluate(net)
     assert.equal(ra.energy, rb.energy)
     assert.equal(ra.cycles, rb.cycles)
+    -- an alternative loop for a dimension survives the round trip
+    d.array[1].alt = "OX"
+    assert.equal("OX", hw.accelerator(d):describe().array[1].alt)
+    d.array[1].alt = nil
     -- doubling the DRAM energy per access raises the energy by exactly the
     -- DRAM share
     local dram = d.levels[#d.levels]
@@ -210,6 +214,9 @@ describe("errors", function()
     assert.has_error(function() hw.accelerator(d) end)
     d = a:describe()
     d.array[1].loop = "Q"
+    assert.has_error(function() hw.accelerator(d) end)
+    d = a:describe()
+    d.array[1].alt = "Z"
     assert.has_error(function() hw.accelerator(d) end)
     d = a:describe()
     d.levels[3].r_bw = -1

@@ -232,6 +232,32 @@ describe("perigee scalesim", function()
     os.execute("rm -rf '" .. dir .. "'")
   end)
 
+  it("exports perigee networks as topologies with the same results", function()
+    -- grouped layers evaluated once and counted `groups` times must equal
+    -- Scale-Sim's per-channel expansion of DP rows
+    for _, net in ipairs { hw.network.mobilenetv2 { input = 32 }, hw.network.nats_sss("8:16:24:32:40"),
+      hw.network.shufflenet_spos { preset = "A", input = 32 } } do
+      local p = os.tmpname()
+      assert.is_true(cli.write_topology(net, p) > 0)
+      local back = assert(hw.network.scalesim_topology(p))
+      os.remove(p)
+      for _, df in ipairs { "os", "ws", "is" } do
+        for _, mode in ipairs { "analytical", "exact" } do
+          local arr = hw.systolic { rows = 8, cols = 8, dataflow = df, mode = mode }
+          local a, b = arr:evaluate(net).total, arr:evaluate(back).total
+          for _, k in ipairs { "macs", "total_cycles", "sram_ifmap_reads", "sram_filter_reads",
+            "sram_ofmap_writes", "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes" } do
+            assert.equal(a[k], b[k])
+          end
+        end
+      end
+    end
+    local batched = hw.network.from_layers { { C = 3, K = 4, H = 8, B = 2 } }
+    local p = os.tmpname()
+    assert.is_nil(cli.write_topology(batched, p))
+    os.remove(p)
+  end)
+
   it("reads GEMM topologies and reports errors", function()
     local dir = tmpdir()
     local rc = cli.main { "-c", CFG, "-t", SRC .. "/hardware/scalesim/gemm_example.csv", "-i", "gemm", "-p", dir, "-q" }
