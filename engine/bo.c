@@ -115,6 +115,15 @@ void pg_bo_post_qsamples(const pg_bo_post *p, double *out) {
   for (size_t s = 0; s < p->S; s++) memcpy(out + s * p->nq, p->Fq + s * p->qmax, p->nq * sizeof *out);
 }
 
+/* Conditional standard deviation from the residual variance t2, floored at
+ * 1e-13 of the prior variance so that the factor of Q stays invertible when
+ * a point repeats one already in Q (the same rule in add and samples keeps
+ * the samples of a point identical before and after it is added). */
+static double cond_sd(double t2, double prior) {
+  double floor = 1e-13 * (prior > 0 ? prior : 1);
+  return sqrt(t2 > floor ? t2 : floor);
+}
+
 /* mean and variance of a block of nb <= BLOCK rows; Kc is scratch n x nb. */
 static pg_status predict_block(const pg_bo_post *p, const double *Xc, size_t nb, double *mean,
                                double *var, double *Kc, double *kd) {
@@ -195,16 +204,11 @@ pg_status pg_bo_post_add(pg_bo_post *p, const double *x, const double *z) {
     for (size_t j = 0; j < n; j++) dot += w[j] * wi[j];
     kq[i] = s2 * (kq[i] - dot);
   }
-  double *kx = malloc(n * sizeof *kx);
-  if (!kx) {
-    free(kq);
-    return PG_ENOMEM;
-  }
-  memcpy(kx, w, n * sizeof *w);
-  pg_chol_solve(p->L, n, w, 1); /* w = K^-1 k(X, x) */
-  for (size_t j = 0; j < n; j++) quad += kx[j] * w[j];
-  free(kx);
-  double v = s2 * (kxx - quad);
+  /* v = L^-1 k(X, x) as in prediction (same rounding), then w = L^-T v */
+  pg_trsm_lower(p->L, n, w, 1, 0);
+  for (size_t j = 0; j < n; j++) quad += w[j] * w[j];
+  pg_trsm_lower(p->L, n, w, 1, 1);
+  double v = kxx - quad > 0 ? s2 * (kxx - quad) : 0;
   /* a = Lq^-1 c (forward substitution), t^2 = v - |a|^2 */
   double *a = p->Lq + nq * Q, aa = 0;
   for (size_t i = 0; i < nq; i++) {
@@ -214,8 +218,7 @@ pg_status pg_bo_post_add(pg_bo_post *p, const double *x, const double *z) {
     aa += a[i] * a[i];
   }
   free(kq);
-  double t2 = v - aa, floor = 1e-10 * s2 * (kxx > 0 ? kxx : 1);
-  a[nq] = sqrt(t2 > floor ? t2 : floor);
+  a[nq] = cond_sd(v - aa, s2 * kxx);
   memcpy(p->Xq + nq * p->d, x, p->d * sizeof *x);
   p->muq[nq] = mu;
   /* Zq and Fq are S x qmax; column nq */
@@ -239,9 +242,13 @@ pg_status pg_bo_post_samples(const pg_bo_post *p, const double *Xc, size_t nc,
       !pg_all_finite(z, p->S))
     return PG_EDOM;
   size_t n = p->n, nq = p->nq, S = p->S, Q = p->qmax, d = p->d;
+  double s2 = p->scale * p->scale;
   if (nq == 0) {
     for (size_t c = 0; c < nc; c++) {
-      double sd = var[c] > 0 ? sqrt(var[c]) : 0;
+      double kd;
+      pg_status st = pg_kernel_diag(p->k, Xc + c * d, 1, d, &kd);
+      if (st) return st;
+      double sd = cond_sd(var[c], s2 * kd);
       for (size_t s = 0; s < S; s++) F[c * S + s] = mean[c] + sd * z[s];
     }
     return PG_OK;
@@ -252,17 +259,18 @@ pg_status pg_bo_post_samples(const pg_bo_post *p, const double *Xc, size_t nc,
   double *Kq = malloc(bn * nq * sizeof *Kq);  /* k(Xc, Q) */
   double *Wc = malloc(nq * n * sizeof *Wc);   /* compact Wt (nq x n) */
   double *Zc = malloc(S * nq * sizeof *Zc);   /* compact Zq (S x nq) */
-  pg_status st = (Kc && C && Kq && Wc && Zc) ? PG_OK : PG_ENOMEM;
+  double *kd = malloc(bn * sizeof *kd);       /* prior variances */
+  pg_status st = (Kc && C && Kq && Wc && Zc && kd) ? PG_OK : PG_ENOMEM;
   if (!st) {
     memcpy(Wc, p->Wt, nq * n * sizeof *Wc);
     for (size_t s = 0; s < S; s++) memcpy(Zc + s * nq, p->Zq + s * Q, nq * sizeof *Zc);
   }
-  double s2 = p->scale * p->scale;
   for (size_t c0 = 0; !st && c0 < nc; c0 += BLOCK) {
     size_t nb = nc - c0 < BLOCK ? nc - c0 : BLOCK;
     const double *Xb = Xc + c0 * d;
     st = pg_kernel_matrix(p->k, Xb, nb, p->X, n, d, Kc);
     if (!st) st = pg_kernel_matrix(p->k, Xb, nb, p->Xq, nq, d, Kq);
+    if (!st) st = pg_kernel_diag(p->k, Xb, nb, d, kd);
     if (st) break;
     pg_gemm(nb, nq, n, 1.0, Kc, Wc, 1, 0.0, C); /* k(Xc,X) K^-1 k(X,Q) */
     for (size_t c = 0; c < nb; c++) {
@@ -273,8 +281,7 @@ pg_status pg_bo_post_samples(const pg_bo_post *p, const double *Xc, size_t nc,
         ac[i] = r / p->Lq[i * Q + i];
         aa += ac[i] * ac[i];
       }
-      double t2 = var[c0 + c] - aa;
-      double t = t2 > 0 ? sqrt(t2) : 0;
+      double t = cond_sd(var[c0 + c] - aa, s2 * kd[c]);
       double *Fc = F + (c0 + c) * S;
       for (size_t s = 0; s < S; s++) Fc[s] = mean[c0 + c] + t * z[s];
     }
@@ -286,6 +293,7 @@ pg_status pg_bo_post_samples(const pg_bo_post *p, const double *Xc, size_t nc,
   free(Kq);
   free(Wc);
   free(Zc);
+  free(kd);
   return st;
 }
 
