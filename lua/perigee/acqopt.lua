@@ -11,7 +11,7 @@
 --      pool points, repeatedly move to the best neighbour (engine/space.c:
 --      one level up/down per integer/ordinal dimension, every other
 --      category, +-delta for reals) while it improves, at most `steps`
---      moves; every point visited joins the pool for later batch elements;
+--      moves; the local optima join the pool for later batch elements;
 --   3. sequential greedy batches (BoTorch's optimize_acqf with
 --      sequential = true): the j-th point maximises the acquisition given
 --      the j-1 points already chosen. The optimizer's `step(j)` returns a
@@ -33,13 +33,13 @@ local core = require "perigee.core"
 local M = {}
 
 M.defaults = {
-  pool = 1000,        -- space-filling candidates per iteration
-  mutations = 300,    -- mutations of elite points per iteration
+  pool = 500,         -- space-filling candidates per iteration
+  mutations = 200,    -- mutations of elite points per iteration
   elite = 20,         -- elite points mutated
-  restarts = 5,       -- local searches per batch element
-  steps = 20,         -- moves per local search
+  restarts = 3,       -- local searches per batch element
+  steps = 10,         -- moves per local search
   samples = 128,      -- MC samples (Sobol' QMC base samples)
-  max_iter = 60,      -- L-BFGS iterations of each GP training
+  max_iter = 30,      -- L-BFGS iterations of each GP training (warm-started)
   gp_restarts = 1,    -- random restarts of GP training (1 = warm start only)
   noise = 1e-4,       -- initial GP noise variance
 }
@@ -107,17 +107,24 @@ function M.batch(ctx, q, step, opts, elite, cand)
   for j = 1, q do
     local sc = step(j)
     local vals = sc.score(rows, hs)
-    local order = {}
-    for i = 1, #rows do if not taken[hs[i]] then order[#order + 1] = i end end
+    -- the `restarts` best untaken candidates (ties: pool order), by a
+    -- partial insertion sort: O(pool x restarts), no full sort
+    local order, k = {}, math.max(1, opts.restarts)
+    for i = 1, #rows do
+      if not taken[hs[i]] then
+        local v = vals[i]
+        if #order < k or v > vals[order[#order]] then
+          local pos = #order + 1
+          while pos > 1 and v > vals[order[pos - 1]] do pos = pos - 1 end
+          table.insert(order, pos, i)
+          if #order > k then order[#order] = nil end
+        end
+      end
+    end
     if #order == 0 then break end
-    table.sort(order, function(a, b)
-      local va, vb = vals[a], vals[b]
-      if va ~= vb then return va > vb end
-      return a < b
-    end)
     local best, bestv, besth = rows[order[1]], vals[order[1]], hs[order[1]]
     for r = 1, math.min(opts.restarts, #order) do
-      local cur, curv = rows[order[r]], vals[order[r]]
+      local cur, curv, curh = rows[order[r]], vals[order[r]], hs[order[r]]
       for _ = 1, opts.steps do
         local nb = neighbours(ctx, cur)
         local nh = hashes(ctx.space, nb)
@@ -126,11 +133,6 @@ function M.batch(ctx, q, step, opts, elite, cand)
           if not ctx.seen[nh[i]] and not taken[nh[i]] then
             keep[#keep + 1] = row
             kh[#kh + 1] = nh[i]
-            if not index[nh[i]] then
-              rows[#rows + 1] = row
-              hs[#hs + 1] = nh[i]
-              index[nh[i]] = #rows
-            end
           end
         end
         if #keep == 0 then break end
@@ -138,8 +140,13 @@ function M.batch(ctx, q, step, opts, elite, cand)
         local bi, bv = nil, curv
         for i = 1, #keep do if nv[i] > bv then bi, bv = i, nv[i] end end
         if not bi then break end
-        cur, curv = keep[bi], bv
-        if curv > bestv then best, bestv, besth = cur, curv, kh[bi] end
+        cur, curv, curh = keep[bi], bv, kh[bi]
+        if curv > bestv then best, bestv, besth = cur, curv, curh end
+      end
+      if not index[curh] then -- the local optimum joins the pool
+        rows[#rows + 1] = cur
+        hs[#hs + 1] = curh
+        index[curh] = #rows
       end
     end
     chosen[#chosen + 1] = best
@@ -188,9 +195,11 @@ function M.to_unit(v, lo, hi)
   return t
 end
 
---- acqopt.fit(ctx, key, U, y, opts) -> gp: an exact GP kept in ctx.state
--- under `key` (warm start across iterations), refitted and trained on (U, y).
-function M.fit(ctx, key, U, y, opts)
+--- acqopt.fit(ctx, key, U, y, opts [, notrain]) -> gp: an exact GP kept in
+-- ctx.state under `key` (warm start across iterations), refitted on (U, y)
+-- and, unless notrain, its hyperparameters trained.
+function M.fit(ctx, key, U, y, opts, notrain)
+  local t0 = os.clock()
   ctx.state.gps = ctx.state.gps or {}
   local g = ctx.state.gps[key]
   if not g then
@@ -199,7 +208,9 @@ function M.fit(ctx, key, U, y, opts)
     ctx.state.gps[key] = g
   end
   g:fit(U, y)
-  g:train { restarts = opts.gp_restarts, rng = ctx.rng }
+  if not notrain then g:train { restarts = opts.gp_restarts, rng = ctx.rng } end
+  -- optional instrumentation (bench/bo_baselines.lua): CPU seconds fitting
+  if ctx.timing then ctx.timing.fit = (ctx.timing.fit or 0) + os.clock() - t0 end
   return g
 end
 
@@ -209,12 +220,13 @@ Model.__index = Model
 --- acqopt.models(ctx, U, cols, opts, nslots) -> model set: one GP and one
 -- pg.bo.posterior per output column cols[j] (a table of n values), with
 -- nslots conditioning slots and one QMC base-sample column per slot and
--- output. key_prefix names the GPs in ctx.state (warm starts).
-function M.models(ctx, U, cols, opts, nslots, key_prefix)
+-- output. key_prefix names the GPs in ctx.state (warm starts); notrain keeps
+-- their hyperparameters (refit only).
+function M.models(ctx, U, cols, opts, nslots, key_prefix, notrain)
   local self = setmetatable({ ctx = ctx, m = #cols, posts = {}, gps = {}, cache = {},
                               S = opts.samples, nslots = nslots, zc = {} }, Model)
   for j, y in ipairs(cols) do
-    local g = M.fit(ctx, (key_prefix or "y") .. j, U, y, opts)
+    local g = M.fit(ctx, (key_prefix or "y") .. j, U, y, opts, notrain)
     self.gps[j] = g
     self.posts[j] = core.bo.posterior(U, y, g:params(), { samples = opts.samples, qmax = nslots })
   end

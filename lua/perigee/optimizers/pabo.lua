@@ -1,5 +1,5 @@
 --- pabo: PABO (Parsa et al. 2019), a GP and an acquisition per objective, batch from the Pareto front of the acquisition values
---   pg.optimizers.pabo{ acq = "ei" | "lcb", beta = 2, pool = 1000, restarts = 5, ... }
+--   pg.optimizers.pabo{ acq = "ei" | "lcb", beta = 2, pool = 500, restarts = 3, ... }
 -- Parsa, Ankit, Ziabari and Roy, "PABO: pseudo agent-based multi-objective
 -- Bayesian hyperparameter optimization for efficient neural accelerator
 -- design", ICCAD 2019. Each objective (normalised to [0, 1], minimised) has

@@ -1,5 +1,5 @@
 --- qehvi: batch expected hypervolume improvement (Daulton et al. 2020), Monte-Carlo, sequential greedy
---   pg.optimizers.qehvi{ samples = 128, pool = 1000, restarts = 5, ref = "benchmark" | "nadir", ... }
+--   pg.optimizers.qehvi{ samples = 128, pool = 500, restarts = 3, ref = "benchmark" | "nadir", ... }
 -- One GP per objective on the objectives normalised to [0, 1] over the
 -- observed data (minimised internally). The acquisition of a batch is the
 -- mean over posterior samples of HV(front u Q_s) - HV(front), where front

@@ -1,5 +1,5 @@
 --- qnehvi: noisy batch expected hypervolume improvement (Daulton et al. 2021), Monte-Carlo, sequential greedy
---   pg.optimizers.qnehvi{ samples = 128, baseline = 50, pool = 1000, restarts = 5, ref = "benchmark" | "nadir", ... }
+--   pg.optimizers.qnehvi{ samples = 128, baseline = 50, pool = 500, restarts = 3, ref = "benchmark" | "nadir", ... }
 -- Like qehvi, but the front is not taken as known: in each posterior sample
 -- s the baseline points (the observed points of the first non-dominated
 -- fronts, at most `baseline`, BoTorch's prune_baseline in spirit) are drawn

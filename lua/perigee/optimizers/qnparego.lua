@@ -1,5 +1,5 @@
 --- qnparego: ParEGO (Knowles 2006) batched as in BoTorch's qNParEGO: a random augmented-Chebyshev scalarisation per batch element, MC noisy EI
---   pg.optimizers.qnparego{ rho = 0.05, samples = 128, baseline = 20, pool = 1000, restarts = 5, ... }
+--   pg.optimizers.qnparego{ rho = 0.05, samples = 128, baseline = 20, train_each = false, ... }
 -- For batch element j: weights w_j uniform on the simplex (new for every
 -- element), g = max_k w_jk y_k + rho sum_k w_jk y_k on the objectives
 -- normalised to [0, 1] over the observed data (minimised), one GP fitted to
@@ -34,7 +34,9 @@ return function(opts)
         for i = 1, #g do order[i] = i end
         table.sort(order, function(a, b) if g[a] ~= g[b] then return g[a] < g[b] end return a < b end)
         local nb = math.min(nbase, #order)
-        local model = A.models(ctx, U, { g }, opts, nb + j, "g")
+        -- hyperparameters trained for the first element of the batch, reused
+        -- (refit only) for the others: same inputs, outputs on the same scale
+        local model = A.models(ctx, U, { g }, opts, nb + j, "g", j > 1 and not opts.train_each)
         for k = 1, nb do
           local i = order[k]
           local mu, var = model.posts[1]:predict({ Ut[i] })
