@@ -42,6 +42,11 @@ M.defaults = {
   max_iter = 30,      -- L-BFGS iterations of each GP training (warm-started)
   gp_restarts = 1,    -- random restarts of GP training (1 = warm start only)
   noise = 1e-4,       -- initial GP noise variance
+  max_lengthscale = 2, -- cap on the ARD lengthscales used by the acquisition (unit cube;
+                       -- false: none). A stand-in for BoTorch's Gamma(3, 6) lengthscale
+                       -- prior (mean 0.5, P(l > 2) < 1e-3): with few points, maximum
+                       -- likelihood declares relevant dimensions irrelevant (l ~ 1e3) and
+                       -- the search then wanders to their corners.
 }
 
 --- acqopt.options(opts) -> opts with the defaults filled in.
@@ -228,7 +233,12 @@ function M.models(ctx, U, cols, opts, nslots, key_prefix, notrain)
   for j, y in ipairs(cols) do
     local g = M.fit(ctx, (key_prefix or "y") .. j, U, y, opts, notrain)
     self.gps[j] = g
-    self.posts[j] = core.bo.posterior(U, y, g:params(), { samples = opts.samples, qmax = nslots })
+    local p = g:params()
+    if opts.max_lengthscale then -- optional cap (the ARD lengthscales come first)
+      local d = select(2, U:shape())
+      for i = 1, d do p[i] = math.min(p[i], math.log(opts.max_lengthscale)) end
+    end
+    self.posts[j] = core.bo.posterior(U, y, p, { samples = opts.samples, qmax = nslots })
   end
   -- base samples: one column per (output, slot), fixed for the iteration
   local Z = nslots > 0 and core.bo.normal_qmc(opts.samples, #cols * nslots, ctx.rng)
