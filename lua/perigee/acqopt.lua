@@ -226,8 +226,9 @@ Model.__index = Model
 -- pg.bo.posterior per output column cols[j] (a table of n values), with
 -- nslots conditioning slots and one QMC base-sample column per slot and
 -- output. key_prefix names the GPs in ctx.state (warm starts); notrain keeps
--- their hyperparameters (refit only).
-function M.models(ctx, U, cols, opts, nslots, key_prefix, notrain)
+-- their hyperparameters (refit only); nbase is the number of baseline slots
+-- (filled first, their base samples use the later Sobol' dimensions).
+function M.models(ctx, U, cols, opts, nslots, key_prefix, notrain, nbase)
   local self = setmetatable({ ctx = ctx, m = #cols, posts = {}, gps = {}, cache = {},
                               S = opts.samples, nslots = nslots, zc = {} }, Model)
   for j, y in ipairs(cols) do
@@ -240,11 +241,19 @@ function M.models(ctx, U, cols, opts, nslots, key_prefix, notrain)
     end
     self.posts[j] = core.bo.posterior(U, y, p, { samples = opts.samples, qmax = nslots })
   end
-  -- base samples: one column per (output, slot), fixed for the iteration
+  -- base samples: one column per (output, slot), fixed for the iteration. The
+  -- batch slots (after the nbase baseline slots) take the first Sobol'
+  -- dimensions, interleaved over outputs, so that the candidates' joint
+  -- draws use the best-distributed low-dimensional projections; the
+  -- baseline slots take the dimensions after them.
   local Z = nslots > 0 and core.bo.normal_qmc(opts.samples, #cols * nslots, ctx.rng)
-  for j = 1, #cols do
+  local m, nb = #cols, nbase or 0
+  for j = 1, m do
     self.zc[j] = {}
-    for k = 1, nslots do self.zc[j][k] = Z:col((j - 1) * nslots + k) end
+    for k = 1, nslots do
+      local c = k > nb and (k - nb - 1) * m + j or (nslots - nb) * m + (k - 1) * m + j
+      self.zc[j][k] = Z:col(c)
+    end
   end
   self.slot = 0
   return self

@@ -22,9 +22,11 @@ return function(opts)
       local rows, U, Y = A.data(ctx)
       local Yn, lo, hi = A.normalise(Y)
       local ref = A.reference(ctx, opts, Yn, lo, hi)
-      local elite, order = A.elite(rows, Yn, math.max(opts.elite, nbase))
+      local _, order = A.elite(rows, Yn, 0)
+      local elite = {}
+      for k = 1, math.min(opts.elite, #order) do elite[k] = rows[order[k]] end
       local nb = math.min(nbase, #order)
-      local model = A.models(ctx, U, A.columns(Yn), opts, nb + q, "y")
+      local model = A.models(ctx, U, A.columns(Yn), opts, nb + q, "y", false, nb)
       local Ut = type(U) == "userdata" and U:totable() or U
       local bh = {}
       for k = 1, nb do

@@ -36,7 +36,7 @@ return function(opts)
         local nb = math.min(nbase, #order)
         -- hyperparameters trained for the first element of the batch, reused
         -- (refit only) for the others: same inputs, outputs on the same scale
-        local model = A.models(ctx, U, { g }, opts, nb + j, "g", j > 1 and not opts.train_each)
+        local model = A.models(ctx, U, { g }, opts, nb + j, "g", j > 1 and not opts.train_each, nb)
         for k = 1, nb do
           local i = order[k]
           local mu, var = model.posts[1]:predict({ Ut[i] })
