@@ -15,9 +15,10 @@
  *   perigee.hw.coflex_parameters  -- the six parameters and their ranges
  *   perigee.hw.coflex_space_size() -> inclusive grid size, README's 2^48
  *
- * `net` is a table of layer tables (name, kind, B, K, C, OY, OX, FY, FX, SY,
- * SX, PY, PX, groups, IY, IX, input, input2; producers are 1-based layer
- * indices, 0 = network input, default: the previous layer).
+ * `net` is a network of perigee.hw.network.* (bindings/lhw.c) or a table of
+ * layer tables (name, kind, B, K, C, OY, OX, FY, FX, SY, SX, PY, PX, groups,
+ * IY, IX, input, input2; producers are 1-based layer indices, 0 = network
+ * input, default: the previous layer).
  *
  * The accelerator directory is $PERIGEE_HW_DIR, else the source tree's
  * hardware/accelerators (PG_SOURCE_DIR from the generated version.h), else
@@ -37,6 +38,7 @@
 #include "version.h"
 
 #define ACCEL_MT "perigee.Accelerator"
+#define HWNET_MT "perigee.HwNetwork" /* bindings/lhw.c */
 
 static pg_df_accel *checkaccel(lua_State *L, int arg) { return luaL_checkudata(L, arg, ACCEL_MT); }
 
@@ -146,7 +148,11 @@ static void parse_accel(lua_State *L, int arg, int t, pg_df_accel *a, const char
     a->dim_loop[d] = pg_df_loop_from_name(strfield(L, dt, "loop", buf, sizeof buf));
     if (a->dim_loop[d] < 0) desc_error(L, arg, sub, "field 'loop' must be one of B K C OY OX FY FX");
     strfield(L, dt, "name", a->dim_name[d], sizeof a->dim_name[d]);
-    if (!a->dim_name[d][0]) snprintf(a->dim_name[d], sizeof a->dim_name[d], "D%d", d + 1);
+    if (!a->dim_name[d][0]) { /* D1..D4 */
+      a->dim_name[d][0] = 'D';
+      a->dim_name[d][1] = (char)('1' + d);
+      a->dim_name[d][2] = 0;
+    }
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
@@ -188,8 +194,7 @@ static void parse_accel(lua_State *L, int arg, int t, pg_df_accel *a, const char
     if (!v->name[0]) snprintf(v->name, sizeof v->name, "L%d", l + 1);
     double size = numfield(L, arg, sub, vt, "size", 0, 0, INFINITY);
     v->size = isinf(size) ? 0 : size;
-    double bw = numfield(L, arg, sub, vt, "bw", NAN, 1e-9, 1e12);
-    if (isnan(bw)) bw = 0;
+    double bw = numfield(L, arg, sub, vt, "bw", 0, 1e-9, 1e12); /* both widths at once */
     double b2 = numfield(L, arg, sub, vt, "r_bw", bw > 0 ? bw : NAN, 1e-9, 1e12);
     v->rbw = b2;
     v->wbw = numfield(L, arg, sub, vt, "w_bw", bw > 0 ? bw : b2, 1e-9, 1e12);
@@ -353,7 +358,13 @@ static int hw_accelerator(lua_State *L) {
 }
 
 /* perigee.hw.accelerators() -> sorted list of available description names */
+static int no_arguments(lua_State *L) {
+  if (lua_gettop(L) > 0) luaL_argerror(L, 1, "no arguments expected");
+  return 0;
+}
+
 static int hw_accelerators(lua_State *L) {
+  no_arguments(L);
   push_hw_dir(L);
   lua_newtable(L);
   if (lua_isnil(L, -2)) return 1;
@@ -398,10 +409,17 @@ static int64_t layer_int(lua_State *L, int arg, int t, int idx, const char *k, i
   return v;
 }
 
-/* Fill net (layers in a GC-managed buffer pushed on the stack) from the
- * table at arg. */
+/* Fill net from argument arg: a perigee.hw network userdata (borrowed: it
+ * stays alive as an argument), or a table of layer tables (layers in a
+ * GC-managed buffer pushed on the stack). */
 static void check_network(lua_State *L, int arg, pg_hw_network *net) {
-  luaL_checktype(L, arg, LUA_TTABLE);
+  const pg_hw_network *ud = luaL_testudata(L, arg, HWNET_MT);
+  if (ud) { /* a network of perigee.hw.network.* (bindings/lhw.c) */
+    luaL_argcheck(L, ud->n >= 1, arg, "network is empty");
+    *net = *ud;
+    return;
+  }
+  if (lua_type(L, arg) != LUA_TTABLE) luaL_typeerror(L, arg, "perigee.hw network or table of layers");
   lua_Integer n = luaL_len(L, arg);
   luaL_argcheck(L, n >= 1 && n <= 100000, arg, "network must be a non-empty list of layer tables");
   pg_hw_layer *ls = pgL_newbuffer(L, (size_t)n * sizeof *ls);
@@ -527,6 +545,7 @@ static const int mode_values[] = {PG_DF_FULLY_CACHED, PG_DF_H_CACHED_V_RECOMPUTE
 /* acc:evaluate(net, opts) */
 static int accel_evaluate(lua_State *L) {
   pg_df_accel *a = checkaccel(L, 1);
+  lua_settop(L, 3); /* buffers pushed below must not take the options' slot */
   pg_hw_network net;
   check_network(L, 2, &net);
   pg_df_options o;
@@ -646,6 +665,7 @@ static int hw_coflex_accelerator(lua_State *L) {
 /* inclusive integer grid, and the README's count (512 values per register
  * parameter: 64^2 * 512^4 = 2^48) */
 static int hw_coflex_space_size(lua_State *L) {
+  no_arguments(L);
   double n = 1;
   for (int i = 0; i < 6; i++) n *= coflex_params[i].hi - coflex_params[i].lo + 1;
   lua_pushnumber(L, n);

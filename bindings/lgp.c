@@ -29,6 +29,7 @@
 
 #define LGP_MT "perigee.GP"
 #define HOLDER_MT "perigee.KernelHolder"
+#define PARSE_CHECK_D ((size_t)1 << 12) /* d used to check a spec before fit */
 
 typedef struct lgp {
   int sparse;
@@ -70,6 +71,7 @@ static holder *new_holder(lua_State *L) {
  * owning the kernel. Errors name argument `arg`. */
 static holder *parse_kernel(lua_State *L, int idx, int arg, size_t d, int depth) {
   if (depth > 16) luaL_argerror(L, arg, "kernel spec nested too deeply");
+  int checking = d == PARSE_CHECK_D; /* constructor-time syntax check */
   holder *h = NULL;
   pg_kernel_kind kind;
   if (lua_type(L, idx) == LUA_TSTRING) {
@@ -141,6 +143,12 @@ static holder *parse_kernel(lua_State *L, int idx, int arg, size_t d, int depth)
       dims[j - 1] = (size_t)(c - 1);
       lua_pop(L, 1);
     }
+  }
+  if (checking && !dims) { /* syntax check only: size from 'lengthscales' */
+    nd = 1;
+    if (lua_getfield(L, idx, "lengthscales") == LUA_TTABLE && luaL_len(L, -1) > 0)
+      nd = (size_t)luaL_len(L, -1);
+    lua_pop(L, 1);
   }
   double ls = pgL_optnumberfield(L, idx, "lengthscale", 1.0);
   double var = pgL_optnumberfield(L, idx, "variance", 1.0);
@@ -222,7 +230,7 @@ static lgp *new_model(lua_State *L, int sparse) {
   if (t != LUA_TSTRING && t != LUA_TTABLE) luaL_argerror(L, 1, "option 'kernel' must be a name or a table");
   {
     int top = lua_gettop(L);
-    parse_kernel(L, top, 1, 1u << 12, 0); /* check the syntax; freed by GC */
+    parse_kernel(L, top, 1, PARSE_CHECK_D, 0); /* check the syntax; freed by GC */
     lua_settop(L, top);
   }
   lua_setiuservalue(L, -2, 1);

@@ -24,6 +24,7 @@ struct pg_gp {
   double *alpha;   /* (K + noise I)^-1 y */
   double offset, scale, jitter, lml;
   int fitted;
+  double *ws; /* 2 n^2 + n workspace of pg_gp_lml_grad, kept while training */
 };
 
 pg_gp_opts pg_gp_defaults(void) {
@@ -59,7 +60,8 @@ static void clear_fit(pg_gp *g) {
   free(g->y);
   free(g->L);
   free(g->alpha);
-  g->X = g->y = g->L = g->alpha = NULL;
+  free(g->ws);
+  g->X = g->y = g->L = g->alpha = g->ws = NULL;
   g->n = 0;
   g->fitted = 0;
   g->lml = NAN;
@@ -87,8 +89,48 @@ void pg_gp_standardize(const double *y, size_t n, int on, double *offset, double
   *scale = s > 1e-300 && s > 1e-12 * fabs(m) ? s : 1.0;
 }
 
+/* In-place lower Cholesky of the symmetric row-major A (n x n) with jitter
+ * escalation, without an n x n copy: row-major lower is column-major upper,
+ * so dpotrf('U') in column-major order touches only the lower triangle and
+ * the strict upper triangle keeps the input for a retry; diag[n] keeps the
+ * diagonal. On success the strict upper triangle is zeroed and *jitter
+ * holds the jitter added (0 if none). */
+pg_status pg_gp_cholesky(double *A, size_t n, double *diag, int tries, double *jitter) {
+  double mean = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    diag[i] = A[i * n + i];
+    mean += fabs(diag[i]);
+  }
+  if (!isfinite(mean)) return PG_EDOM;
+  mean = n ? mean / (double)n : 1.0;
+  if (!(mean > 0.0)) mean = 1.0;
+  double jit = 0.0;
+  for (int attempt = 0; attempt <= tries; attempt++) {
+    if (attempt > 0) {
+      jit = attempt == 1 ? 1e-10 * mean : jit * 10.0;
+      for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < i; j++) A[i * n + j] = A[j * n + i];
+        A[i * n + i] = diag[i] + jit;
+      }
+    }
+    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, A, (lapack_int)n);
+    if (info < 0) return PG_ELAPACK;
+    if (info == 0) {
+      for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) A[i * n + j] = 0.0;
+      *jitter = jit;
+      return PG_OK;
+    }
+  }
+  for (size_t i = 0; i < n; i++) { /* restore the input */
+    for (size_t j = 0; j < i; j++) A[i * n + j] = A[j * n + i];
+    A[i * n + i] = diag[i];
+  }
+  return PG_ENOTPD;
+}
+
 /* K + noise I into A (n x n), Cholesky in place with jitter; alpha = A^-1 y;
- * *lml. work: n x n. */
+ * *lml. work: n doubles. */
 static pg_status factor(const pg_gp *g, const pg_kernel *k, double lognoise, double *A,
                         double *work, double *alpha, double *jitter, double *lml) {
   size_t n = g->n;
@@ -97,7 +139,7 @@ static pg_status factor(const pg_gp *g, const pg_kernel *k, double lognoise, dou
   double nz = exp(lognoise);
   for (size_t i = 0; i < n; i++) A[i * n + i] += nz;
   *jitter = 0.0;
-  st = pg_cholesky(A, n, jitter, g->o.jitter_tries, work);
+  st = pg_gp_cholesky(A, n, work, g->o.jitter_tries, jitter);
   if (st != PG_OK) return st;
   memcpy(alpha, g->y, n * sizeof *alpha);
   pg_chol_solve(A, n, alpha, 1);
@@ -109,7 +151,7 @@ static pg_status factor(const pg_gp *g, const pg_kernel *k, double lognoise, dou
 
 static pg_status refit(pg_gp *g) {
   size_t n = g->n;
-  double *work = malloc(n * n * sizeof *work);
+  double *work = malloc(n * sizeof *work);
   if (!work) return PG_ENOMEM;
   pg_status st = factor(g, g->k, g->lognoise, g->L, work, g->alpha, &g->jitter, &g->lml);
   free(work);
@@ -183,18 +225,21 @@ pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *gra
   pg_status st = pg_kernel_set_params(k, theta);
   if (st == PG_OK && (!isfinite(theta[p]) || fabs(theta[p]) > 700.0)) st = PG_EDOM;
   double *A = NULL, *W = NULL, *alpha = NULL;
+  if (st == PG_OK && !g->ws) {
+    g->ws = malloc((2 * n * n + n) * sizeof *g->ws); /* reused by later calls */
+    if (!g->ws) st = PG_ENOMEM;
+  }
   if (st == PG_OK) {
-    A = malloc(n * n * sizeof *A);
-    W = malloc(n * n * sizeof *W);
-    alpha = malloc(n * sizeof *alpha);
-    if (!A || !W || !alpha) st = PG_ENOMEM;
+    A = g->ws;
+    W = A + n * n;
+    alpha = W + n * n;
   }
   double jit;
   if (st == PG_OK) st = factor(g, k, theta[p], A, W, alpha, &jit, lml);
   if (st == PG_OK && grad) {
     /* K^-1 from the factor: row-major lower L is column-major upper U = L^T
      * with K = U^T U, which is what dpotri('U') takes. */
-    lapack_int info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', (lapack_int)n, A, (lapack_int)n);
+    lapack_int info = LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, A, (lapack_int)n);
     if (info != 0) st = info < 0 ? PG_ELAPACK : PG_ENOTPD;
     if (st == PG_OK) {
       /* W = dL/dK = (alpha alpha^T - K^-1) / 2, the inverse is in the lower
@@ -212,9 +257,6 @@ pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *gra
       grad[p] = tr * exp(theta[p]); /* dK/dlog noise = noise I (jitter ignored) */
     }
   }
-  free(A);
-  free(W);
-  free(alpha);
   pg_kernel_free(k);
   return st;
 }
@@ -243,6 +285,7 @@ static double train_obj(const double *x, double *grad, void *vctx) {
 pg_status pg_gp_train(pg_gp *g, pg_rng *rng, int restarts) {
   if (!g->fitted) return PG_ESTATE;
   if (restarts < 1) restarts = 1;
+  if (!rng && restarts > 1) return PG_EINVAL;
   size_t p = pg_kernel_nparams(g->k), P = p + 1;
   size_t np = g->o.train_noise ? P : p;
   double *buf = malloc((6 * P) * sizeof *buf);
@@ -289,6 +332,8 @@ pg_status pg_gp_train(pg_gp *g, pg_rng *rng, int restarts) {
       memcpy(best, x, np * sizeof *best);
     }
   }
+  free(g->ws); /* the training workspace is 2 n^2 doubles: release it */
+  g->ws = NULL;
   if (st == PG_OK) st = pg_gp_set_params(g, best);
   if (st == PG_OK && !isfinite(fbest)) st = PG_ENOCONV;
   free(start);

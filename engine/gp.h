@@ -106,6 +106,12 @@ void pg_gp_scaling(const pg_gp *g, double *offset, double *scale);
  * standardisation is off). */
 void pg_gp_standardize(const double *y, size_t n, int on, double *offset, double *scale);
 
+/* In-place lower Cholesky of a symmetric row-major n x n matrix without an
+ * n x n copy (the strict upper triangle keeps the input for retries, diag[n]
+ * is scratch): retries with jitter 1e-10 * mean|diag| times 10^k, at most
+ * `tries` times; *jitter = jitter used. PG_ENOTPD (A restored) or PG_EDOM. */
+pg_status pg_gp_cholesky(double *A, size_t n, double *diag, int tries, double *jitter);
+
 /* out[s * nc + i] = mu_i + (Lc z_s)_i for ns standard normal vectors z_s
  * drawn from rng in order (Lc lower triangular nc x nc). */
 void pg_gp_draw(const double *Lc, const double *mu, size_t nc, size_t ns, pg_rng *rng,

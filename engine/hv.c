@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fastset.h"
+#include "radix.h"
 #include "stair.h"
 
 /* ---- helpers ---- */
@@ -63,33 +65,56 @@ static inline int weakly_dominates(const double *a, const double *b, size_t d) {
   return 1;
 }
 
+typedef struct sumidx {
+  double sum;
+  size_t i;
+} sumidx;
+
+static int cmp_sumidx(const void *pa, const void *pb) {
+  const sumidx *a = pa, *b = pb;
+  if (a->sum != b->sum) return a->sum < b->sum ? -1 : 1;
+  return (a->i > b->i) - (a->i < b->i);
+}
+
 /* Remove the weakly dominated rows of P (m x d) in place, keeping one copy
- * of duplicates; returns the new count. O(m k d), k the size of the result. */
-static size_t nds_filter(double *P, size_t m, size_t d) {
-  size_t k = 0;
+ * of duplicates; returns the new count. The rows are visited by increasing
+ * coordinate sum, so a row can only be dominated by rows already kept (a
+ * dominator has a smaller sum, a duplicate an equal one and comes first):
+ * O(m log m + m k d), k the size of the result. W is scratch of m x d. */
+static size_t nds_filter(double *P, size_t m, size_t d, double *W, sumidx *o) {
   for (size_t i = 0; i < m; i++) {
-    const double *q = P + i * d;
+    double s = 0.0;
+    for (size_t j = 0; j < d; j++) s += P[i * d + j];
+    o[i] = (sumidx){s, i};
+  }
+  qsort(o, m, sizeof *o, cmp_sumidx);
+  size_t k = 0;
+  for (size_t t = 0; t < m; t++) {
+    const double *q = P + o[t].i * d;
     int drop = 0;
-    size_t t = 0;
-    while (t < k) {
-      double *s = P + t * d;
-      if (weakly_dominates(s, q, d)) {
+    for (size_t u = k; u-- > 0;) /* the most recently kept first: neighbours in sum */
+      if (weakly_dominates(W + u * d, q, d)) {
         drop = 1;
         break;
       }
-      if (weakly_dominates(q, s, d)) { /* s is dominated: overwrite with the last kept */
-        k--;
-        if (t != k) memcpy(s, P + k * d, d * sizeof *P);
-        continue;
-      }
-      t++;
-    }
-    if (!drop) {
-      if (k != i) memmove(P + k * d, q, d * sizeof *P);
-      k++;
-    }
+    if (!drop) memcpy(W + (k++) * d, q, d * sizeof *q);
   }
+  memcpy(P, W, k * d * sizeof *P);
   return k;
+}
+
+/* nds_filter with its own scratch. */
+static pg_status nds_filter_alloc(double *P, size_t *m, size_t d) {
+  double *W = malloc((*m ? *m : 1) * d * sizeof *W);
+  sumidx *o = malloc((*m ? *m : 1) * sizeof *o);
+  pg_status s = PG_ENOMEM;
+  if (W && o) {
+    *m = nds_filter(P, *m, d, W, o);
+    s = PG_OK;
+  }
+  free(W);
+  free(o);
+  return s;
 }
 
 /* ---- 1-D, 2-D, 3-D ---- */
@@ -121,31 +146,110 @@ static double hv2d(double *P, size_t m, const double *ref) {
   return area;
 }
 
-static int cmp_z(const void *pa, const void *pb) {
-  double a = ((const double *)pa)[2], b = ((const double *)pb)[2];
-  return (a > b) - (a < b);
+/* ---- staircase keyed by x-rank (fastset.h) ----
+ * Same operations as stair.h, but the caller supplies for every point a key
+ * whose order agrees with the lexicographic (x, y) order, and the tree is a
+ * 64-ary bit trie: a few word operations instead of a treap descent. */
+typedef struct fstair {
+  pg_fastset fs;
+  double *xk, *yk; /* coordinates of the point stored under each key */
+} fstair;
+
+static int fstair_init(fstair *f, size_t K) {
+  f->xk = malloc((K ? K : 1) * sizeof *f->xk);
+  f->yk = malloc((K ? K : 1) * sizeof *f->yk);
+  if (pg_fs_init(&f->fs, K) != 0 || !f->xk || !f->yk) return -1;
+  return 0;
 }
 
-/* P (m x 3) is reordered by the third objective. */
-static pg_status hv3d(double *P, size_t m, const double *ref, double *out) {
+static void fstair_free(fstair *f) {
+  pg_fs_free(&f->fs);
+  free(f->xk);
+  free(f->yk);
+}
+
+static inline int fstair_dominated(const fstair *f, size_t r, double b) {
+  long p = pg_fs_pred(&f->fs, r);
+  return p >= 0 && f->yk[p] <= b;
+}
+
+/* Insert (a, b) under key r (not weakly dominated), deleting what it
+ * dominates and adding the newly dominated area inside [.., rx] x [.., ry]. */
+static inline void fstair_insert(fstair *f, size_t r, double a, double b, double rx, double ry,
+                                 double *area) {
+  double cap = ry, cur = a;
+  if (r > 0) {
+    long p = pg_fs_pred(&f->fs, r - 1);
+    if (p >= 0) cap = f->yk[p];
+  }
+  long s = pg_fs_succ(&f->fs, r);
+  while (s >= 0 && f->yk[s] >= b) {
+    *area += (f->xk[s] - cur) * (cap - b);
+    cap = f->yk[s];
+    cur = f->xk[s];
+    pg_fs_erase(&f->fs, (size_t)s);
+    s = pg_fs_succ(&f->fs, (size_t)s + 1);
+  }
+  *area += ((s >= 0 ? f->xk[s] : rx) - cur) * (cap - b);
+  pg_fs_insert(&f->fs, r);
+  f->xk[r] = a;
+  f->yk[r] = b;
+}
+
+typedef struct p3k {
+  double x, y, z;
+  int32_t key;
+} p3k;
+
+/* 3-D sweep with the x-rank staircase: three radix sorts (y, then x stably:
+ * lexicographic ranks; then z) and O(n log_64 n) for the sweep. */
+static pg_status hv3d_fast(const double *P, size_t m, const double *ref, double *out) {
   *out = 0.0;
   if (m == 0) return PG_OK;
-  qsort(P, m, 3 * sizeof *P, cmp_z);
-  pg_stair_pool pool;
-  pg_status s = pg_stair_init(&pool, m);
-  if (s != PG_OK) return s;
-  int32_t root = -1;
+  if (m >= UINT32_MAX) return PG_ERANGE;
+  p3k *a = malloc(m * sizeof *a);
+  uint64_t *key = malloc(m * sizeof *key), *kt = malloc(m * sizeof *kt);
+  uint32_t *idx = malloc(m * sizeof *idx), *it = malloc(m * sizeof *it);
+  int32_t *rank = malloc(m * sizeof *rank);
+  fstair f;
+  memset(&f, 0, sizeof f);
+  pg_status s = PG_ENOMEM;
+  if (!a || !key || !kt || !idx || !it || !rank || fstair_init(&f, m) != 0) goto done;
+  for (size_t i = 0; i < m; i++) {
+    idx[i] = (uint32_t)i;
+    key[i] = pg_radix_key(P[3 * i + 1]);
+  }
+  if (pg_radix_sort(key, idx, m, kt, it) != 0) goto done;
+  for (size_t i = 0; i < m; i++) key[i] = pg_radix_key(P[3 * (size_t)idx[i]]);
+  if (pg_radix_sort(key, idx, m, kt, it) != 0) goto done;
+  for (size_t i = 0; i < m; i++) rank[idx[i]] = (int32_t)i;
+  for (size_t i = 0; i < m; i++) {
+    idx[i] = (uint32_t)i;
+    key[i] = pg_radix_key(P[3 * i + 2]);
+  }
+  if (pg_radix_sort(key, idx, m, kt, it) != 0) goto done;
+  for (size_t i = 0; i < m; i++) {
+    const double *p = P + 3 * (size_t)idx[i];
+    a[i] = (p3k){p[0], p[1], p[2], rank[idx[i]]};
+  }
   double area = 0.0, vol = 0.0;
   for (size_t i = 0; i < m; i++) {
-    const double *p = P + 3 * i;
-    if (!pg_stair_dominated(&pool, root, p[0], p[1]))
-      pg_stair_insert(&pool, &root, p[0], p[1], ref[0], ref[1], &area);
-    double znext = i + 1 < m ? P[3 * i + 5] : ref[2];
-    vol += area * (znext - p[2]);
+    if (!fstair_dominated(&f, (size_t)a[i].key, a[i].y))
+      fstair_insert(&f, (size_t)a[i].key, a[i].x, a[i].y, ref[0], ref[1], &area);
+    double znext = i + 1 < m ? a[i + 1].z : ref[2];
+    vol += area * (znext - a[i].z);
   }
-  pg_stair_free(&pool);
   *out = vol;
-  return PG_OK;
+  s = PG_OK;
+done:
+  free(a);
+  free(key);
+  free(kt);
+  free(idx);
+  free(it);
+  free(rank);
+  fstair_free(&f);
+  return s;
 }
 
 /* ---- WFG for d >= 4 ---- */
@@ -171,14 +275,60 @@ static int cmp_last_asc(const void *pa, const void *pb, void *c) {
  * consecutive last-objective values adds slice volume x thickness. This is
  * the WFG decomposition evaluated in increasing order of the last
  * objective, as in HV4D (Guerreiro and Fonseca, IEEE TEVC 22(3), 2018). */
+/* rank[i] = position of row i of P (m x d) in the lexicographic order of
+ * its first two objectives. 0 on success. */
+static int xy_ranks(const double *P, size_t m, size_t d, int32_t *rank) {
+  uint64_t *key = malloc((m ? m : 1) * sizeof *key), *kt = malloc((m ? m : 1) * sizeof *kt);
+  uint32_t *idx = malloc((m ? m : 1) * sizeof *idx), *it = malloc((m ? m : 1) * sizeof *it);
+  int r = -1;
+  if (key && kt && idx && it && m < UINT32_MAX) {
+    for (size_t i = 0; i < m; i++) {
+      idx[i] = (uint32_t)i;
+      key[i] = pg_radix_key(P[i * d + 1]);
+    }
+    if (pg_radix_sort(key, idx, m, kt, it) == 0) {
+      for (size_t i = 0; i < m; i++) key[i] = pg_radix_key(P[(size_t)idx[i] * d]);
+      if (pg_radix_sort(key, idx, m, kt, it) == 0) {
+        for (size_t i = 0; i < m; i++) rank[idx[i]] = (int32_t)i;
+        r = 0;
+      }
+    }
+  }
+  free(key);
+  free(kt);
+  free(idx);
+  free(it);
+  return r;
+}
+
 static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *out) {
   lastctx c = {d};
   qsort_r(P, m, d * sizeof *P, cmp_last_asc, &c);
   size_t e = d - 1, ns = 0;
   double *L = malloc(m * e * sizeof *L), *S = malloc(m * e * sizeof *S);
-  if (!L || !S) {
+  double *W = e >= 4 ? malloc(m * e * sizeof *W) : NULL;
+  sumidx *o = e >= 4 ? malloc(m * sizeof *o) : NULL;
+  /* d = 4: keys of the x-rank staircase, 1 + lexicographic (x, y) rank of
+   * each point (key 0 holds the limited points clamped to x = p_x) */
+  int32_t *Sk = NULL, *Lk = NULL, *xr = NULL;
+  fstair f;
+  memset(&f, 0, sizeof f);
+  int bad = !L || !S || (e >= 4 && (!W || !o));
+  if (!bad && e == 3) {
+    Sk = malloc(m * sizeof *Sk);
+    Lk = malloc(m * sizeof *Lk);
+    xr = malloc(m * sizeof *xr);
+    bad = !Sk || !Lk || !xr || fstair_init(&f, m + 1) != 0 || xy_ranks(P, m, d, xr) != 0;
+  }
+  if (bad) {
+    free(W);
+    free(o);
     free(L);
     free(S);
+    free(Sk);
+    free(Lk);
+    free(xr);
+    fstair_free(&f);
     return PG_ENOMEM;
   }
   double total = 0.0, slice = 0.0;
@@ -186,22 +336,76 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
   for (size_t i = 0; i < m; i++) {
     const double *p = P + i * d;
     int covered = 0;
-    for (size_t t = 0; t < ns; t++) {
-      const double *q = S + t * e;
-      double *l = L + t * e;
-      int all = 1;
-      for (size_t j = 0; j < e; j++) {
-        l[j] = q[j] > p[j] ? q[j] : p[j];
-        if (q[j] > p[j]) all = 0;
+    if (e == 3) {
+      /* online 3-D sweep of limit(S, p) in the z order of S; it stops at the
+       * first q with q_x <= p_x and q_y <= p_y: from q_z on, the limited set
+       * covers p's whole box (and if q_z <= p_z, p adds nothing) */
+      pg_fs_clear(&f.fs);
+      double area = 0.0, vol = 0.0, full = (ref[0] - p[0]) * (ref[1] - p[1]);
+      double zprev = p[2], zend = ref[2];
+      for (size_t t = 0; t < ns; t++) {
+        const double *q = S + t * 3;
+        double lx = q[0] > p[0] ? q[0] : p[0], ly = q[1] > p[1] ? q[1] : p[1];
+        double lz = q[2] > p[2] ? q[2] : p[2];
+        vol += area * (lz - zprev);
+        zprev = lz;
+        if (q[0] <= p[0] && q[1] <= p[1]) {
+          if (q[2] <= p[2]) covered = 1;
+          zend = lz;
+          break;
+        }
+        size_t key = q[0] > p[0] ? 1 + (size_t)Sk[t] : 0;
+        if (!fstair_dominated(&f, key, ly)) fstair_insert(&f, key, lx, ly, ref[0], ref[1], &area);
       }
-      if (all) { /* q covers p on the first d-1 objectives */
-        covered = 1;
-        break;
+      if (!covered) {
+        vol += area * (zend - zprev) + full * (ref[2] - zend);
+        slice += full * (ref[2] - p[2]) - vol;
+      }
+    } else {
+      for (size_t t = 0; t < ns; t++) {
+        const double *q = S + t * e;
+        double *l = L + t * e;
+        int all = 1;
+        for (size_t j = 0; j < e; j++) {
+          l[j] = q[j] > p[j] ? q[j] : p[j];
+          if (q[j] > p[j]) all = 0;
+        }
+        if (all) { /* q covers p on the first d-1 objectives */
+          covered = 1;
+          break;
+        }
       }
     }
-    if (!covered) {
+    if (!covered && e == 3) {
+      /* rebuild S without the points p dominates, p inserted in z order */
+      size_t w = 0;
+      int placed = 0;
+      for (size_t t = 0; t < ns; t++) {
+        const double *q = S + t * 3;
+        if (!placed && q[2] >= p[2]) {
+          memcpy(L + w * 3, p, 3 * sizeof *S);
+          Lk[w++] = xr[i];
+          placed = 1;
+        }
+        if (!weakly_dominates(p, q, 3)) {
+          memcpy(L + w * 3, q, 3 * sizeof *S);
+          Lk[w++] = Sk[t];
+        }
+      }
+      if (!placed) {
+        memcpy(L + w * 3, p, 3 * sizeof *S);
+        Lk[w++] = xr[i];
+      }
+      double *tmp = S;
+      S = L;
+      L = tmp;
+      int32_t *tk = Sk;
+      Sk = Lk;
+      Lk = tk;
+      ns = w;
+    } else if (!covered) {
       size_t k = ns;
-      if (e >= 4) k = nds_filter(L, k, e);
+      if (e >= 4) k = nds_filter(L, k, e, W, o);
       double inner = 0.0;
       if ((st = hv_rec(L, k, e, ref, &inner)) != PG_OK) break;
       slice += box_volume(p, ref, e) - inner;
@@ -219,8 +423,14 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
     double next = i + 1 < m ? P[(i + 1) * d + d - 1] : ref[d - 1];
     total += slice * (next - p[d - 1]);
   }
+  free(W);
+  free(o);
   free(L);
   free(S);
+  free(Sk);
+  free(Lk);
+  free(xr);
+  fstair_free(&f);
   *out = total;
   return st;
 }
@@ -243,7 +453,7 @@ static pg_status hv_rec(double *P, size_t m, size_t d, const double *ref, double
     *out = hv2d(P, m, ref);
     return PG_OK;
   case 3:
-    return hv3d(P, m, ref, out);
+    return hv3d_fast(P, m, ref, out);
   default:
     return wfg(P, m, d, ref, out);
   }
@@ -304,9 +514,10 @@ static pg_status exclusive(const double *p, const double *Q, size_t m, size_t d,
     if (all) return PG_OK; /* p weakly dominated by q */
   }
   size_t k = m;
-  if (d >= 4) k = nds_filter(L, m, d);
+  pg_status s = PG_OK;
+  if (d >= 4 && (s = nds_filter_alloc(L, &k, d)) != PG_OK) return s;
   double inner;
-  pg_status s = hv_rec(L, k, d, ref, &inner);
+  s = hv_rec(L, k, d, ref, &inner);
   if (s == PG_OK) *out = box_volume(p, ref, d) - inner;
   return s;
 }
@@ -484,7 +695,7 @@ pg_status pg_hv_mc(const double *Y, size_t n, size_t d, const double *ref, size_
     goto done;
   }
   if (m == 0) goto done;
-  m = nds_filter(P, m, d);
+  if ((s = nds_filter_alloc(P, &m, d)) != PG_OK) goto done;
   for (size_t j = 0; j < d; j++) {
     lo[j] = ref[j];
     for (size_t i = 0; i < m; i++)

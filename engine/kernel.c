@@ -25,6 +25,10 @@
 
 #include "linalg.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 static const char *const kind_names[PG_KERNEL_KIND_COUNT] = {
     "se", "matern12", "matern32", "matern52", "hamming", "sum", "product"};
 
@@ -261,24 +265,40 @@ void pg_kernel_describe(const pg_kernel *k, char *buf, size_t len) {
 
 /* ---- vectorisable exp ---- */
 
-static inline uint64_t dbits(double x) {
-  uint64_t u;
-  memcpy(&u, &x, sizeof u);
-  return u;
-}
-static inline double bitsd(uint64_t u) {
-  double x;
-  memcpy(&x, &u, sizeof x);
-  return x;
-}
-
 /* exp(x) = 2^k exp(r), |r| <= ln2/2, exp(r) by its degree-13 Taylor
  * polynomial (truncation below 4e-18 relative), 2^k as two normal powers
  * of two so that results down to the subnormal range are right. Only
  * add/sub/mul/shift-left, so GCC vectorises the loop. */
+/* Element-wise loops: GCC vectorises them only without errno-setting sqrt
+ * and with non-trapping compares; one clone per x86-64 ISA level. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define PG_VECTOR_LOOPS                                                                \
+  __attribute__((optimize("O3", "no-trapping-math", "no-math-errno"),                 \
+                 target_clones("avx512f", "avx2", "default")))
+#else
+#define PG_VECTOR_LOOPS
+#endif
+
+/* dst[i] = sqrt(max(src[i], 0)) with SSE2 (the libm call may set errno,
+ * which stops GCC from vectorising a loop that contains it). */
+static void vsqrt(double *dst, const double *src, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128d zero = _mm_setzero_pd();
+  for (; i + 2 <= n; i += 2)
+    _mm_storeu_pd(dst + i, _mm_sqrt_pd(_mm_max_pd(_mm_loadu_pd(src + i), zero)));
+#endif
+  for (; i < n; i++) dst[i] = src[i] > 0.0 ? sqrt(src[i]) : 0.0;
+}
+
+PG_VECTOR_LOOPS
 void pg_vexp(double *x, size_t n) {
   const double magic = 0x1.8p52;
-  const uint64_t mbits = dbits(magic);
+  const union {
+    double d;
+    uint64_t u;
+  } mg = {magic};
+  const uint64_t mbits = mg.u;
   for (size_t i = 0; i < n; i++) {
     double v = x[i];
     v = v < -745.2 ? -745.2 : v;
@@ -303,9 +323,13 @@ void pg_vexp(double *x, size_t n) {
     double t1 = kf * 0.5 + magic; /* k1 = round(k/2), k2 = k - k1 */
     double k1f = t1 - magic;
     double t2 = (kf - k1f) + magic;
-    uint64_t e1 = ((dbits(t1) - mbits) + 1023u) << 52;
-    uint64_t e2 = ((dbits(t2) - mbits) + 1023u) << 52;
-    x[i] = p * bitsd(e1) * bitsd(e2);
+    union {
+      double d;
+      uint64_t u;
+    } a = {t1}, b = {t2}, e1, e2; /* bit casts, inlined in every clone */
+    e1.u = ((a.u - mbits) + 1023u) << 52;
+    e2.u = ((b.u - mbits) + 1023u) << 52;
+    x[i] = p * e1.d * e2.d;
   }
 }
 
@@ -323,6 +347,41 @@ static pg_status scale_cols(const pg_kernel *k, const double *X, size_t n, size_
     for (size_t j = 0; j < nd; j++) z[j] = x[k->dims[j]] * il[j];
   }
   free(il);
+  return PG_OK;
+}
+
+/* Row norms and the distance assembly of kdist (vectorised). */
+PG_VECTOR_LOOPS
+static void rownorms(const double *A, size_t n, size_t d, double *out) {
+  for (size_t i = 0; i < n; i++) {
+    double s = 0.0;
+    for (size_t k = 0; k < d; k++) s += A[i * d + k] * A[i * d + k];
+    out[i] = s;
+  }
+}
+
+PG_VECTOR_LOOPS
+static void addnorms(double *D, size_t n, size_t m, const double *na, const double *nb) {
+  for (size_t i = 0; i < n; i++) {
+    double *row = D + i * m, a = na[i];
+    for (size_t j = 0; j < m; j++) {
+      double v = row[j] + a + nb[j];
+      row[j] = v > 0.0 ? v : 0.0;
+    }
+  }
+}
+
+/* D = squared distances between the rows of A (n x d) and B (m x d):
+ * |a|^2 + |b|^2 - 2 A B^T with one GEMM (like pg_sqdist, vectorised). */
+static pg_status kdist(const double *A, size_t n, const double *B, size_t m, size_t d,
+                       double *D) {
+  double *nrm = malloc((n + m) * sizeof *nrm);
+  if (!nrm) return PG_ENOMEM;
+  rownorms(A, n, d, nrm);
+  rownorms(B, m, d, nrm + n);
+  pg_gemm(n, m, d, -2.0, A, B, 1, 0.0, D);
+  addnorms(D, n, m, nrm, nrm + n);
+  free(nrm);
   return PG_OK;
 }
 
@@ -358,14 +417,15 @@ static pg_status base_q(const pg_kernel *k, const double *X1, size_t n1, const d
     free(Z1);
     return st;
   }
-  pg_sqdist(Z1, n1, Z2, n2, nd, Q);
+  st = kdist(Z1, n1, Z2, n2, nd, Q);
   if (same)
     for (size_t a = 0; a < n1; a++) Q[a * n2 + a] = 0.0;
   free(Z1);
-  return PG_OK;
+  return st;
 }
 
 /* In place: Q -> K = s2 f(Q). */
+PG_VECTOR_LOOPS
 static void base_apply(const pg_kernel *k, double *Q, size_t cnt) {
   double s2 = exp(k->logvar);
   switch (k->kind) {
@@ -380,7 +440,8 @@ static void base_apply(const pg_kernel *k, double *Q, size_t cnt) {
     for (size_t i = 0; i < cnt; i++) Q[i] *= s2;
     break;
   case PG_KERNEL_MATERN12: {
-    for (size_t i = 0; i < cnt; i++) Q[i] = -sqrt(Q[i]);
+    vsqrt(Q, Q, cnt);
+    for (size_t i = 0; i < cnt; i++) Q[i] = -Q[i];
     pg_vexp(Q, cnt);
     for (size_t i = 0; i < cnt; i++) Q[i] *= s2;
     break;
@@ -388,21 +449,22 @@ static void base_apply(const pg_kernel *k, double *Q, size_t cnt) {
   case PG_KERNEL_MATERN32:
   case PG_KERNEL_MATERN52: {
     const size_t B = 512;
-    double e[512];
+    double e[512], sr[512];
     int five = k->kind == PG_KERNEL_MATERN52;
     double s = five ? sqrt(5.0) : sqrt(3.0);
     for (size_t i0 = 0; i0 < cnt; i0 += B) {
       size_t nb = cnt - i0 < B ? cnt - i0 : B;
       double *q = Q + i0;
-      for (size_t i = 0; i < nb; i++) e[i] = -s * sqrt(q[i]);
+      vsqrt(sr, q, nb);
+      for (size_t i = 0; i < nb; i++) {
+        sr[i] *= s;
+        e[i] = -sr[i];
+      }
       pg_vexp(e, nb);
       if (five)
-        for (size_t i = 0; i < nb; i++) {
-          double sr = s * sqrt(q[i]);
-          q[i] = s2 * (1.0 + sr + sr * sr * (1.0 / 3.0)) * e[i];
-        }
+        for (size_t i = 0; i < nb; i++) q[i] = s2 * (1.0 + sr[i] + sr[i] * sr[i] * (1.0 / 3.0)) * e[i];
       else
-        for (size_t i = 0; i < nb; i++) q[i] = s2 * (1.0 + s * sqrt(q[i])) * e[i];
+        for (size_t i = 0; i < nb; i++) q[i] = s2 * (1.0 + sr[i]) * e[i];
     }
     break;
   }
@@ -462,6 +524,7 @@ pg_status pg_kernel_diag(const pg_kernel *k, const double *X, size_t n, size_t d
 }
 
 /* Gradient of a base kernel; grad has ndims + 1 entries (overwritten). */
+PG_VECTOR_LOOPS
 static pg_status base_grad(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
                            size_t n2, size_t d, const double *dLdK, double *grad) {
   size_t nd = k->ndims, cnt = n1 * n2;
@@ -514,10 +577,8 @@ static pg_status base_grad(const pg_kernel *k, const double *X1, size_t n1, cons
       }
       break;
     case PG_KERNEL_MATERN12:
-      for (size_t i = 0; i < nb; i++) {
-        rr[i] = sqrt(q[i]);
-        e[i] = -rr[i];
-      }
+      vsqrt(rr, q, nb);
+      for (size_t i = 0; i < nb; i++) e[i] = -rr[i];
       pg_vexp(e, nb);
       for (size_t i = 0; i < nb; i++) {
         double kv = s2 * e[i];
@@ -527,8 +588,9 @@ static pg_status base_grad(const pg_kernel *k, const double *X1, size_t n1, cons
       break;
     case PG_KERNEL_MATERN32: {
       double s = sqrt(3.0);
+      vsqrt(rr, q, nb);
       for (size_t i = 0; i < nb; i++) {
-        rr[i] = s * sqrt(q[i]);
+        rr[i] *= s;
         e[i] = -rr[i];
       }
       pg_vexp(e, nb);
@@ -541,8 +603,9 @@ static pg_status base_grad(const pg_kernel *k, const double *X1, size_t n1, cons
     }
     default: { /* Matern 5/2 */
       double s = sqrt(5.0);
+      vsqrt(rr, q, nb);
       for (size_t i = 0; i < nb; i++) {
-        rr[i] = s * sqrt(q[i]);
+        rr[i] *= s;
         e[i] = -rr[i];
       }
       pg_vexp(e, nb);

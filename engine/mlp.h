@@ -6,9 +6,12 @@
  *     h_0 = x,  z_l = h_{l-1} W_l^T + b_l,  h_l = act(z_l)   (l = 1..L)
  * where act is tanh or ReLU on hidden layers and, on the last layer, the
  * identity unless `act_out` is set (a trunk shared by two heads ends with an
- * activation). W_l is out x in, row-major. All parameters live in one flat
- * array (per layer: W_l then b_l), so an optimiser or a gradient-norm clip
- * sees a single vector. Gradients accumulate into a second flat array of the
+ * activation). W_l is stored transposed, in x out row-major (so that a
+ * one-hot input row selects contiguous rows of W_l^T). All parameters live
+ * in one flat array (per layer: W_l^T then b_l), so an optimiser or a
+ * gradient-norm clip sees a single vector. When fewer than 30% of the input
+ * entries are non-zero (one-hot encodings), the first layer skips the zeros
+ * instead of calling BLAS. Gradients accumulate into a second flat array of the
  * same layout.
  *
  * Initialisation: orthogonal (Saxe et al., ICLR 2014; the PPO convention of
@@ -51,6 +54,7 @@ typedef struct pg_mlp {
   size_t cap;                           /* batch capacity of the cache */
   size_t n;                             /* batch size of the last forward (0: none) */
   const double *x;                      /* input of the last forward (not owned) */
+  int sparse;                           /* last forward skipped zero inputs */
   double *h[PG_MLP_MAX_LAYERS];         /* h[l] = output of layer l+1, cap x sizes[l+1] */
   double *dbuf[2];                      /* backward scratch, cap x max width */
 } pg_mlp;
@@ -96,7 +100,7 @@ typedef struct pg_mlp_adam {
 pg_status pg_mlp_adam_init(pg_mlp_adam *a, size_t n, double lr, double eps);
 void pg_mlp_adam_free(pg_mlp_adam *a);
 /* One step: params -= lr * mhat / (sqrt(vhat) + eps). */
-void pg_mlp_adam_step(pg_mlp_adam *a, double *params, const double *grad);
+void pg_mlp_adam_step(pg_mlp_adam *a, double *restrict params, const double *restrict grad);
 
 /* ---- files ----
  * Text inside gzip: a line "perigee-mlp 1", the architecture, then every

@@ -1,6 +1,8 @@
 /* netgraph.c -- a DAG of engine/nn layers, forward and backward (see netgraph.h). */
 #include "netgraph.h"
 
+#include "linalg.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,13 +245,25 @@ void pg_net_release(pg_net *net) {
   net->act = NULL;
 }
 
-/* Compute node i from the activations of its inputs into act[i]. */
-static pg_status run_node(pg_net *net, size_t i, pg_bn_mode bnmode, pg_tensor *act) {
+/* Compute node i from the activations of its inputs into act[i]. With
+ * inplace, an elementwise node (BN, ReLU) takes over its input's buffer. */
+static pg_status run_node(pg_net *net, size_t i, pg_bn_mode bnmode, pg_tensor *act, int inplace) {
   const pg_net_node *nd = &net->nodes[i];
   pg_tensor *y = &act[i];
-  pg_status st = pg_tensor_alloc(y, act[0].n, nd->c, nd->h, nd->w);
-  if (st) return st;
   const pg_tensor *x = nd->nin ? &act[nd->in[0]] : NULL;
+  if (inplace && (nd->op == PG_NET_BN || nd->op == PG_NET_RELU)) {
+    *y = act[nd->in[0]];
+    memset(&act[nd->in[0]], 0, sizeof *y);
+    x = y;
+  } else if (nd->op == PG_NET_ADD || nd->op == PG_NET_ZERO) {
+    pg_status st = pg_tensor_alloc(y, act[0].n, nd->c, nd->h, nd->w);
+    if (st) return st;
+  } else { /* every other layer writes all of its output */
+    size_t m;
+    if (pg_size_mul(act[0].n, nd->c * nd->h * nd->w, &m)) return PG_ERANGE;
+    *y = (pg_tensor){act[0].n, nd->c, nd->h, nd->w, malloc((m ? m : 1) * sizeof(double))};
+    if (!y->data) return PG_ENOMEM;
+  }
   switch (nd->op) {
   case PG_NET_CONV: {
     pg_conv2d p = conv_of(net, nd);
@@ -306,7 +320,9 @@ pg_status pg_net_forward(pg_net *net, const pg_tensor *x, pg_bn_mode bn, int kee
   act[0] = *x; /* borrowed */
   pg_status st = PG_OK;
   for (size_t i = 1; i < n && !st; i++) {
-    st = run_node(net, i, bn, act);
+    const pg_net_node *nd0 = &net->nodes[i];
+    int inplace = !keep && nd0->nin == 1 && nd0->in[0] != 0 && refs[nd0->in[0]] == 1;
+    st = run_node(net, i, bn, act, inplace);
     if (st) break;
     const pg_net_node *nd = &net->nodes[i];
     if (hook && nd->op == PG_NET_RELU) hook(ctx, &act[i], nd->mult);

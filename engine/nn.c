@@ -252,24 +252,38 @@ pg_status pg_batchnorm_forward(pg_batchnorm *p, pg_bn_mode mode, const pg_tensor
   }
   if (m == 0 || !p->mean || !p->invstd) return PG_EINVAL;
   for (size_t c = 0; c < x->c; c++) {
-    double s = 0.0;
+    /* one pass for the sums, shifted by the channel's first value so that
+     * E[(x-K)^2] - E[x-K]^2 does not cancel when the mean is large */
+    double K = x->data[c * hw], s = 0.0, s2 = 0.0;
     for (size_t n = 0; n < x->n; n++) {
       const double *xc = x->data + (n * x->c + c) * hw;
-      for (size_t i = 0; i < hw; i++) s += xc[i];
+      double a[4] = {0, 0, 0, 0}, q[4] = {0, 0, 0, 0}; /* four lanes: vectorisable */
+      size_t i = 0;
+      for (; i + 4 <= hw; i += 4)
+        for (int l = 0; l < 4; l++) {
+          double d = xc[i + l] - K;
+          a[l] += d;
+          q[l] += d * d;
+        }
+      for (; i < hw; i++) {
+        double d = xc[i] - K;
+        a[0] += d;
+        q[0] += d * d;
+      }
+      s += (a[0] + a[1]) + (a[2] + a[3]);
+      s2 += (q[0] + q[1]) + (q[2] + q[3]);
     }
-    double mean = s / (double)m, v = 0.0;
-    for (size_t n = 0; n < x->n; n++) {
-      const double *xc = x->data + (n * x->c + c) * hw;
-      for (size_t i = 0; i < hw; i++) v += (xc[i] - mean) * (xc[i] - mean);
-    }
+    double md = s / (double)m, mean = K + md, v = s2 - (double)m * md * md;
+    if (v < 0) v = 0;
     double inv = 1.0 / sqrt(v / (double)m + p->eps);
     double g = p->gamma ? p->gamma[c] : 1.0, b = p->beta ? p->beta[c] : 0.0;
     p->mean[c] = mean;
     p->invstd[c] = inv;
+    double scale = g * inv, shift = b - mean * scale;
     for (size_t n = 0; n < x->n; n++) {
       const double *xc = x->data + (n * x->c + c) * hw;
       double *yc = y->data + (n * y->c + c) * hw;
-      for (size_t i = 0; i < hw; i++) yc[i] = g * (xc[i] - mean) * inv + b;
+      for (size_t i = 0; i < hw; i++) yc[i] = xc[i] * scale + shift;
     }
   }
   return PG_OK;

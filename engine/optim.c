@@ -114,7 +114,8 @@ pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs
     /* line search */
     double ft = NAN, tlo = 0.0, thi = INFINITY;
     int accepted = 0;
-    for (int ls = 0; ls < 40 && nev < o.max_evals; ls++) {
+    /* at most 12 halvings: beyond that the decrease is below rounding */
+    for (int ls = 0, fails = 0; ls < 40 && fails <= 12 && nev < o.max_evals; ls++) {
       int clipped = 0;
       for (size_t i = 0; i < n; i++) {
         double v = x[i] + t * d[i];
@@ -130,6 +131,7 @@ pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs
       for (size_t i = 0; i < n; i++) sd += gt[i] * (xt[i] - x[i]);
       double armijo = fv + 1e-4 * dot(g, xt, n) - 1e-4 * dot(g, x, n);
       if (!finite || ft > armijo) {
+        fails++;
         thi = t;
         t = 0.5 * (tlo + thi);
         continue;

@@ -195,6 +195,311 @@ static pg_status fronts_ens(const double *Y, size_t d, const int32_t *u, size_t 
   return PG_OK;
 }
 
+/* ---- divide and conquer for d >= 4 ----
+ *
+ * M. Buzdalov and A. Shalyto, "A provably asymptotically fast version of the
+ * generalized Jensen algorithm for non-dominated sorting", PPSN XIII, 2014
+ * (after Jensen 2003 and Fortin, Grenier and Parizeau, GECCO 2013).
+ * Points are the distinct rows in lexicographic order, identified by their
+ * position (so "lexicographically before" is "smaller index"); rank[] holds
+ * 0-based lower bounds that only grow.
+ *   helperA(S, k): final ranks inside S, when all of S agree on the
+ *     objectives above k (so dominance inside S depends on 0..k only).
+ *   helperB(L, H, k): raise the ranks of H by those of L (final), when every
+ *     l is <= every h on the objectives above k.
+ * Both split at the median of objective k; at k = 1 they become sweeps over
+ * objective 1 with a staircase of (value, -rank) (stair.h); small inputs are
+ * compared pairwise. Time O(n log^(d-1) n). */
+
+typedef struct dc {
+  const double *V; /* column-major: objective k of point i at V[k * nu + i] */
+  size_t d, nu;
+  int *rank;
+  pg_stair_pool pool;
+  double *tmp;   /* median selection scratch */
+  int32_t *mid;  /* split scratch for the "equal" part, nu entries */
+  int fail;
+} dc;
+
+#ifndef DC_SMALL
+#define DC_SMALL 24
+#endif
+
+static inline double dcv(const dc *c, int32_t i, size_t k) { return c->V[k * c->nu + (size_t)i]; }
+
+/* i (earlier) dominates j on objectives 0..k (distinct rows, so weak suffices) */
+static inline int dc_dom(const dc *c, int32_t i, int32_t j, size_t k) {
+  for (size_t t = 1; t <= k; t++)
+    if (dcv(c, i, t) > dcv(c, j, t)) return 0;
+  return 1;
+}
+
+static void dc_update(dc *c, int32_t l, int32_t h) {
+  if (c->rank[h] <= c->rank[l]) c->rank[h] = c->rank[l] + 1;
+}
+
+/* Quickselect (Hoare / Wirth): the element of rank n/2 of a[0..n). */
+static double select_median(double *a, size_t n) {
+  long lo = 0, hi = (long)n - 1, k = (long)(n / 2);
+  while (lo < hi) {
+    double pv = a[k];
+    long i = lo, j = hi;
+    do {
+      while (a[i] < pv) i++;
+      while (pv < a[j]) j--;
+      if (i <= j) {
+        double t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    } while (i <= j);
+    if (j < k) lo = i;
+    if (k < i) hi = j;
+  }
+  return a[k];
+}
+
+/* Split S (index order) by objective k against m into a new block
+ * [lo | eq | hi], each part in index order (one pass: lo from the front, hi
+ * from the back then reversed, eq through the scratch). NULL on failure. */
+static int32_t *dc_split(dc *c, const int32_t *S, size_t n, size_t k, double m, size_t *nl,
+                         size_t *ne) {
+  int32_t *out = malloc((n ? n : 1) * sizeof *out);
+  if (!out) {
+    c->fail = 1;
+    return NULL;
+  }
+  const double *col = c->V + k * c->nu;
+  size_t a = 0, b = 0, h = n;
+  for (size_t i = 0; i < n; i++) {
+    double v = col[S[i]];
+    if (v < m)
+      out[a++] = S[i];
+    else if (v > m)
+      out[--h] = S[i];
+    else
+      c->mid[b++] = S[i];
+  }
+  memcpy(out + a, c->mid, b * sizeof *out);
+  for (size_t i = h, j = n - 1; i < j; i++, j--) {
+    int32_t t = out[i];
+    out[i] = out[j];
+    out[j] = t;
+  }
+  *nl = a;
+  *ne = b;
+  return out;
+}
+
+/* Split value for objective k over the lists A and B: the exact median of
+ * their values when small, else the median of an evenly spaced sample of 63
+ * (always a value present, so every split makes progress). */
+static double dc_pivot(dc *c, const int32_t *A, size_t na, const int32_t *B, size_t nb,
+                       size_t k) {
+  const double *col = c->V + k * c->nu;
+  size_t n = na + nb, t = 0;
+  if (n <= 128) {
+    for (size_t i = 0; i < na; i++) c->tmp[t++] = col[A[i]];
+    for (size_t i = 0; i < nb; i++) c->tmp[t++] = col[B[i]];
+  } else {
+    for (size_t s = 0; s < 63; s++) {
+      size_t i = (2 * s + 1) * n / 126;
+      c->tmp[t++] = col[i < na ? A[i] : B[i - na]];
+    }
+  }
+  return select_median(c->tmp, t);
+}
+
+/* Merge two index-sorted lists into a new array. */
+static int32_t *dc_merge(dc *c, const int32_t *A, size_t na, const int32_t *B, size_t nb) {
+  int32_t *out = malloc((na + nb ? na + nb : 1) * sizeof *out);
+  if (!out) {
+    c->fail = 1;
+    return NULL;
+  }
+  size_t i = 0, j = 0, o = 0;
+  while (i < na && j < nb) out[o++] = A[i] < B[j] ? A[i++] : B[j++];
+  while (i < na) out[o++] = A[i++];
+  while (j < nb) out[o++] = B[j++];
+  return out;
+}
+
+static void stair_reset(pg_stair_pool *p) {
+  p->used = 0;
+  p->freelist = -1;
+}
+
+static void sweep_a(dc *c, const int32_t *S, size_t n) {
+  stair_reset(&c->pool);
+  int32_t root = -1;
+  for (size_t i = 0; i < n; i++) {
+    double y = dcv(c, S[i], 1);
+    int32_t f = pg_stair_floor(&c->pool, root, y);
+    if (f >= 0) {
+      int r = (int)-c->pool.node[f].y + 1;
+      if (c->rank[S[i]] < r) c->rank[S[i]] = r;
+    }
+    double key = -(double)c->rank[S[i]];
+    if (!pg_stair_dominated(&c->pool, root, y, key))
+      pg_stair_insert(&c->pool, &root, y, key, 0.0, 0.0, NULL);
+  }
+}
+
+static void sweep_b(dc *c, const int32_t *L, size_t nl, const int32_t *H, size_t nh) {
+  stair_reset(&c->pool);
+  int32_t root = -1;
+  size_t i = 0;
+  for (size_t j = 0; j < nh; j++) {
+    int32_t h = H[j];
+    for (; i < nl && L[i] < h; i++) {
+      double y = dcv(c, L[i], 1), key = -(double)c->rank[L[i]];
+      if (!pg_stair_dominated(&c->pool, root, y, key))
+        pg_stair_insert(&c->pool, &root, y, key, 0.0, 0.0, NULL);
+    }
+    int32_t f = pg_stair_floor(&c->pool, root, dcv(c, h, 1));
+    if (f >= 0) {
+      int r = (int)-c->pool.node[f].y + 1;
+      if (c->rank[h] < r) c->rank[h] = r;
+    }
+  }
+}
+
+static void helper_b(dc *c, const int32_t *L, size_t nl, const int32_t *H, size_t nh, size_t k);
+
+static void helper_a(dc *c, const int32_t *S, size_t n, size_t k) {
+  if (n < 2 || c->fail) return;
+  if (n <= DC_SMALL) {
+    for (size_t j = 1; j < n; j++)
+      for (size_t i = 0; i < j; i++)
+        if (dc_dom(c, S[i], S[j], k)) dc_update(c, S[i], S[j]);
+    return;
+  }
+  if (k == 1) {
+    sweep_a(c, S, n);
+    return;
+  }
+  double lo = INFINITY, hi = -INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    double v = dcv(c, S[i], k);
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  if (lo == hi) {
+    helper_a(c, S, n, k - 1);
+    return;
+  }
+  double m = dc_pivot(c, S, n, NULL, 0, k);
+  size_t nl, ne;
+  int32_t *P = dc_split(c, S, n, k, m, &nl, &ne);
+  if (!P) return;
+  size_t nh = n - nl - ne;
+  int32_t *Lp = P, *Mp = P + nl, *Hp = P + nl + ne;
+  helper_a(c, Lp, nl, k);
+  helper_b(c, Lp, nl, Mp, ne, k - 1);
+  helper_a(c, Mp, ne, k - 1);
+  int32_t *LM = dc_merge(c, Lp, nl, Mp, ne);
+  if (LM) {
+    helper_b(c, LM, nl + ne, Hp, nh, k - 1);
+    free(LM);
+  }
+  helper_a(c, Hp, nh, k);
+  free(P);
+}
+
+static void helper_b(dc *c, const int32_t *L, size_t nl, const int32_t *H, size_t nh, size_t k) {
+  if (nl == 0 || nh == 0 || c->fail) return;
+  if (nl == 1 || nh == 1 || nl * nh <= DC_SMALL * DC_SMALL / 2) {
+    for (size_t j = 0; j < nh; j++)
+      for (size_t i = 0; i < nl && L[i] < H[j]; i++)
+        if (dc_dom(c, L[i], H[j], k)) dc_update(c, L[i], H[j]);
+    return;
+  }
+  if (k == 1) {
+    sweep_b(c, L, nl, H, nh);
+    return;
+  }
+  double lmin = INFINITY, lmax = -INFINITY, hmin = INFINITY, hmax = -INFINITY;
+  for (size_t i = 0; i < nl; i++) {
+    double v = dcv(c, L[i], k);
+    lmin = v < lmin ? v : lmin;
+    lmax = v > lmax ? v : lmax;
+  }
+  for (size_t i = 0; i < nh; i++) {
+    double v = dcv(c, H[i], k);
+    hmin = v < hmin ? v : hmin;
+    hmax = v > hmax ? v : hmax;
+  }
+  if (lmax <= hmin) {
+    helper_b(c, L, nl, H, nh, k - 1);
+    return;
+  }
+  if (lmin > hmax) return;
+  double m = dc_pivot(c, L, nl, H, nh, k);
+  size_t l1, m1, l2, m2;
+  int32_t *A = dc_split(c, L, nl, k, m, &l1, &m1);
+  int32_t *B = dc_split(c, H, nh, k, m, &l2, &m2);
+  if (A && B) {
+    size_t h1 = nl - l1 - m1, h2 = nh - l2 - m2;
+    int32_t *L1 = A, *M1 = A + l1, *H1 = A + l1 + m1;
+    int32_t *L2 = B, *M2 = B + l2, *H2 = B + l2 + m2;
+    helper_b(c, L1, l1, L2, l2, k);
+    helper_b(c, L1, l1, M2, m2, k - 1);
+    helper_b(c, M1, m1, M2, m2, k - 1);
+    int32_t *LM = dc_merge(c, L1, l1, M1, m1);
+    if (LM) {
+      helper_b(c, LM, l1 + m1, H2, h2, k - 1);
+      free(LM);
+    }
+    helper_b(c, H1, h1, H2, h2, k);
+  }
+  free(A);
+  free(B);
+}
+
+static pg_status fronts_dc(const double *Y, size_t d, const int32_t *u, size_t nu, int *fr,
+                           int maxfront, int *nf) {
+  dc c = {NULL, d, nu, NULL, {0}, NULL, NULL, 0};
+  double *V = malloc(nu * d * sizeof *V);
+  int32_t *S = malloc(nu * sizeof *S);
+  c.rank = calloc(nu, sizeof *c.rank);
+  c.tmp = malloc(128 * sizeof *c.tmp);
+  c.mid = malloc(nu * sizeof *c.mid);
+  pg_status s = pg_stair_init(&c.pool, nu);
+  if (s == PG_OK && (!V || !S || !c.rank || !c.tmp || !c.mid)) s = PG_ENOMEM;
+  if (s == PG_OK) {
+    for (size_t i = 0; i < nu; i++) {
+      for (size_t k = 0; k < d; k++) V[k * nu + i] = Y[(size_t)u[i] * d + k];
+      S[i] = (int32_t)i;
+    }
+    c.V = V;
+    helper_a(&c, S, nu, d - 1);
+    if (c.fail) s = PG_ENOMEM;
+  }
+  if (s == PG_OK) {
+    int k = 0;
+    for (size_t i = 0; i < nu; i++) {
+      int r = c.rank[i] + 1;
+      fr[i] = r > maxfront ? maxfront + 1 : r;
+      k = fr[i] > k ? fr[i] : k;
+    }
+    *nf = k;
+  }
+  pg_stair_free(&c.pool);
+  free(V);
+  free(S);
+  free(c.rank);
+  free(c.tmp);
+  free(c.mid);
+  return s;
+}
+
+/* Below this many distinct points ENS-BS is used for d >= 4. */
+#ifndef ENS_MAX
+#define ENS_MAX 64
+#endif
+
 /* Shared driver: fronts capped at maxfront, result per original row. */
 static pg_status rank_capped(const double *Y, size_t n, size_t d, int *rank, int *nfronts,
                              int maxfront) {
@@ -216,8 +521,10 @@ static pg_status rank_capped(const double *Y, size_t n, size_t d, int *rank, int
     s = fronts_2d(Y, uniq, nu, fr, maxfront, &nf);
   else if (d == 3)
     s = fronts_3d(Y, uniq, nu, fr, maxfront, &nf);
-  else
+  else if (nu <= ENS_MAX)
     s = fronts_ens(Y, d, uniq, nu, fr, maxfront, &nf);
+  else
+    s = fronts_dc(Y, d, uniq, nu, fr, maxfront, &nf);
   if (s != PG_OK) goto done;
   for (size_t i = 0; i < n; i++) rank[i] = fr[grp[i]];
   if (nfronts) *nfronts = nf;

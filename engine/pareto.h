@@ -15,9 +15,11 @@
  * - d = 3: lexicographic sweep with one balanced tree (staircase) per front
  *   and a binary search over fronts, O(n log^2 n) for all fronts and
  *   O(n log n) for the filter (Kung, Luccio and Preparata, JACM 22(4), 1975);
- * - d >= 4: efficient non-dominated sort with binary search over fronts
- *   (ENS-BS, Zhang, Tian, Cheng and Jin, IEEE TEVC 19(2), 2015),
- *   O(n^2 d) worst case (one front), O(n log n d) when fronts are many.
+ * - d >= 4: the divide and conquer of Jensen generalised to ties (Fortin,
+ *   Grenier and Parizeau, GECCO 2013; Buzdalov and Shalyto, PPSN 2014),
+ *   O(n log^(d-1) n); below 64 distinct points efficient non-dominated sort
+ *   with binary search (ENS-BS, Zhang, Tian, Cheng and Jin, IEEE TEVC 19(2),
+ *   2015).
  */
 #ifndef PG_PARETO_H
 #define PG_PARETO_H

@@ -22,6 +22,22 @@ typedef struct naswot_ctx {
   pg_status st;
 } naswot_ctx;
 
+/* Hamming distance of two bit strings; the hardware popcount when the CPU
+ * has one (chosen at run time, so the build needs no -m flag). */
+__attribute__((target("popcnt"))) static uint64_t hamming_hw(const uint64_t *a, const uint64_t *b,
+                                                             size_t words) {
+  uint64_t h = 0;
+  for (size_t w = 0; w < words; w++) h += (uint64_t)__builtin_popcountll(a[w] ^ b[w]);
+  return h;
+}
+
+static uint64_t hamming_sw(const uint64_t *a, const uint64_t *b, size_t words) {
+  uint64_t h = 0;
+  for (size_t w = 0; w < words; w++) h += (uint64_t)__builtin_popcountll(a[w] ^ b[w]);
+  return h;
+}
+
+
 /* Add the kernel of one ReLU output: K_ij += mult * (m - Hamming(c_i, c_j))
  * with c_i = [y_i > 0] packed 64 codes a word. */
 static void naswot_hook(void *vctx, const pg_tensor *y, int mult) {
@@ -40,17 +56,26 @@ static void naswot_hook(void *vctx, const pg_tensor *y, int mult) {
   for (size_t i = 0; i < n; i++) {
     const double *yi = y->data + i * m;
     uint64_t *bi = c->bits + i * words;
-    memset(bi, 0, words * sizeof *bi);
-    for (size_t e = 0; e < m; e++)
-      if (yi[e] > 0.0) bi[e >> 6] |= (uint64_t)1 << (e & 63);
+    size_t full = m / 64;
+    for (size_t w = 0; w < full; w++) {
+      const double *yw = yi + 64 * w;
+      uint64_t v = 0;
+      for (unsigned b = 0; b < 64; b++) v |= (uint64_t)(yw[b] > 0.0) << b;
+      bi[w] = v;
+    }
+    if (full < words) {
+      uint64_t v = 0;
+      for (size_t e = 64 * full; e < m; e++) v |= (uint64_t)(yi[e] > 0.0) << (e - 64 * full);
+      bi[full] = v;
+    }
   }
+  int hw = __builtin_cpu_supports("popcnt");
   for (size_t i = 0; i < n; i++) {
     const uint64_t *bi = c->bits + i * words;
     c->K[i * n + i] += (double)mult * (double)m;
     for (size_t j = i + 1; j < n; j++) {
       const uint64_t *bj = c->bits + j * words;
-      uint64_t ham = 0;
-      for (size_t w = 0; w < words; w++) ham += (uint64_t)__builtin_popcountll(bi[w] ^ bj[w]);
+      uint64_t ham = hw ? hamming_hw(bi, bj, words) : hamming_sw(bi, bj, words);
       double v = (double)mult * (double)(m - ham);
       c->K[i * n + j] += v;
       c->K[j * n + i] += v;

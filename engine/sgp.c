@@ -61,6 +61,7 @@ pg_sgp_opts pg_sgp_defaults(void) {
   o.jitter = 1e-6;
   o.max_iter = 100;
   o.reselect = 1;
+  o.train_max = 10000;
   return o;
 }
 
@@ -636,6 +637,7 @@ static double sgp_obj(const double *x, double *grad, void *vctx) {
 pg_status pg_sgp_train(pg_sgp *s, pg_rng *rng, int restarts) {
   if (!s->fitted) return PG_ESTATE;
   if (restarts < 1) restarts = 1;
+  if (!rng && (restarts > 1 || (s->o.train_max > 0 && s->n > s->o.train_max))) return PG_EINVAL;
   size_t p = pg_kernel_nparams(s->k), P = p + 1;
   size_t np = s->o.train_noise ? P : p;
   double *buf = malloc(7 * P * sizeof *buf);
@@ -660,7 +662,27 @@ pg_status pg_sgp_train(pg_sgp *s, pg_rng *rng, int restarts) {
   double fbest = INFINITY;
   memcpy(best, start, P * sizeof *best);
   pg_status st = PG_OK;
-  for (int r = 0; r < restarts; r++) {
+  /* optional random subset for the objective */
+  double *fullX = s->X, *fully = s->y, *subX = NULL, *suby = NULL;
+  size_t fulln = s->n;
+  if (s->o.train_max > 0 && s->n > s->o.train_max) {
+    size_t ns = s->o.train_max, *idx = malloc(ns * sizeof *idx);
+    subX = malloc(ns * s->d * sizeof *subX);
+    suby = malloc(ns * sizeof *suby);
+    if (!idx || !subX || !suby) st = PG_ENOMEM;
+    if (st == PG_OK) st = choose_random(s->n, ns, rng, idx);
+    if (st == PG_OK) {
+      for (size_t i = 0; i < ns; i++) {
+        memcpy(subX + i * s->d, fullX + idx[i] * s->d, s->d * sizeof *subX);
+        suby[i] = fully[idx[i]];
+      }
+      s->X = subX;
+      s->y = suby;
+      s->n = ns;
+    }
+    free(idx);
+  }
+  for (int r = 0; st == PG_OK && r < restarts; r++) {
     memcpy(x, start, P * sizeof *x);
     if (r > 0)
       for (size_t i = 0; i < np; i++) x[i] += 1.5 * (2.0 * pg_rng_uniform(rng) - 1.0);
@@ -677,6 +699,11 @@ pg_status pg_sgp_train(pg_sgp *s, pg_rng *rng, int restarts) {
       memcpy(best, x, np * sizeof *best);
     }
   }
+  s->X = fullX;
+  s->y = fully;
+  s->n = fulln;
+  free(subX);
+  free(suby);
   if (st == PG_OK) st = pg_sgp_set_params(s, best);
   if (st == PG_OK && !isfinite(fbest)) st = PG_ENOCONV;
   free(buf);

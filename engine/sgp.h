@@ -58,6 +58,8 @@ typedef struct pg_sgp_opts {
   double jitter;         /* Kuu += jitter * mean(diag Kuu) I (1e-6; x10 while indefinite) */
   int max_iter;          /* L-BFGS iterations per start (100) */
   int reselect;          /* re-select Z on every fit (1); 0 keeps Z once chosen */
+  size_t train_max;      /* training uses a random subset of this many points when
+                            n is larger (10000; 0 = all points), then refits on all */
 } pg_sgp_opts;
 
 pg_sgp_opts pg_sgp_defaults(void);
@@ -103,7 +105,9 @@ pg_status pg_sgp_bound_grad(pg_sgp *s, const double *theta, double *bound, doubl
 double pg_sgp_loglik(const pg_sgp *s);
 
 /* L-BFGS on the objective from the current hyperparameters plus
- * restarts - 1 random perturbations; inducing inputs fixed; refits. */
+ * restarts - 1 random perturbations; inducing inputs fixed; refits on all
+ * data. When n > opts.train_max the objective is evaluated on a random
+ * subset of train_max points drawn from rng (O(train_max m^2) per step). */
 pg_status pg_sgp_train(pg_sgp *s, pg_rng *rng, int restarts);
 
 /* Mean and latent variance (either may be NULL) for nc candidates. */

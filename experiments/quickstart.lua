@@ -1,5 +1,7 @@
 -- quickstart.lua: compare the available optimizers on DTLZ2 (3 objectives).
---   perigee run experiments/quickstart.lua [--seed N] [--out DIR] [--quick] [--resume]
+--   perigee run experiments/quickstart.lua [--seed N] [--out DIR] [--quick] [--resume] [BENCHMARK]
+-- BENCHMARK (default dtlz2) may be any benchmark name, e.g. accel_dse (the
+-- Coflex accelerator template on the dataflow cost model).
 -- (`make run` runs it.) Three seeds of random search (uniform and Sobol) and a
 -- ten-line acquisition rule written here, over a candidate pool sampled in C:
 -- prefer candidates whose nearest evaluated neighbour is good on a random
@@ -33,8 +35,9 @@ local function nn_chebyshev(ctx, U, pool)
   return scores
 end
 
+local bench = arg and arg[1] or "dtlz2"
 local results = pg.experiment {
-  benchmark = "dtlz2",
+  benchmark = bench,
   optimizers = {
     "random",
     pg.optimizers.random { method = "sobol" },
@@ -42,7 +45,7 @@ local results = pg.experiment {
   },
   n_init = 20, iterations = 10, batch = 5,
   seeds = { 1, 2, 3 },
-  out = "results/quickstart",
+  out = "results/quickstart" .. (bench == "dtlz2" and "" or ("_" .. bench)),
 }:go()
 
 print(("results in %s (summary.csv, <optimizer>/seed<N>/{evaluations,metrics,pareto}.csv, summary.json)"):format(results.dir))

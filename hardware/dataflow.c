@@ -23,6 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* inline min / max (libm's fmin/fmax are calls and handle NaN we never have) */
+static inline double mn(double a, double b) { return a < b ? a : b; }
+static inline double mx(double a, double b) { return a > b ? a : b; }
+
 static const char *const loop_names[PG_DF_NLOOPS] = {"B", "K", "C", "OY", "OX", "FY", "FX"};
 
 const char *pg_df_loop_name(int loop) {
@@ -182,32 +186,27 @@ static double footprint(int X, const sub *s, const double e[PG_DF_NLOOPS]) {
   case PG_DF_O: return e[PG_DF_B] * e[PG_DF_K] * e[PG_DF_OY] * e[PG_DF_OX];
   default: {
     /* sliding windows overlap when the stride is below the window */
-    double iy = fmin(s->IY, fmin(e[PG_DF_OY] * e[PG_DF_FY], s->SY * (e[PG_DF_OY] - 1) + e[PG_DF_FY]));
-    double ix = fmin(s->IX, fmin(e[PG_DF_OX] * e[PG_DF_FX], s->SX * (e[PG_DF_OX] - 1) + e[PG_DF_FX]));
+    double iy = mn(s->IY, mn(e[PG_DF_OY] * e[PG_DF_FY], s->SY * (e[PG_DF_OY] - 1) + e[PG_DF_FY]));
+    double ix = mn(s->IX, mn(e[PG_DF_OX] * e[PG_DF_FX], s->SX * (e[PG_DF_OX] - 1) + e[PG_DF_FX]));
     double cin = e[PG_DF_C];
-    if (s->groups > 1) cin *= fmin(s->groups, ceil(e[PG_DF_K] * s->groups / s->Kfull));
+    if (s->groups > 1) cin *= mn(s->groups, ceil(e[PG_DF_K] * s->groups / s->Kfull));
     return e[PG_DF_B] * cin * iy * ix * s->n_in;
   }
   }
 }
 
-/* Extents of the loops: temporal part tb[] times the spatial unrolling of
- * the array dims in mask `dims`, clipped to the loop size. */
-static void extents(const pg_df_accel *a, const sub *s, const double u[], const double tb[],
-                    unsigned dims, double e[PG_DF_NLOOPS]) {
-  for (int l = 0; l < PG_DF_NLOOPS; l++) e[l] = tb[l];
-  for (int d = 0; d < a->n_dims; d++)
-    if (dims & (1u << d)) e[a->dim_loop[d]] *= u[d];
-  for (int l = 0; l < PG_DF_NLOOPS; l++) e[l] = fmin(e[l], s->L[l]);
+/* Extents of the loops: temporal part tb[] times the spatial unrolling sp[]
+ * of the array dims an instance covers, clipped to the loop size. */
+static inline void extents(const sub *s, const double sp[], const double tb[],
+                           double e[PG_DF_NLOOPS]) {
+  for (int l = 0; l < PG_DF_NLOOPS; l++) e[l] = mn(tb[l] * sp[l], s->L[l]);
 }
 
 /* Largest divisor f of r (1 <= f < r) with fits(f); 1 if none. */
 typedef struct fitctx {
-  const pg_df_accel *a;
   const sub *s;
-  const double *u;
+  const double *sp;
   double *tb;
-  unsigned dims;
   int X, loop;
   double bits, cap;
 } fitctx;
@@ -216,18 +215,28 @@ static int fits(const fitctx *c, double f) {
   double e[PG_DF_NLOOPS];
   double save = c->tb[c->loop];
   c->tb[c->loop] = save * f;
-  extents(c->a, c->s, c->u, c->tb, c->dims, e);
+  extents(c->s, c->sp, c->tb, e);
   c->tb[c->loop] = save;
   return footprint(c->X, c->s, e) * c->bits <= c->cap;
 }
 
+/* The footprint grows with f, so the fitting divisors form a prefix of the
+ * sorted divisors: walk the small divisors up, then the large ones down. */
 static int64_t largest_fitting_divisor(const fitctx *c, int64_t r) {
+  int64_t small[64];
+  int ns = 0;
+  for (int64_t i = 2; i * i <= r && ns < 64; i++)
+    if (r % i == 0) small[ns++] = i;
   int64_t best = 1;
-  for (int64_t i = 1; i * i <= r; i++) {
-    if (r % i) continue;
-    int64_t j = r / i; /* the larger divisor of the pair */
-    if (j < r && j > best && fits(c, (double)j)) return j; /* j decreases as i grows */
-    if (i < r && i > best && fits(c, (double)i)) best = i;
+  for (int k = 0; k < ns; k++) { /* ascending */
+    if (!fits(c, (double)small[k])) return best;
+    best = small[k];
+  }
+  for (int k = ns - 1; k >= 0; k--) { /* the co-divisors, ascending */
+    int64_t j = r / small[k];
+    if (j == small[k] || j >= r) continue;
+    if (!fits(c, (double)j)) return best;
+    best = j;
   }
   return best;
 }
@@ -252,7 +261,7 @@ static void layer_traffic(const pg_df_accel *a, const sub *s, const int top[PG_D
     double lim = (double)a->dim_size[d];
     if (a->dim_limit[d] > 0 && (double)a->dim_limit[d] < lim) lim = (double)a->dim_limit[d];
     int lp = a->dim_loop[d];
-    u[d] = fmin(lim, ceil(s->L[lp] / U[lp]));
+    u[d] = mn(lim, ceil(s->L[lp] / U[lp]));
     U[lp] *= u[d];
   }
   double comp = 1, pe = 1;
@@ -263,7 +272,13 @@ static void layer_traffic(const pg_df_accel *a, const sub *s, const int top[PG_D
   for (int d = 0; d < a->n_dims; d++) pe *= u[d];
   double macs_pad = comp * pe; /* MAC slots, spatial under-use included */
   double ninst[PG_DF_MAX_LEVELS];
-  for (int l = 0; l < a->n_levels; l++) ninst[l] = instances(a, l, u);
+  double sp[PG_DF_MAX_LEVELS][PG_DF_NLOOPS]; /* unrolling inside one instance */
+  for (int l = 0; l < a->n_levels; l++) {
+    ninst[l] = instances(a, l, u);
+    for (int k = 0; k < PG_DF_NLOOPS; k++) sp[l][k] = 1;
+    for (int d = 0; d < a->n_dims; d++)
+      if (a->levels[l].served & (1u << d)) sp[l][a->dim_loop[d]] *= u[d];
+  }
   int present = 0;
   for (int X = 0; X < PG_DF_NOPER; X++)
     if (X != PG_DF_W || s->has_w) present |= 1 << X;
@@ -295,13 +310,17 @@ static void layer_traffic(const pg_df_accel *a, const sub *s, const int top[PG_D
         int share = 0;
         for (int Y = 0; Y < PG_DF_NOPER; Y++)
           if ((v->operands & (1u << Y)) && (present & (1 << Y))) share++;
-        fitctx c = {a, s, u, tb, v->served, X, 0, bits, v->size / share};
-        extents(a, s, u, tb, v->served, e);
+        fitctx c = {s, sp[lv], tb, X, 0, bits, v->size / share};
+        extents(s, sp[lv], tb, e);
         if (footprint(X, s, e) * bits > c.cap) continue; /* cannot hold one tile: bypass */
         while (o < PG_DF_NLOOPS) {
           int lp = a->order[o];
           double r = rem[lp];
           if (r <= 1) { o++; continue; }
+          if (!relevant(X, lp, s)) { /* does not change the footprint: always fits */
+            pl[np] = lp; pf[np++] = r; tb[lp] *= r; rem[lp] = 1; o++;
+            continue;
+          }
           c.loop = lp;
           if (fits(&c, r)) {
             pl[np] = lp; pf[np++] = r; tb[lp] *= r; rem[lp] = 1; o++;
@@ -317,9 +336,9 @@ static void layer_traffic(const pg_df_accel *a, const sub *s, const int top[PG_D
           if (rem[lp] > 1) { pl[np] = lp; pf[np++] = rem[lp]; tb[lp] *= rem[lp]; rem[lp] = 1; }
         }
       }
-      extents(a, s, u, tb, v->served, e);
+      extents(s, sp[lv], tb, e);
       fpi[na] = footprint(X, s, e);
-      extents(a, s, u, tb, all_dims(a), e);
+      extents(s, U, tb, e);
       fpu[na] = footprint(X, s, e);
       cut[na] = np;
       act[na++] = lv;
@@ -338,7 +357,7 @@ static void layer_traffic(const pg_df_accel *a, const sub *s, const int top[PG_D
         if (!(a->levels[l0].served & (1u << d)) && !relevant(X, a->dim_loop[d], s))
           distinct *= u[d];
       wr[l0][X] += per_mac * bits;
-      rd[l0][X] += fmax(0, per_mac - distinct) * bits;
+      rd[l0][X] += mx(0, per_mac - distinct) * bits;
     } else {
       rd[l0][X] += per_mac * bits * (X == PG_DF_I ? s->n_in : 1); /* ADD reads two inputs */
     }
@@ -364,7 +383,7 @@ static void layer_traffic(const pg_df_accel *a, const sub *s, const int top[PG_D
       } else {
         rd[hi][X] += F * fpu[k] * bits;
         wr[lo][X] += F * fpi[k] * ninst[lo] * bits;
-        double tl = fmax(fpu[k] * bits / a->levels[hi].rbw,
+        double tl = mx(fpu[k] * bits / a->levels[hi].rbw,
                          fpi[k] * ninst[lo] * bits / (a->levels[lo].wbw * ninst[lo]));
         load += tl;
       }
@@ -380,11 +399,11 @@ static void layer_traffic(const pg_df_accel *a, const sub *s, const int top[PG_D
       t->rd[l][X] += rd[l][X];
       t->wr[l][X] += wr[l][X];
     }
-    double tl = fmax(r / (a->levels[l].rbw * ninst[l]), w / (a->levels[l].wbw * ninst[l]));
+    double tl = mx(r / (a->levels[l].rbw * ninst[l]), w / (a->levels[l].wbw * ninst[l]));
     if (tl > tmax) tmax = tl;
   }
   t->comp += comp;
-  t->stall += fmax(0, tmax - comp);
+  t->stall += mx(0, tmax - comp);
   t->load += load;
 }
 
@@ -400,8 +419,8 @@ typedef struct span { double lo, hi; } span;
 static span in_range(span c, double s, double f, double p, double n_in) {
   span r = {0, 0};
   if (c.hi <= c.lo) return r;
-  r.lo = fmax(0, s * c.lo - p);
-  r.hi = fmin(n_in, s * (c.hi - 1) - p + f);
+  r.lo = mx(0, s * c.lo - p);
+  r.hi = mn(n_in, s * (c.hi - 1) - p + f);
   if (r.hi < r.lo) r.hi = r.lo;
   return r;
 }
@@ -422,7 +441,6 @@ typedef struct work {
   int ncls[2];
   double *need_hi_prev, *in_hi_prev;
   span *need, *comp, *inr;
-  int *topO; /* per stack layer, for the class being costed */
   pg_df_cost *acc; /* per layer accumulators */
 } work;
 
@@ -444,32 +462,34 @@ static pg_status stack_tiles(work *w, int l0, int l1, int dir, double tile, int 
     span t;
     t.lo = i == 0 ? 0 : rema + (double)(i - 1) * tile;
     t.hi = i == 0 ? rema : t.lo + tile;
+    /* consumers come after their producers: walk the stack backwards and
+     * widen each producer's need by the input range of its consumer */
+    for (int k = 0; k < nl; k++) { w->need[k].lo = 1e300; w->need[k].hi = -1e300; }
+    w->need[nl - 1] = t;
     for (int k = nl - 1; k >= 0; k--) {
       int li = l0 + k;
-      span nd = {1e300, -1e300};
-      if (li == l1) nd = t;
-      for (int m = k + 1; m < nl; m++) {
-        const lay *c = &ly[l0 + m];
-        for (int q = 0; q < c->n_in; q++)
-          if (c->in[q] == li && w->inr[m].hi > w->inr[m].lo) {
-            nd.lo = fmin(nd.lo, w->inr[m].lo);
-            nd.hi = fmax(nd.hi, w->inr[m].hi);
-          }
-      }
+      span nd = w->need[k];
       if (nd.hi <= nd.lo) nd.lo = nd.hi = 0;
       span cp = nd;
-      if (cached && cp.lo < w->need_hi_prev[k]) cp.lo = fmin(cp.hi, w->need_hi_prev[k]);
+      if (cached && cp.lo < w->need_hi_prev[k]) cp.lo = mn(cp.hi, w->need_hi_prev[k]);
       const lay *y = &ly[li];
       span ir = dir ? in_range(cp, y->SY, y->FY, y->PY, y->IY)
                     : in_range(cp, y->SX, y->FX, y->PX, y->IX);
       double nw = ir.hi - ir.lo;
-      if (cached && ir.hi > ir.lo) nw = ir.hi - fmax(ir.lo, fmin(ir.hi, w->in_hi_prev[k]));
+      if (cached && ir.hi > ir.lo) nw = ir.hi - mx(ir.lo, mn(ir.hi, w->in_hi_prev[k]));
       w->need[k] = nd;
       w->comp[k] = cp;
       w->inr[k] = ir;
       cs[3 * k] = cp.hi - cp.lo;
       cs[3 * k + 1] = ir.hi - ir.lo;
       cs[3 * k + 2] = nw;
+      if (ir.hi > ir.lo)
+        for (int q = 0; q < y->n_in; q++) {
+          int p = y->in[q] - l0;
+          if (p < 0) continue; /* produced outside the stack */
+          w->need[p].lo = mn(w->need[p].lo, ir.lo);
+          w->need[p].hi = mx(w->need[p].hi, ir.hi);
+        }
     }
     for (int k = 0; k < nl; k++) {
       if (w->need[k].hi > w->need_hi_prev[k]) w->need_hi_prev[k] = w->need[k].hi;
@@ -517,7 +537,7 @@ static void hop(const pg_df_accel *a, pg_df_cost *c, int s, int Xs, int d, int X
   if (bits <= 0 || s == d) return;
   c->rd_bits[s][Xs] += bits * mult;
   c->wr_bits[d][Xd] += bits * mult;
-  c->cycles_copy += mult * fmax(bits / a->levels[s].rbw, bits / a->levels[d].wbw);
+  c->cycles_copy += mult * mx(bits / a->levels[s].rbw, bits / a->levels[d].wbw);
 }
 
 static void add_traffic(pg_df_cost *c, const traffic *t, double mult, int nlev) {
@@ -564,20 +584,20 @@ static pg_status eval_stack(work *w, int si, const pg_df_options *opt) {
     double ovx = 0, ovy = 0, iwx = 0, iwy = 0;
     for (int c = 0; c < w->ncls[0]; c++) {
       const double *g = w->sig[0] + (size_t)c * 3 * nl + 3 * k;
-      ovx = fmax(ovx, g[1] - g[2]);
-      iwx = fmax(iwx, g[1]);
+      ovx = mx(ovx, g[1] - g[2]);
+      iwx = mx(iwx, g[1]);
     }
     for (int c = 0; c < w->ncls[1]; c++) {
       const double *g = w->sig[1] + (size_t)c * 3 * nl + 3 * k;
-      ovy = fmax(ovy, g[1] - g[2]);
-      iwy = fmax(iwy, g[1]);
+      ovy = mx(ovy, g[1] - g[2]);
+      iwy = mx(iwy, g[1]);
     }
     double ch = y->B * y->C * y->pi * y->n_in;
     cache_need += ch * (ovx * iwy + ovy * y->IX);
     double cwx = 0, cwy = 0;
-    for (int c = 0; c < w->ncls[0]; c++) cwx = fmax(cwx, w->sig[0][(size_t)c * 3 * nl + 3 * k]);
-    for (int c = 0; c < w->ncls[1]; c++) cwy = fmax(cwy, w->sig[1][(size_t)c * 3 * nl + 3 * k]);
-    peak = fmax(peak, ch * iwx * iwy * y->n_in + y->B * y->K * cwx * cwy * y->po);
+    for (int c = 0; c < w->ncls[0]; c++) cwx = mx(cwx, w->sig[0][(size_t)c * 3 * nl + 3 * k]);
+    for (int c = 0; c < w->ncls[1]; c++) cwy = mx(cwy, w->sig[1][(size_t)c * 3 * nl + 3 * k]);
+    peak = mx(peak, ch * iwx * iwy * y->n_in + y->B * y->K * cwx * cwy * y->po);
   }
   int cache = dram;
   if (cache_need > 0)
@@ -598,18 +618,30 @@ static pg_status eval_stack(work *w, int si, const pg_df_options *opt) {
     hop(a, c, dram, PG_DF_W, topW, PG_DF_W, ly[k].wbits, 1);
   }
 
-  for (int cxi = 0; cxi < w->ncls[0]; cxi++)
-    for (int cyi = 0; cyi < w->ncls[1]; cyi++) {
-      double mult = w->cnt[0][cxi] * w->cnt[1][cyi];
-      const double *gx = w->sig[0] + (size_t)cxi * 3 * nl;
-      const double *gy = w->sig[1] + (size_t)cyi * 3 * nl;
-      for (int k = 0; k < nl; k++) {
-        int li = l0 + k;
-        const lay *y = &ly[li];
-        pg_df_cost *c = &w->acc[li];
-        double cwx = gx[3 * k], iwx = gx[3 * k + 1], nwx = gx[3 * k + 2];
-        double cwy = gy[3 * k], iwy = gy[3 * k + 1], nwy = gy[3 * k + 2];
-        w->topO[k] = dram;
+  /* layers in order (producers first), tile classes inside; the output
+   * level of every (layer, class pair) is kept for its consumers, and the
+   * loop-nest costs of a layer are memoised over the class pairs (tile
+   * classes that differ elsewhere in the stack often share this layer's
+   * shape) */
+  int ncx = w->ncls[0], ncy = w->ncls[1], ncp = ncx * ncy;
+  int *tops = malloc(sizeof(int) * (size_t)nl * (size_t)ncp);
+  if (!tops) return PG_ENOMEM;
+  enum { MEMO = 12 };
+  double mkey[MEMO][6];
+  traffic mt[MEMO];
+  for (int k = 0; k < nl; k++) {
+    int li = l0 + k, nm = 0, next = 0;
+    const lay *y = &ly[li];
+    pg_df_cost *c = &w->acc[li];
+    for (int cxi = 0; cxi < ncx; cxi++)
+      for (int cyi = 0; cyi < ncy; cyi++) {
+        int pi = cxi * ncy + cyi;
+        double mult = w->cnt[0][cxi] * w->cnt[1][cyi];
+        const double *gx = w->sig[0] + (size_t)cxi * 3 * nl + 3 * k;
+        const double *gy = w->sig[1] + (size_t)cyi * 3 * nl + 3 * k;
+        double cwx = gx[0], iwx = gx[1], nwx = gx[2];
+        double cwy = gy[0], iwy = gy[1], nwy = gy[2];
+        tops[k * ncp + pi] = dram;
         if (cwx <= 0 || cwy <= 0) continue;
         double ch = y->B * y->C * y->pi; /* bits per input pixel, one input */
         double ibits = ch * iwx * iwy * y->n_in;
@@ -618,30 +650,38 @@ static pg_status eval_stack(work *w, int si, const pg_df_options *opt) {
         top[PG_DF_I] = place(a, PG_DF_I, ibits, PG_DF_O, obits);
         top[PG_DF_O] = place(a, PG_DF_O, obits, PG_DF_I, ibits);
         top[PG_DF_W] = topW;
-        w->topO[k] = top[PG_DF_O];
-        sub s;
-        s.L[PG_DF_B] = y->B;
-        s.L[PG_DF_K] = y->K;
-        s.L[PG_DF_C] = y->Cg;
-        s.L[PG_DF_OY] = cwy;
-        s.L[PG_DF_OX] = cwx;
-        s.L[PG_DF_FY] = y->FY;
-        s.L[PG_DF_FX] = y->FX;
-        s.IY = iwy;
-        s.IX = iwx;
-        s.SY = y->SY;
-        s.SX = y->SX;
-        s.groups = y->groups;
-        s.Kfull = y->K;
-        s.prec[PG_DF_I] = y->pi;
-        s.prec[PG_DF_W] = y->pw;
-        s.prec[PG_DF_O] = y->po;
-        s.has_w = y->has_w;
-        s.n_in = y->n_in;
-        traffic t;
-        memset(&t, 0, sizeof t);
-        layer_traffic(a, &s, top, &t);
-        add_traffic(c, &t, mult, a->n_levels);
+        tops[k * ncp + pi] = top[PG_DF_O];
+        const double key[6] = {cwx, cwy, iwx, iwy, top[PG_DF_I], top[PG_DF_O]};
+        int m;
+        for (m = 0; m < nm; m++)
+          if (memcmp(mkey[m], key, sizeof key) == 0) break;
+        if (m == nm) {
+          sub sb;
+          sb.L[PG_DF_B] = y->B;
+          sb.L[PG_DF_K] = y->K;
+          sb.L[PG_DF_C] = y->Cg;
+          sb.L[PG_DF_OY] = cwy;
+          sb.L[PG_DF_OX] = cwx;
+          sb.L[PG_DF_FY] = y->FY;
+          sb.L[PG_DF_FX] = y->FX;
+          sb.IY = iwy;
+          sb.IX = iwx;
+          sb.SY = y->SY;
+          sb.SX = y->SX;
+          sb.groups = y->groups;
+          sb.Kfull = y->K;
+          sb.prec[PG_DF_I] = y->pi;
+          sb.prec[PG_DF_W] = y->pw;
+          sb.prec[PG_DF_O] = y->po;
+          sb.has_w = y->has_w;
+          sb.n_in = y->n_in;
+          if (nm < MEMO) m = nm++;
+          else { m = next; next = (next + 1) % MEMO; }
+          memcpy(mkey[m], key, sizeof key);
+          memset(&mt[m], 0, sizeof mt[m]);
+          layer_traffic(a, &sb, top, &mt[m]);
+        }
+        add_traffic(c, &mt[m], mult, a->n_levels);
         double macs = y->B * y->K * y->Cg * cwx * cwy * y->FY * y->FX;
         c->macs += macs * mult;
         /* feature maps into the input buffer: new data and cached data */
@@ -650,13 +690,12 @@ static pg_status eval_stack(work *w, int si, const pg_df_options *opt) {
           int p = y->in[q];
           if (p == PG_HW_ZERO) continue; /* a zero tensor is not stored */
           int inside = p >= l0;
-          int src = inside ? w->topO[p - l0] : dram;
+          int src = inside ? tops[(p - l0) * ncp + pi] : dram;
           hop(a, c, src, inside ? PG_DF_O : PG_DF_I, top[PG_DF_I], PG_DF_I, newbits, mult);
           if (cbits > 0) {
             /* written to the cache when produced, read back now */
-            int from = inside ? w->topO[p - l0] : top[PG_DF_I];
-            if (from != cache) hop(a, c, from, inside ? PG_DF_O : PG_DF_I, cache, PG_DF_I, cbits,
-                                   mult);
+            int from = inside ? src : top[PG_DF_I];
+            if (from != cache) hop(a, c, from, inside ? PG_DF_O : PG_DF_I, cache, PG_DF_I, cbits, mult);
             else { c->rd_bits[cache][PG_DF_I] += cbits * mult; c->wr_bits[cache][PG_DF_I] += cbits * mult; }
             if (cache != top[PG_DF_I]) hop(a, c, cache, PG_DF_I, top[PG_DF_I], PG_DF_I, cbits, mult);
             else { c->rd_bits[cache][PG_DF_I] += cbits * mult; c->wr_bits[cache][PG_DF_I] += cbits * mult; }
@@ -667,7 +706,8 @@ static pg_status eval_stack(work *w, int si, const pg_df_options *opt) {
         if (li == l1 || w->outside[li])
           hop(a, c, top[PG_DF_O], PG_DF_O, dram, PG_DF_O, y->B * y->K * cwx * cwy * y->po, mult);
       }
-    }
+  }
+  free(tops);
   return PG_OK;
 }
 
@@ -676,7 +716,8 @@ static pg_status eval_stack(work *w, int si, const pg_df_options *opt) {
  * fit the highest on-chip weight memory (DeFiNES fuse-depth rule). A unit
  * whose weights alone exceed it forms its own stack, run layer by layer. A
  * stack also starts where a layer's input is not the spatial output of its
- * producer (flatten) and before fully connected layers. */
+ * producer (flatten) and at layers with a 1 x 1 output (global pooling, fully
+ * connected), which would otherwise turn the whole stack into one tile. */
 static void build_stacks(work *w, const pg_df_options *opt) {
   const pg_df_accel *a = w->a;
   const lay *ly = w->ly;
@@ -694,7 +735,9 @@ static void build_stacks(work *w, const pg_df_options *opt) {
   }
   for (int j = 0; j < n; j++) {
     const lay *c = &ly[j];
-    brk[j] = c->OX == 1 && c->OY == 1 && c->IX == 1 && c->IY == 1;
+    /* a layer with a 1 x 1 output (global pooling, FC) would make the
+     * stack a single tile: it runs in a stack of its own */
+    brk[j] = c->OX == 1 && c->OY == 1;
     for (int q = 0; q < c->n_in; q++) {
       int p = c->in[q];
       if (p >= 0 && (ly[p].OX != c->IX || ly[p].OY != c->IY)) brk[j] = 1;
@@ -763,7 +806,7 @@ pg_status pg_df_evaluate(const pg_df_accel *a, const pg_hw_network *net, const p
   size_t ints = (n + 3) & ~(size_t)1; /* even: keeps the doubles after them aligned */
   size_t bytes = n * sizeof(lay) + n * sizeof(pg_df_cost) + 2 * nmax * 3 * n * sizeof(double) +
                  2 * nmax * sizeof(double) + 2 * n * sizeof(double) + 3 * n * sizeof(span) +
-                 5 * ints * sizeof(int);
+                 4 * ints * sizeof(int);
   size_t head = bytes - 2 * nmax * 3 * n * sizeof(double);
   char *mem = malloc(bytes);
   if (!mem) return PG_ENOMEM;
@@ -784,7 +827,6 @@ pg_status pg_df_evaluate(const pg_df_accel *a, const pg_hw_network *net, const p
   w.outside = (int *)p; p += ints * sizeof(int);
   w.clean = (int *)p; p += ints * sizeof(int);
   w.stack_lbl = (int *)p; p += ints * sizeof(int);
-  w.topO = (int *)p; p += ints * sizeof(int);
   p = mem + head;
   w.sig[0] = (double *)p; p += nmax * 3 * n * sizeof(double);
   w.sig[1] = (double *)p;

@@ -283,7 +283,8 @@ static void first_last_rows(const geo *g, int op, int64_t *first, int64_t *last)
   for (int64_t fold = 0; fold < g->Fr * g->Fc && *first < 0; fold++) {
     int64_t fc = fold / g->Fr, fr = fold % g->Fr;
     layout(g, op, fr, fc, &f);
-    for (int64_t t = 0; t < g->P; t++)
+    int64_t t_hi = f.skew ? f.uhi + f.cu - 1 : f.uhi; /* rows with entries: [ulo, t_hi) */
+    for (int64_t t = f.ulo; t < t_hi; t++)
       if (row_valid(g, op, fr, fc, &f, t)) {
         *first = fold * g->P + t;
         break;
@@ -292,7 +293,8 @@ static void first_last_rows(const geo *g, int op, int64_t *first, int64_t *last)
   for (int64_t fold = g->Fr * g->Fc - 1; fold >= 0 && *last < 0; fold--) {
     int64_t fc = fold / g->Fr, fr = fold % g->Fr;
     layout(g, op, fr, fc, &f);
-    for (int64_t t = g->P - 1; t >= 0; t--)
+    int64_t t_hi = f.skew ? f.uhi + f.cu - 1 : f.uhi;
+    for (int64_t t = t_hi - 1; t >= f.ulo; t--)
       if (row_valid(g, op, fr, fc, &f, t)) {
         *last = fold * g->P + t;
         break;
@@ -323,8 +325,9 @@ static int64_t ifmap_footprint(const geo *g) {
 typedef struct rdbuf {
   int64_t G;          /* words per set: floor(S / 100) */
   int64_t window;     /* 50 sets */
-  uint32_t *stamp;    /* per address: epoch of its last insertion */
-  uint32_t epoch;
+  uint8_t *stamp;     /* per address: epoch (mod 255) of its last insertion, 0 never */
+  int64_t space;      /* addresses */
+  uint8_t epoch;      /* 1..255; wrapping clears the stamps */
   int64_t in_window, inserted, flushes;
   int64_t first_req, last_flush_cycle;
 } rdbuf;
@@ -342,15 +345,83 @@ static int64_t stalls_before(const stall_map *s, int64_t row, int64_t *hint) {
   return i ? s->cum[i - 1] : 0;
 }
 
-/* Walk a read operand's demand in the simulator's order through the buffer. */
-static void walk_reads(const geo *g, int op, rdbuf *rb, const stall_map *sm) {
+/* Address tables of a read operand, so that the walk needs no division:
+ * address(x, y) = xa[x] + ya[y], valid when xr[x] + yr[y] < H and
+ * xc[x] + yc[y] < W (ifmap: x pixel, y window element; filter: x window
+ * element, y filter, always valid). */
+typedef struct addr_tables {
+  int64_t *xa, *ya;
+  int32_t *xr, *xc, *yr, *yc;
+  int64_t limr, limc;
+} addr_tables;
+
+static void tables_free(addr_tables *t) {
+  free(t->xa);
+  free(t->ya);
+  free(t->xr);
+  free(t->xc);
+  free(t->yr);
+  free(t->yc);
+}
+
+static pg_status tables_init(const geo *g, int op, addr_tables *t) {
+  memset(t, 0, sizeof *t);
+  int64_t nx = op == OP_IFMAP ? g->M : g->K, ny = op == OP_IFMAP ? g->K : g->N;
+  t->xa = malloc((size_t)nx * sizeof *t->xa);
+  t->ya = malloc((size_t)ny * sizeof *t->ya);
+  t->xr = malloc((size_t)nx * sizeof *t->xr);
+  t->xc = malloc((size_t)nx * sizeof *t->xc);
+  t->yr = malloc((size_t)ny * sizeof *t->yr);
+  t->yc = malloc((size_t)ny * sizeof *t->yc);
+  if (!t->xa || !t->ya || !t->xr || !t->xc || !t->yr || !t->yc) {
+    tables_free(t);
+    return PG_ENOMEM;
+  }
+  if (op == OP_IFMAP) {
+    const int64_t HWC = g->H * g->W * g->Ch, WC = g->W * g->Ch, px = g->Eh * g->Ew;
+    for (int64_t m = 0; m < nx; m++) {
+      int64_t b = m / px, p = m % px, iy = (p / g->Ew) * g->Sh, ix = (p % g->Ew) * g->Sw;
+      t->xa[m] = b * HWC + iy * WC + ix * g->Ch;
+      t->xr[m] = (int32_t)iy;
+      t->xc[m] = (int32_t)ix;
+    }
+    const int64_t fwch = g->Fw * g->Ch;
+    for (int64_t j = 0; j < ny; j++) {
+      int64_t fy = j / fwch, k = j % fwch, fx = k / g->Ch, c = k % g->Ch;
+      t->ya[j] = fy * WC + fx * g->Ch + c;
+      t->yr[j] = (int32_t)fy;
+      t->yc[j] = (int32_t)fx;
+    }
+    t->limr = g->H;
+    t->limc = g->W;
+  } else {
+    for (int64_t j = 0; j < nx; j++) t->xa[j] = j, t->xr[j] = t->xc[j] = 0;
+    for (int64_t n = 0; n < ny; n++) t->ya[n] = n * g->K, t->yr[n] = t->yc[n] = 0;
+    t->limr = t->limc = 1;
+  }
+  return PG_OK;
+}
+
+/* Walk a read operand's demand in the simulator's order (folds, rows,
+ * columns left to right) through the buffer. Along a row the operand
+ * coordinates (x, y) move by constant steps, derived from fold_index. */
+static pg_status walk_reads(const geo *g, int op, rdbuf *rb, const stall_map *sm) {
+  addr_tables tb;
+  pg_status st = tables_init(g, op, &tb);
+  if (st) return st;
   int64_t hint = 0;
   fold_layout f;
-  const int64_t HWC = g->H * g->W * g->Ch, WC = g->W * g->Ch, px = g->Eh * g->Ew;
-  const int64_t fwch = g->Fw * g->Ch;
   for (int64_t fold = 0; fold < g->Fr * g->Fc; fold++) {
     int64_t fc = fold / g->Fr, fr = fold % g->Fr;
     layout(g, op, fr, fc, &f);
+    /* x(b, c) = x00 + xb*b + xc*c (each coefficient 0 or 1), same for y */
+    int64_t x00, y00, x10, y10, x01, y01;
+    fold_index(g, op, fr, fc, 0, 0, &x00, &y00);
+    fold_index(g, op, fr, fc, 1, 0, &x10, &y10);
+    fold_index(g, op, fr, fc, 0, 1, &x01, &y01);
+    int64_t xb = x10 - x00, yb = y10 - y00, xc = x01 - x00, yc = y01 - y00;
+    /* moving one column right: c + 1 and, when skewed, b - 1 */
+    int64_t dx = f.skew ? xc - xb : xc, dy = f.skew ? yc - yb : yc;
     int64_t t_lo = f.ulo, t_hi = f.skew ? f.uhi + f.cu - 1 : f.uhi;
     for (int64_t t = t_lo; t < t_hi; t++) {
       int64_t c0, c1;
@@ -358,32 +429,52 @@ static void walk_reads(const geo *g, int op, rdbuf *rb, const stall_map *sm) {
       if (c0 > c1) continue;
       int64_t row = fold * g->P + t;
       int64_t cycle = row + stalls_before(sm, row, &hint);
-      for (int64_t c = c0; c <= c1; c++) {
-        int64_t x, y, a;
-        fold_index(g, op, fr, fc, body_row(&f, t, c), c, &x, &y);
-        if (op == OP_IFMAP) {
-          int64_t b = x / px, p = x % px;
-          int64_t iy = (p / g->Ew) * g->Sh + y / fwch;
-          int64_t k = y % fwch;
-          int64_t ix = (p % g->Ew) * g->Sw + k / g->Ch;
-          if (iy >= g->H || ix >= g->W) continue;
-          a = b * HWC + iy * WC + ix * g->Ch + k % g->Ch;
-        } else {
-          a = y * g->K + x; /* filter n*K + j */
+      int64_t b0 = body_row(&f, t, c0);
+      int64_t x = x00 + xb * b0 + xc * c0, y = y00 + yb * b0 + yc * c0;
+      if (op == OP_FILTER) { /* always valid, address y*K + x: pure arithmetic */
+        int64_t a = y * g->K + x, da = dy * g->K + dx;
+        if (rb->first_req < 0) rb->first_req = cycle;
+        for (int64_t c = c0; c <= c1; c++, a += da) {
+          if (rb->stamp[a] == rb->epoch) continue;
+          rb->stamp[a] = rb->epoch;
+          rb->inserted++;
+          if (++rb->in_window == rb->window) {
+            rb->in_window = 0;
+            rb->flushes++;
+            rb->last_flush_cycle = cycle;
+            if (rb->epoch == 255) {
+              memset(rb->stamp, 0, (size_t)rb->space);
+              rb->epoch = 1;
+            } else {
+              rb->epoch++;
+            }
+          }
         }
+        continue;
+      }
+      for (int64_t c = c0; c <= c1; c++, x += dx, y += dy) {
+        if (tb.xr[x] + tb.yr[y] >= tb.limr || tb.xc[x] + tb.yc[y] >= tb.limc) continue;
+        int64_t a = tb.xa[x] + tb.ya[y];
         if (rb->first_req < 0) rb->first_req = cycle;
         if (rb->stamp[a] == rb->epoch) continue; /* hit */
         rb->stamp[a] = rb->epoch;
         rb->inserted++;
         if (++rb->in_window == rb->window) { /* 50 sets closed: forget */
           rb->in_window = 0;
-          rb->epoch++;
+          if (rb->epoch == 255) { /* small stamps keep the array in cache */
+            memset(rb->stamp, 0, (size_t)rb->space);
+            rb->epoch = 1;
+          } else {
+            rb->epoch++;
+          }
           rb->flushes++;
           rb->last_flush_cycle = cycle;
         }
       }
     }
   }
+  tables_free(&tb);
+  return PG_OK;
 }
 
 /* DRAM start/stop cycles of a read buffer (prefetch rate 10 words/cycle,
@@ -599,12 +690,14 @@ static pg_status exact_memory(const pg_hw_systolic_cfg *cfg, const geo *g,
       rb.first_req = first;
     } else {
       rb.stamp = calloc((size_t)space, sizeof *rb.stamp);
+      rb.space = space;
       if (!rb.stamp) {
         st = PG_ENOMEM;
         break;
       }
-      walk_reads(g, op, &rb, &sm);
+      st = walk_reads(g, op, &rb, &sm);
       free(rb.stamp);
+      if (st) break;
     }
     int64_t s0, s1;
     rdbuf_cycles(&rb, &s0, &s1);

@@ -74,6 +74,7 @@ function M.get(spec, opts)
     end
     return check(f(opts or {}), "optimizer '" .. spec .. "'")
   end
+  if type(spec) == "function" then return check(spec(opts or {}), "optimizer factory") end
   return check(spec, "optimizer")
 end
 

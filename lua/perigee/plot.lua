@@ -10,6 +10,7 @@
 --   igd.{png,svg}       IGD vs iteration, same layout (when a true front exists)
 --   best.{png,svg}      best value of each objective vs iteration (mean, band)
 --   hv_time.{png,svg}   hypervolume vs wall-clock time, one line per run
+-- $PERIGEE_GNUPLOT names the gnuplot command ("none": do not render).
 -- next to the .dat data and the .gp scripts. Without gnuplot the data and
 -- scripts are still written and the message says how to render them
 -- (`cd out_dir/plots && gnuplot *.gp`).
@@ -18,8 +19,15 @@ local R = require "perigee.results"
 
 local M = {}
 
-local function has_gnuplot()
-  return os.execute("command -v gnuplot >/dev/null 2>&1") == true
+-- The gnuplot command: opts.gnuplot (false = do not render), else
+-- $PERIGEE_GNUPLOT ("none" = do not render), else "gnuplot" when on PATH.
+local function gnuplot_command(opts)
+  if opts and opts.gnuplot == false then return nil end
+  local cmd = opts and opts.gnuplot or os.getenv("PERIGEE_GNUPLOT")
+  if cmd == "none" or cmd == "" then return nil end
+  cmd = cmd or "gnuplot"
+  if os.execute("command -v " .. R.shell_quote(cmd) .. " >/dev/null 2>&1") ~= true then return nil end
+  return cmd
 end
 
 local function num(s) return tonumber(s) end
@@ -93,7 +101,8 @@ local function spread(group, col)
 end
 
 --- Render the figures of an experiment (or run) directory.
-function M.experiment(dir)
+-- opts.gnuplot: the command to use, or false to write data and scripts only.
+function M.experiment(dir, opts)
   local runs = load_runs(dir)
   local pdir = dir .. "/plots"
   R.mkdir(pdir)
@@ -167,6 +176,9 @@ function M.experiment(dir)
         setup = setup .. ("\nset zlabel '%s' rotate parallel\nset view 60, 35\nset ticslevel 0"):format(names[3])
         cmd = "splot "
       end
+      for j, axis in ipairs { "x", "y", "z" } do -- log-transformed objectives on log axes
+        if objectives[j] and objectives[j].log and j <= m then setup = setup .. "\nset logscale " .. axis end
+      end
       scripts.fronts = script("fronts", ("%s: non-dominated points (union over seeds)%s"):format(bench,
         m > 3 and " - first three objectives" or ""), cmd .. table.concat(plots, ", \\\n  "), setup)
     end
@@ -239,7 +251,8 @@ function M.experiment(dir)
     end
   end
 
-  local rendered = has_gnuplot()
+  local gp = gnuplot_command(opts)
+  local rendered = gp ~= nil
   local failed = {}
   for _, key in ipairs { "fronts", "hv", "igd", "best", "hv_time" } do
     local s = scripts[key]
@@ -248,14 +261,14 @@ function M.experiment(dir)
       files[#files + 1] = pdir .. "/" .. key .. ".png"
       files[#files + 1] = pdir .. "/" .. key .. ".svg"
       if rendered then
-        local ok = os.execute(("cd %s && gnuplot %s.gp >%s.log 2>&1"):format(R.shell_quote(pdir), key, key))
+        local ok = os.execute(("cd %s && %s %s.gp >%s.log 2>&1"):format(R.shell_quote(pdir), R.shell_quote(gp), key, key))
         if ok then os.remove(pdir .. "/" .. key .. ".log") else failed[#failed + 1] = key end
       end
     end
   end
   local msg
   if not rendered then
-    msg = ("gnuplot not found: data and scripts written to %s; render with: cd %s && for f in *.gp; do gnuplot \"$f\"; done"
+    msg = ("gnuplot not used (not found, or PERIGEE_GNUPLOT=none): data and scripts written to %s; render with: cd %s && for f in *.gp; do gnuplot \"$f\"; done"
       .. " (Debian: apt-get install gnuplot-nox)"):format(pdir, pdir)
   elseif #failed > 0 then
     msg = ("plots in %s (gnuplot failed for %s: see the .log files)"):format(pdir, table.concat(failed, ", "))

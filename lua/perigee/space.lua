@@ -262,9 +262,11 @@ function Space:sample_matrix(n, rng, opts)
   return self.c:sample(n, r, method, opts.offset or 0)
 end
 
---- space:sample(n, rng [, opts]) -> list of points, native matrix.
+--- space:sample(n, rng [, opts]) -> list of points, native matrix
+-- (and the unit-cube matrix as a third value with opts.encoded = true).
 function Space:sample(n, rng, opts)
   local X = self:sample_matrix(n, rng, opts)
+  if opts and opts.encoded then return self:points(X), X, self.c:encode(X) end
   return self:points(X), X
 end
 

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fastset.h"
 #include "hv.h"
+#include "radix.h"
 #include "rng.h"
 
 /* sum over non-empty subsets T of (-1)^(|T|+1) prod_j max(0, r_j - max_T p_j) */
@@ -267,6 +269,80 @@ static void test_monte_carlo(void **state) {
   }
 }
 
+/* The private structures under the 3-D sweeps: the bit trie against a byte
+ * array, the radix sort against the numeric order (stable, -0.0 == 0.0). */
+static void test_fastset_and_radix(void **state) {
+  (void)state;
+  pg_rng g;
+  pg_rng_seed(&g, 31);
+  size_t sizes[] = {1, 63, 64, 65, 4097, 70000};
+  for (size_t si = 0; si < 6; si++) {
+    size_t K = sizes[si];
+    pg_fastset fs;
+    assert_int_equal(pg_fs_init(&fs, K), 0);
+    char *in = calloc(K, 1);
+    int ops = getenv("PERIGEE_VALGRIND") ? 600 : 4000;
+    for (int it = 0; it < ops; it++) {
+      size_t k = pg_rng_below(&g, K);
+      switch (pg_rng_below(&g, 4)) {
+      case 0:
+        pg_fs_insert(&fs, k);
+        in[k] = 1;
+        break;
+      case 1:
+        pg_fs_erase(&fs, k);
+        in[k] = 0;
+        break;
+      case 2: {
+        long p = -1;
+        for (long j = (long)k; j >= 0; j--)
+          if (in[j]) {
+            p = j;
+            break;
+          }
+        assert_int_equal(pg_fs_pred(&fs, k), p);
+        break;
+      }
+      default: {
+        long p = -1;
+        for (size_t j = k; j < K; j++)
+          if (in[j]) {
+            p = (long)j;
+            break;
+          }
+        assert_int_equal(pg_fs_succ(&fs, k), p);
+      }
+      }
+    }
+    free(in);
+    pg_fs_free(&fs);
+  }
+  size_t ns[] = {2, 100, 255, 256, 3000};
+  for (size_t si = 0; si < 5; si++) {
+    size_t n = ns[si];
+    double *x = malloc(n * sizeof *x);
+    uint64_t *key = malloc(n * sizeof *key), *kt = malloc(n * sizeof *kt);
+    uint32_t *idx = malloc(n * sizeof *idx), *it = malloc(n * sizeof *it);
+    for (size_t i = 0; i < n; i++) {
+      double v = (double)pg_rng_below(&g, 7) - 3.0; /* ties, negatives, zeros */
+      x[i] = v == 0.0 && (i & 1) ? -0.0 : v * (1.0 + 0.5 * (double)(i % 3 == 0));
+      if (i % 11 == 0) x[i] = pg_rng_normal(&g) * 1e300;
+      key[i] = pg_radix_key(x[i]);
+      idx[i] = (uint32_t)i;
+    }
+    assert_int_equal(pg_radix_sort(key, idx, n, kt, it), 0);
+    for (size_t i = 1; i < n; i++) {
+      assert_true(x[idx[i - 1]] <= x[idx[i]]);
+      if (x[idx[i - 1]] == x[idx[i]]) assert_true(idx[i - 1] < idx[i]);
+    }
+    free(x);
+    free(key);
+    free(kt);
+    free(idx);
+    free(it);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_vs_inclusion_exclusion),
@@ -275,6 +351,7 @@ int main(void) {
       cmocka_unit_test(test_invariance),
       cmocka_unit_test(test_contrib_and_improvement),
       cmocka_unit_test(test_monte_carlo),
+      cmocka_unit_test(test_fastset_and_radix),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,7 +50,7 @@ static void test_vs_loops(void **state) {
   (void)state;
   pg_rng g;
   pg_rng_seed(&g, 2);
-  size_t n = 700, m = 1100; /* crosses the 512-point blocks */
+  size_t n = getenv("PERIGEE_VALGRIND") ? 300 : 700, m = getenv("PERIGEE_VALGRIND") ? 600 : 1100; /* crosses the 512-point blocks */
   for (size_t d = 1; d <= 7; d += 3) {
     double *Y = malloc(n * d * sizeof *Y), *R = malloc(m * d * sizeof *R);
     for (size_t i = 0; i < n * d; i++) Y[i] = pg_rng_normal(&g);

@@ -24,7 +24,7 @@ static double loss_of(pg_mlp *m, const double *X, size_t n, const double *c) {
   return s;
 }
 
-static void check_gradients(pg_mlp_act act, int act_out) {
+static void check_gradients(pg_mlp_act act, int act_out, int sparse) {
   size_t sizes[] = {5, 7, 6, 3};
   pg_mlp *m;
   assert_int_equal(pg_mlp_new(&m, 3, sizes, act, act_out), PG_OK);
@@ -36,8 +36,36 @@ static void check_gradients(pg_mlp_act act, int act_out) {
   const size_t n = 4;
   double X[4 * 5], c[4 * 3], dX[4 * 5];
   for (size_t i = 0; i < n * 5; i++) X[i] = pg_rng_normal(&r);
+  if (sparse) /* 4 non-zeros out of 20: the first layer takes the sparse path */
+    for (size_t i = 0; i < n * 5; i++) X[i] = i % 5 == i / 5 ? X[i] : 0.0;
   for (size_t i = 0; i < n * 3; i++) c[i] = pg_rng_normal(&r);
   loss_of(m, X, n, c);
+  assert_int_equal(m->sparse, sparse);
+  if (sparse) { /* same output as a dense reference computed here */
+    const double *Y = pg_mlp_output(m);
+    double h0[7], h1[6];
+    for (size_t row = 0; row < n; row++) {
+      const double *W = m->params;
+      for (size_t j = 0; j < 7; j++) {
+        double z = W[35 + j];
+        for (size_t k = 0; k < 5; k++) z += X[row * 5 + k] * W[k * 7 + j];
+        h0[j] = act == PG_MLP_TANH ? tanh(z) : (z > 0 ? z : 0);
+      }
+      W = m->params + m->offset[1];
+      for (size_t j = 0; j < 6; j++) {
+        double z = W[42 + j];
+        for (size_t k = 0; k < 7; k++) z += h0[k] * W[k * 6 + j];
+        h1[j] = act == PG_MLP_TANH ? tanh(z) : (z > 0 ? z : 0);
+      }
+      W = m->params + m->offset[2];
+      for (size_t j = 0; j < 3; j++) {
+        double z = W[18 + j];
+        for (size_t k = 0; k < 6; k++) z += h1[k] * W[k * 3 + j];
+        if (act_out) z = act == PG_MLP_TANH ? tanh(z) : (z > 0 ? z : 0);
+        assert_true(fabs(z - Y[row * 3 + j]) < 1e-13);
+      }
+    }
+  }
   pg_mlp_zero_grad(m);
   assert_int_equal(pg_mlp_backward(m, c, dX), PG_OK);
   double *g = malloc(m->nparams * sizeof *g);
@@ -72,14 +100,18 @@ static void check_gradients(pg_mlp_act act, int act_out) {
 
 static void test_grad_tanh(void **state) {
   (void)state;
-  check_gradients(PG_MLP_TANH, 0);
-  check_gradients(PG_MLP_TANH, 1);
+  check_gradients(PG_MLP_TANH, 0, 0);
+  check_gradients(PG_MLP_TANH, 1, 0);
+  check_gradients(PG_MLP_TANH, 0, 1);
+  check_gradients(PG_MLP_TANH, 1, 1);
 }
 
 static void test_grad_relu(void **state) {
   (void)state;
-  check_gradients(PG_MLP_RELU, 0);
-  check_gradients(PG_MLP_RELU, 1);
+  check_gradients(PG_MLP_RELU, 0, 0);
+  check_gradients(PG_MLP_RELU, 1, 0);
+  check_gradients(PG_MLP_RELU, 0, 1);
+  check_gradients(PG_MLP_RELU, 1, 1);
 }
 
 /* W W^T = g^2 I for out <= in, W^T W = g^2 I for out >= in. */
@@ -91,18 +123,18 @@ static void test_orthogonal(void **state) {
   pg_rng r;
   pg_rng_seed(&r, 3);
   assert_int_equal(pg_mlp_init(m, &r, PG_MLP_INIT_ORTHOGONAL, sqrt(2.0), 0.5), PG_OK);
-  const double *W1 = m->params + m->offset[0]; /* 4 x 9 */
+  const double *W1 = m->params + m->offset[0]; /* W^T: 9 x 4 */
   for (size_t i = 0; i < 4; i++)
     for (size_t j = 0; j < 4; j++) {
       double s = 0;
-      for (size_t k = 0; k < 9; k++) s += W1[i * 9 + k] * W1[j * 9 + k];
+      for (size_t k = 0; k < 9; k++) s += W1[k * 4 + i] * W1[k * 4 + j];
       assert_true(fabs(s - (i == j ? 2.0 : 0.0)) < 1e-12);
     }
-  const double *W2 = m->params + m->offset[1]; /* 12 x 4 */
+  const double *W2 = m->params + m->offset[1]; /* W^T: 4 x 12 */
   for (size_t i = 0; i < 4; i++)
     for (size_t j = 0; j < 4; j++) {
       double s = 0;
-      for (size_t k = 0; k < 12; k++) s += W2[k * 4 + i] * W2[k * 4 + j];
+      for (size_t k = 0; k < 12; k++) s += W2[i * 12 + k] * W2[j * 12 + k];
       assert_true(fabs(s - (i == j ? 0.25 : 0.0)) < 1e-12);
     }
   const double *b2 = W2 + 48;

@@ -272,6 +272,21 @@ static void test_samples_and_degenerate(void **state) {
   assert_int_equal(pg_sgp_predict(s, X, 2, mu, C), PG_OK);
   assert_true(fabs(mu[0] - 3.0) < 1e-12 && isfinite(C[0]));
   assert_int_equal(pg_sgp_train(s, &r, 1), PG_OK);
+  /* training on a random subset (train_max) still refits on every point */
+  {
+    pg_sgp_opts o = pg_sgp_defaults();
+    o.m = 8;
+    o.train_max = 20;
+    pg_sgp *t;
+    assert_int_equal(pg_sgp_new(&t, kern(D), &o), PG_OK);
+    assert_int_equal(pg_sgp_fit(t, X, N, D, y, &r), PG_OK);
+    double b0 = pg_sgp_loglik(t);
+    assert_int_equal(pg_sgp_train(t, NULL, 1), PG_EINVAL);
+    assert_int_equal(pg_sgp_train(t, &r, 1), PG_OK);
+    assert_int_equal(pg_sgp_n(t), N);
+    assert_true(isfinite(pg_sgp_loglik(t)) && pg_sgp_loglik(t) != b0);
+    pg_sgp_free(t);
+  }
   /* fixed inducing inputs are kept */
   assert_int_equal(pg_sgp_set_inducing(s, X, 4, D), PG_OK);
   assert_int_equal(pg_sgp_fit(s, X, N, D, y, NULL), PG_OK);

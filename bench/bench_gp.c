@@ -1,0 +1,275 @@
+/*
+ * bench_gp.c -- Gaussian-process timings (issue 3), side by side with
+ * scikit-learn's GaussianProcessRegressor (bench/gp_peer.py) on the same data.
+ *
+ * Data: d = 10, x ~ U[0,1]^d, f(x) = sum_j (1 - 0.05 j) sin(3 x_j + j / 2)
+ * + x_1 x_2, y = f + e, e ~ N(0, 1e-2) (noise variance 1e-2). Test points:
+ * 10^4 fresh inputs, RMSE against the noiseless f.
+ * Fixed hyperparameters on both sides: Matern 5/2, lengthscale 0.8 in every
+ * dimension, variance 2, noise 1e-2, no output standardisation.
+ *
+ * Run (same BLAS settings for both sides, see /work/shared/research/blas.md):
+ *   OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 build/bench/bench_gp [--quick] [--no-peer]
+ * The peer is started with LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gp.h"
+#include "kernel.h"
+#include "sgp.h"
+
+enum { D = 10, NTEST = 10000 };
+static const double LS = 0.8, VAR = 2.0, NOISE = 1e-2;
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double ftrue(const double *x) {
+  double s = x[0] * x[1];
+  for (int j = 0; j < D; j++) s += (1.0 - 0.05 * j) * sin(3.0 * x[j] + 0.5 * j);
+  return s;
+}
+
+static void gen(pg_rng *r, size_t n, double *X, double *y, double noise_sd) {
+  for (size_t i = 0; i < n; i++) {
+    for (int j = 0; j < D; j++) X[i * D + j] = pg_rng_uniform(r);
+    y[i] = ftrue(X + i * D) + noise_sd * pg_rng_normal(r);
+  }
+}
+
+static pg_kernel *kern(void) {
+  pg_kernel *k;
+  if (pg_kernel_new(&k, PG_KERNEL_MATERN52, NULL, D) != PG_OK) exit(1);
+  pg_kernel_init(k, LS, VAR);
+  return k;
+}
+
+static double rmse(const double *mu, const double *f, size_t n) {
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++) s += (mu[i] - f[i]) * (mu[i] - f[i]);
+  return sqrt(s / (double)n);
+}
+
+static void write_bin(const char *dir, const char *name, const double *a, size_t n) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  if (!f || fwrite(a, sizeof *a, n, f) != n) {
+    fprintf(stderr, "cannot write %s\n", path);
+    exit(1);
+  }
+  fclose(f);
+}
+
+#define CHECK(x)                                                                          \
+  do {                                                                                    \
+    pg_status st_ = (x);                                                                  \
+    if (st_ != PG_OK) {                                                                   \
+      fprintf(stderr, "%s:%d: %s -> %s\n", __FILE__, __LINE__, #x, pg_strerror(st_));     \
+      exit(1);                                                                            \
+    }                                                                                     \
+  } while (0)
+
+int main(int argc, char **argv) {
+  int quick = 0, peer = 1;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--quick") == 0) quick = 1;
+    if (strcmp(argv[i], "--no-peer") == 0) peer = 0;
+  }
+  const char *ct = getenv("OPENBLAS_CORETYPE"), *nt = getenv("OPENBLAS_NUM_THREADS");
+  printf("# bench_gp: d = %d, Matern 5/2 ARD (ls %.2g, var %.2g), noise %.2g; OPENBLAS_CORETYPE=%s "
+         "OPENBLAS_NUM_THREADS=%s\n",
+         D, LS, VAR, NOISE, ct ? ct : "(unset)", nt ? nt : "(unset)");
+  size_t NMAX = quick ? 10000 : 100000, NPRED = quick ? 100000 : 1000000;
+  pg_rng r;
+  pg_rng_seed(&r, 2024);
+  double *X = malloc(NMAX * D * sizeof *X), *y = malloc(NMAX * sizeof *y);
+  double *Xt = malloc(NTEST * D * sizeof *Xt), *ft = malloc(NTEST * sizeof *ft);
+  double *Xp = malloc(NPRED * D * sizeof *Xp), *mp = malloc(NPRED * sizeof *mp),
+         *vp = malloc(NPRED * sizeof *vp);
+  double *mu = malloc(NTEST * sizeof *mu), *va = malloc(NTEST * sizeof *va);
+  gen(&r, NMAX, X, y, sqrt(NOISE));
+  gen(&r, NTEST, Xt, ft, 0.0);
+  for (size_t i = 0; i < NPRED * D; i++) Xp[i] = pg_rng_uniform(&r);
+
+  /* ---- the peer first (it reads the same data) ---- */
+  char peer_out[8192] = "";
+  if (peer) {
+    char dir[] = "/tmp/bench_gp_XXXXXX";
+    if (!mkdtemp(dir)) {
+      perror("mkdtemp");
+      return 1;
+    }
+    write_bin(dir, "X.bin", X, 8000 * D);
+    write_bin(dir, "y.bin", y, 8000);
+    write_bin(dir, "Xt.bin", Xt, NTEST * D);
+    write_bin(dir, "ft.bin", ft, NTEST);
+    char script[1024];
+    snprintf(script, sizeof script, "%s", __FILE__);
+    char *slash = strrchr(script, '/');
+    if (slash)
+      strcpy(slash + 1, "gp_peer.py");
+    else
+      strcpy(script, "bench/gp_peer.py");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread /usr/bin/python3 %s %s %s",
+             script, dir, quick ? "--quick" : "");
+    fprintf(stderr, "running the scikit-learn peer: %s\n", cmd);
+    FILE *p = popen(cmd, "r");
+    if (p) {
+      size_t len = fread(peer_out, 1, sizeof peer_out - 1, p);
+      peer_out[len] = 0;
+      if (pclose(p) != 0) fprintf(stderr, "peer failed (is python3-sklearn installed?)\n");
+    }
+    char rm[600];
+    snprintf(rm, sizeof rm, "rm -rf %s", dir);
+    if (system(rm) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  }
+
+  /* ---- exact GP, fixed hyperparameters ---- */
+  printf("\n## exact GP, fixed hyperparameters (perigee)\n");
+  printf("%8s %10s %12s %10s\n", "n", "fit_s", "fit+1e4_s", "rmse");
+  size_t ns[4] = {1000, 2000, 4000, 8000};
+  for (int t = 0; t < (quick ? 3 : 4); t++) {
+    size_t n = ns[t];
+    pg_gp_opts o = pg_gp_defaults();
+    o.noise = NOISE;
+    o.standardize = 0;
+    pg_gp *g;
+    CHECK(pg_gp_new(&g, kern(), &o));
+    double t0 = now();
+    CHECK(pg_gp_fit(g, X, n, D, y));
+    double t1 = now();
+    CHECK(pg_gp_predict(g, Xt, NTEST, mu, va));
+    double t2 = now();
+    printf("%8zu %10.3f %12.3f %10.4f\n", n, t1 - t0, t2 - t0, rmse(mu, ft, NTEST));
+    fflush(stdout);
+    pg_gp_free(g);
+  }
+
+  /* ---- exact GP, ARD training at n = 1000 ---- */
+  {
+    pg_gp_opts o = pg_gp_defaults();
+    o.noise = NOISE;
+    o.standardize = 0;
+    o.train_noise = 0;
+    o.param_lo = 1e-5;
+    o.param_hi = 1e5;
+    pg_gp *g;
+    pg_kernel *k = kern();
+    pg_kernel_init(k, 1.0, 1.0); /* sklearn's default start */
+    CHECK(pg_gp_new(&g, k, &o));
+    double t0 = now();
+    CHECK(pg_gp_fit(g, X, 1000, D, y));
+    pg_rng rr;
+    pg_rng_seed(&rr, 1);
+    CHECK(pg_gp_train(g, &rr, 1));
+    double t1 = now();
+    CHECK(pg_gp_predict(g, Xt, NTEST, mu, NULL));
+    printf("\n## exact GP, ARD hyperparameter training, n = 1000, noise fixed (perigee)\n");
+    printf("train_s %.3f  lml %.4f  rmse %.4f\n", t1 - t0, pg_gp_loglik(g), rmse(mu, ft, NTEST));
+    fflush(stdout);
+    pg_gp_free(g);
+  }
+
+  /* ---- sparse GP ---- */
+  printf("\n## sparse GP (VFE, k-means++), fixed hyperparameters (perigee)\n");
+  printf("%8s %5s %10s %10s %14s %10s\n", "n", "m", "fit_s", "rmse", "pred_s", "npred");
+  size_t sn[3] = {1000, 10000, 100000}, sm[3] = {64, 256, 512};
+  for (int a = 0; a < 3; a++) {
+    if (sn[a] > NMAX) break;
+    for (int b = 0; b < 3; b++) {
+      size_t n = sn[a], m = sm[b];
+      pg_sgp_opts o = pg_sgp_defaults();
+      o.m = m;
+      o.noise = NOISE;
+      o.standardize = 0;
+      pg_sgp *s;
+      CHECK(pg_sgp_new(&s, kern(), &o));
+      pg_rng rr;
+      pg_rng_seed(&rr, 5);
+      double t0 = now();
+      CHECK(pg_sgp_fit(s, X, n, D, y, &rr));
+      double t1 = now();
+      CHECK(pg_sgp_predict(s, Xt, NTEST, mu, va));
+      double e = rmse(mu, ft, NTEST), tp = NAN;
+      if (n == sn[2] || (quick && n == NMAX)) {
+        double t2 = now();
+        CHECK(pg_sgp_predict(s, Xp, NPRED, mp, vp));
+        tp = now() - t2;
+      }
+      printf("%8zu %5zu %10.3f %10.4f %14.3f %10zu\n", n, m, t1 - t0, e, tp,
+             isnan(tp) ? (size_t)0 : NPRED);
+      fflush(stdout);
+      pg_sgp_free(s);
+    }
+  }
+
+  /* sparse m = 256 at n = 8000: fit + 10^4 predictions (vs sklearn exact) */
+  {
+    pg_sgp_opts o = pg_sgp_defaults();
+    o.m = 256;
+    o.noise = NOISE;
+    o.standardize = 0;
+    pg_sgp *s;
+    CHECK(pg_sgp_new(&s, kern(), &o));
+    pg_rng rr;
+    pg_rng_seed(&rr, 5);
+    double t0 = now();
+    CHECK(pg_sgp_fit(s, X, 8000, D, y, &rr));
+    CHECK(pg_sgp_predict(s, Xt, NTEST, mu, va));
+    double t1 = now();
+    printf("\n## sparse GP m = 256, n = 8000: fit + 1e4 predictions (mean, variance)\n");
+    printf("fit+pred_s %.3f  rmse %.4f\n", t1 - t0, rmse(mu, ft, NTEST));
+    pg_sgp_free(s);
+  }
+
+  /* sparse training at the largest n, m = 256 */
+  {
+    size_t n = NMAX;
+    pg_sgp_opts o = pg_sgp_defaults();
+    o.m = 256;
+    o.noise = NOISE;
+    pg_sgp *s;
+    pg_kernel *k = kern();
+    pg_kernel_init(k, 1.0, 1.0);
+    CHECK(pg_sgp_new(&s, k, &o));
+    pg_rng rr;
+    pg_rng_seed(&rr, 5);
+    double t0 = now();
+    CHECK(pg_sgp_fit(s, X, n, D, y, &rr));
+    double F0 = pg_sgp_loglik(s);
+    double th[16], g[16];
+    pg_sgp_get_params(s, th);
+    double t1 = now();
+    CHECK(pg_sgp_bound_grad(s, th, &F0, g));
+    double t2 = now();
+    CHECK(pg_sgp_train(s, &rr, 1));
+    double t3 = now();
+    CHECK(pg_sgp_predict(s, Xt, NTEST, mu, NULL));
+    printf("\n## sparse GP training (VFE, m = 256, n = %zu, 1 L-BFGS start, noise trained)\n", n);
+    printf("fit_s %.3f  bound+grad_s %.3f  train_s %.3f  bound %.2f -> %.2f  rmse %.4f\n", t1 - t0,
+           t2 - t1, t3 - t2, F0, pg_sgp_loglik(s), rmse(mu, ft, NTEST));
+    pg_sgp_free(s);
+  }
+
+  if (peer) printf("\n## scikit-learn %s", peer_out[0] ? peer_out : "(no output)\n");
+  free(X);
+  free(y);
+  free(Xt);
+  free(ft);
+  free(Xp);
+  free(mp);
+  free(vp);
+  free(mu);
+  free(va);
+  return 0;
+}

@@ -1,0 +1,116 @@
+/* bench_ppo.c -- environment steps per second of the Sim-is-More NAS-Bench-201
+ * environment alone and with PPO training (rollouts + updates), for the
+ * settings of the public code (stable-baselines3 defaults: rollout 2048,
+ * minibatch 64, 10 epochs, 64x64 tanh, separate policy/value networks).
+ *
+ *   OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 build/bench/bench_ppo [steps]
+ *
+ * The proxy values do not change the cost of a step, so the benchmark uses a
+ * deterministic stand-in for them and the 18-device pool statistics of
+ * simismore.md (no data files needed). Target: >= 20,000 steps/s with PPO. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nasenv.h"
+#include "ppo.h"
+
+static double cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* the 18 devices' per-op latencies (ms), simismore.md section 4.4 */
+static const double POOL[18][5] = {
+    {0.1171, 0.7391, 1.135, 1.582, 1.542},  {0.002575, 0.5563, 3.187, 3.475, 13.99},
+    {0.001282, 0.2569, 1.884, 0.8787, 5.774}, {0.2523, 0.2523, 1.579, 0.4735, 1.579},
+    {0.17, 0.17, 0.5387, 0.6347, 1.388},    {0.9109, 0.8019, 1.461, 3.821, 8.013},
+    {0.7374, 0.5707, 1.025, 1.882, 3.758},  {0.9206, 0.5994, 0.9425, 2.665, 2.746},
+    {0.6664, 0.4469, 0.7307, 2.143, 2.049}, {0.6667, 0.5, 1.667, 3.167, 5.5},
+    {1.333, 1, 2.167, 6.333, 9},            {1.167, 0.8333, 2, 3.667, 12.33},
+    {0.6415, 0.4143, 0.6043, 1.702, 1.726}, {0.7972, 0.5427, 0.8755, 2.484, 2.542},
+    {0.7977, 0.6472, 1.171, 2.61, 5.639},   {0.5965, 0.4441, 0.8079, 2.843, 3.035},
+    {0.8712, 0.6451, 0.9214, 2.675, 2.621}, {1, 0.6667, 1.667, 3.667, 6.667}};
+
+static void run_ppo(pg_nas_data *data, size_t n_envs, int shared, unsigned long steps) {
+  pg_nasenv **envs = calloc(n_envs, sizeof *envs);
+  pg_env *views = calloc(n_envs, sizeof *views);
+  for (size_t i = 0; i < n_envs; i++) {
+    pg_nasenv_new(&envs[i], data, NULL);
+    views[i] = pg_nasenv_as_env(envs[i]);
+  }
+  pg_ppo_config c;
+  pg_ppo_config_default(&c);
+  c.obs_dim = PG_NAS_OBS_DIM;
+  c.nheads = 2;
+  c.head_sizes[0] = 6;
+  c.head_sizes[1] = 5;
+  c.gamma = 0.6;
+  c.shared = shared;
+  c.n_steps = 2048 / n_envs;
+  c.seed = 777;
+  pg_ppo *p;
+  if (pg_ppo_new(&p, &c) != PG_OK) {
+    fprintf(stderr, "pg_ppo_new failed\n");
+    exit(1);
+  }
+  pg_ppo_stats st;
+  double t0 = now(), c0 = cpu();
+  pg_status s = pg_ppo_learn(p, views, n_envs, steps, &st);
+  double dt = now() - t0, dc = cpu() - c0;
+  if (s != PG_OK) {
+    fprintf(stderr, "learn failed: %s\n", pg_strerror(s));
+    exit(1);
+  }
+  printf("env + PPO  envs=%-3zu trunk=%-8s %8llu steps %7.2f s  %9.0f steps/s wall  %9.0f "
+         "steps/s cpu  (mean return %.2f)\n",
+         n_envs, shared ? "shared" : "separate", (unsigned long long)st.timesteps, dt,
+         (double)st.timesteps / dt, (double)st.timesteps / dc, st.ep_return_mean);
+  pg_ppo_free(p);
+  for (size_t i = 0; i < n_envs; i++) pg_nasenv_free(envs[i]);
+  free(envs);
+  free(views);
+}
+
+int main(int argc, char **argv) {
+  unsigned long steps = argc > 1 ? strtoul(argv[1], NULL, 10) : 40960;
+  double *tf = malloc(PG_NAS_CELLS * sizeof *tf);
+  for (int i = 0; i < PG_NAS_CELLS; i++) tf[i] = (double)((i * 7919) % 1000) / 1000.0;
+  pg_nas_data *data;
+  if (pg_nas_data_new(&data, tf, &POOL[0][0], 18) != PG_OK) return 1;
+  free(tf);
+
+  /* environment alone, random actions */
+  pg_nasenv *e;
+  pg_nasenv_new(&e, data, NULL);
+  pg_rng r;
+  pg_rng_seed(&r, 1);
+  double obs[PG_NAS_OBS_DIM], rew, acc = 0;
+  pg_nasenv_reset(e, &r, -1, obs);
+  const unsigned long n = 2000000;
+  double t0 = now();
+  for (unsigned long i = 0; i < n; i++) {
+    int a[2] = {(int)pg_rng_below(&r, 6), (int)pg_rng_below(&r, 5)}, term, trunc;
+    pg_nasenv_step(e, a, obs, &rew, &term, &trunc);
+    acc += rew;
+    if (term || trunc) pg_nasenv_reset(e, &r, -1, obs);
+  }
+  double dt = now() - t0;
+  printf("env alone  random actions    %8lu steps %7.2f s  %9.0f steps/s  (checksum %.3f)\n", n,
+         dt, (double)n / dt, acc / (double)n);
+  pg_nasenv_free(e);
+
+  run_ppo(data, 1, 0, steps);
+  run_ppo(data, 8, 0, steps);
+  run_ppo(data, 8, 1, steps);
+  pg_nas_data_free(data);
+  return 0;
+}

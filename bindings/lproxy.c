@@ -1,0 +1,366 @@
+/*
+ * lproxy.c -- perigee.proxy: training-free proxies of NAS-Bench-201 cells and
+ * NATS size-space networks (engine/proxy.c, engine/nasnet.c).
+ *
+ *   perigee.proxy.naswot(arch [, opts])      -> score, input ("fmnist" | "noise")
+ *   perigee.proxy.logsynflow(arch [, opts])  -> score
+ *   perigee.proxy.synflow(arch [, opts])     -> score
+ *   perigee.proxy.skipscore(arch)            -> score
+ *   perigee.proxy.scores(arch [, opts])      -> {naswot=, logsynflow=, synflow=, skip=, input=}
+ *   perigee.proxy.freerea(list [, opts])     -> combined scores, raw score records
+ *   perigee.proxy.combine(records [, mode])  -> combined scores
+ *   perigee.proxy.parse(arch)                -> space ("nb201" | "nats_sss"), table of ops/channels
+ *   perigee.proxy.read_gz(path) -> string;  perigee.proxy.write_gz(path, string)
+ *
+ * arch is an NB201 string "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|" or a NATS
+ * size-space string "C1:C2:C3:C4:C5". Options (all optional):
+ *   batch = 64, seed = 0 (initialisation), data_seed = 3 (which images),
+ *   input = "fmnist" | "noise", repeats = 1, side = 32, classes = 10,
+ *   precision = "single" | "double" (NASWOT's convolutions), C = 16, N = 5,
+ *   mode = "minmax" | "maxabs" (freerea/combine).
+ * The Fashion-MNIST file is $PERIGEE_FMNIST or Debian's
+ * /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz; when it is
+ * absent, input = "fmnist" falls back to seeded Gaussian noise and the
+ * second result of naswot (and scores().input) says "noise".
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../engine/gzcsv.h"
+#include "../engine/proxy.h"
+#include "lpg.h"
+
+#define FMNIST_DEFAULT "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+
+typedef struct popts {
+  size_t batch, side, classes, C, N;
+  lua_Integer seed, data_seed;
+  int noise, repeats, single, mode;
+} popts;
+
+/* Options table at idx (may be none/nil). Raises naming the argument. */
+static popts check_opts(lua_State *L, int idx) {
+  static const char *const inputs[] = {"fmnist", "noise", NULL};
+  static const int input_v[] = {0, 1};
+  static const char *const precs[] = {"single", "double", NULL};
+  static const int prec_v[] = {1, 0};
+  static const char *const modes[] = {"minmax", "maxabs", NULL};
+  static const int mode_v[] = {PG_COMBINE_MINMAX, PG_COMBINE_MAXABS};
+  popts o;
+  if (!lua_isnoneornil(L, idx)) luaL_checktype(L, idx, LUA_TTABLE);
+  lua_Integer batch = pgL_optintegerfield(L, idx, "batch", 64);
+  lua_Integer side = pgL_optintegerfield(L, idx, "side", 32);
+  lua_Integer classes = pgL_optintegerfield(L, idx, "classes", 10);
+  lua_Integer C = pgL_optintegerfield(L, idx, "C", 16);
+  lua_Integer N = pgL_optintegerfield(L, idx, "N", 5);
+  lua_Integer repeats = pgL_optintegerfield(L, idx, "repeats", 1);
+  luaL_argcheck(L, batch >= 2 && batch <= 4096, idx, "option 'batch' must be in 2..4096");
+  luaL_argcheck(L, side >= 4 && side <= 512, idx, "option 'side' must be in 4..512");
+  luaL_argcheck(L, classes >= 1 && classes <= 100000, idx, "option 'classes' must be in 1..100000");
+  luaL_argcheck(L, C >= 1 && C <= 1024, idx, "option 'C' must be in 1..1024");
+  luaL_argcheck(L, N >= 1 && N <= 64, idx, "option 'N' must be in 1..64");
+  luaL_argcheck(L, repeats >= 1 && repeats <= 100, idx, "option 'repeats' must be in 1..100");
+  o.batch = (size_t)batch;
+  o.side = (size_t)side;
+  o.classes = (size_t)classes;
+  o.C = (size_t)C;
+  o.N = (size_t)N;
+  o.repeats = (int)repeats;
+  o.seed = pgL_optintegerfield(L, idx, "seed", 0);
+  o.data_seed = pgL_optintegerfield(L, idx, "data_seed", 3);
+  o.noise = pgL_optenum(L, idx, "input", inputs, input_v, 0);
+  o.single = pgL_optenum(L, idx, "precision", precs, prec_v, 1);
+  o.mode = pgL_optenum(L, idx, "mode", modes, mode_v, PG_COMBINE_MINMAX);
+  return o;
+}
+
+/* A parsed architecture of either space. */
+typedef struct parch {
+  int sss;                        /* 0: NB201 cell, 1: NATS size space */
+  int ops[PG_NB201_EDGES];        /* the cell (the fixed one for sss) */
+  int ch[PG_NATS_SSS_LAYERS];
+} parch;
+
+static parch check_arch(lua_State *L, int arg) {
+  parch a;
+  memset(&a, 0, sizeof a);
+  const char *s = luaL_checkstring(L, arg);
+  if (s[0] == '|') {
+    if (pg_nb201_parse(s, a.ops))
+      luaL_argerror(L, arg, "not an NB201 architecture string "
+                            "('|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' with ops none, skip_connect, "
+                            "nor_conv_1x1, nor_conv_3x3, avg_pool_3x3)");
+  } else {
+    if (pg_nats_sss_parse(s, a.ch))
+      luaL_argerror(L, arg, "not an architecture string: expected an NB201 cell "
+                            "'|op~0|+...' or NATS channels 'C1:C2:C3:C4:C5' (each 8..64, step 8)");
+    a.sss = 1;
+    memcpy(a.ops, pg_nats_sss_cell, sizeof a.ops);
+  }
+  return a;
+}
+
+/* Input batch as a cached userdata (n x 3 x side x side doubles) in the
+ * upvalue table; returns its data and whether noise was used. */
+static const double *get_batch(lua_State *L, const popts *o, int *noise) {
+  const char *path = getenv("PERIGEE_FMNIST");
+  if (!path || !*path) path = FMNIST_DEFAULT;
+  lua_pushfstring(L, "%s:%I:%I:%I:%s", o->noise ? "noise" : "fmnist", (lua_Integer)o->batch,
+                  (lua_Integer)o->side, o->data_seed, path);
+  lua_pushvalue(L, -1);
+  if (lua_rawget(L, lua_upvalueindex(1)) == LUA_TUSERDATA) {
+    lua_getiuservalue(L, -1, 1);
+    *noise = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    lua_remove(L, -2);
+    return lua_touserdata(L, -1);
+  }
+  lua_pop(L, 1);
+  pg_rng rng;
+  pg_rng_seed(&rng, (uint64_t)o->data_seed);
+  pg_tensor t = {0};
+  pg_status st = PG_EIO;
+  *noise = o->noise;
+  if (!o->noise) st = pg_fmnist_batch(path, o->batch, o->side, &rng, &t);
+  if (st) { /* documented fallback: seeded noise */
+    pg_rng_seed(&rng, (uint64_t)o->data_seed);
+    st = pg_noise_batch(o->batch, o->side, &rng, &t);
+    *noise = 1;
+  }
+  if (st) return pgL_error(L, st, "input batch"), NULL;
+  size_t bytes = pg_tensor_numel(&t) * sizeof(double);
+  double *ud = lua_newuserdatauv(L, bytes, 1);
+  memcpy(ud, t.data, bytes);
+  pg_tensor_free(&t);
+  lua_pushinteger(L, *noise);
+  lua_setiuservalue(L, -2, 1);
+  lua_pushvalue(L, -2); /* key */
+  lua_pushvalue(L, -2); /* value */
+  lua_rawset(L, lua_upvalueindex(1));
+  lua_remove(L, -2);
+  return ud;
+}
+
+/* Build the network of a and compute the selected proxies; never raises
+ * while the network is alive (errors are returned). */
+static pg_status compute(const parch *a, const popts *o, const double *batch, unsigned which,
+                         pg_proxy_result *res) {
+  pg_nasnet_cfg cfg = {o->C, o->N, o->side, o->classes};
+  pg_net net;
+  pg_status st = a->sss ? pg_nats_sss_build(&net, a->ch, &cfg) : pg_nb201_build(&net, a->ops, &cfg);
+  if (st) return st;
+  net.single = o->single;
+  pg_rng rng;
+  pg_rng_seed(&rng, (uint64_t)o->seed);
+  pg_tensor x = {o->batch, 3, o->side, o->side, (double *)batch};
+  st = pg_proxy_scores(&net, batch ? &x : NULL, which, o->repeats, &rng, res);
+  pg_net_free(&net);
+  return st;
+}
+
+static int proxy_naswot(lua_State *L) {
+  parch a = check_arch(L, 1);
+  popts o = check_opts(L, 2);
+  int noise;
+  const double *batch = get_batch(L, &o, &noise);
+  pg_proxy_result r;
+  pg_status st = compute(&a, &o, batch, PG_PROXY_NASWOT, &r);
+  if (st) return pgL_error(L, st, NULL);
+  lua_pushnumber(L, r.naswot);
+  lua_pushstring(L, noise ? "noise" : "fmnist");
+  return 2;
+}
+
+static int synflows(lua_State *L, int log) {
+  parch a = check_arch(L, 1);
+  popts o = check_opts(L, 2);
+  pg_proxy_result r;
+  pg_status st = compute(&a, &o, NULL, PG_PROXY_SYNFLOW, &r);
+  if (st) return pgL_error(L, st, NULL);
+  lua_pushnumber(L, log ? r.logsynflow : r.synflow);
+  return 1;
+}
+
+static int proxy_logsynflow(lua_State *L) { return synflows(L, 1); }
+static int proxy_synflow(lua_State *L) { return synflows(L, 0); }
+
+static int proxy_skipscore(lua_State *L) {
+  parch a = check_arch(L, 1);
+  lua_pushnumber(L, pg_proxy_skipscore(a.ops));
+  return 1;
+}
+
+/* Push {naswot, logsynflow, synflow, skip, input} for the arch at arg. */
+static void push_scores(lua_State *L, int arg, const popts *o) {
+  parch a = check_arch(L, arg);
+  int noise;
+  const double *batch = get_batch(L, o, &noise);
+  pg_proxy_result r;
+  pg_status st = compute(&a, o, batch, PG_PROXY_NASWOT | PG_PROXY_SYNFLOW, &r);
+  lua_pop(L, 1); /* the batch */
+  if (st) pgL_error(L, st, lua_tostring(L, arg));
+  lua_createtable(L, 0, 5);
+  lua_pushnumber(L, r.naswot);
+  lua_setfield(L, -2, "naswot");
+  lua_pushnumber(L, r.logsynflow);
+  lua_setfield(L, -2, "logsynflow");
+  lua_pushnumber(L, r.synflow);
+  lua_setfield(L, -2, "synflow");
+  lua_pushnumber(L, pg_proxy_skipscore(a.ops));
+  lua_setfield(L, -2, "skip");
+  lua_pushstring(L, noise ? "noise" : "fmnist");
+  lua_setfield(L, -2, "input");
+}
+
+static int proxy_scores(lua_State *L) {
+  popts o = check_opts(L, 2);
+  push_scores(L, 1, &o);
+  return 1;
+}
+
+/* Combine the records of the table at idx (each {naswot=, logsynflow=,
+ * skip=}) into a new table of combined scores. */
+static void push_combined(lua_State *L, int idx, int arg, int mode) {
+  size_t n = (size_t)luaL_len(L, idx);
+  double *s = pgL_newbuffer(L, 3 * (n ? n : 1) * sizeof *s);
+  double *out = pgL_newbuffer(L, (n ? n : 1) * sizeof *out);
+  static const char *const keys[3] = {"naswot", "logsynflow", "skip"};
+  for (size_t i = 0; i < n; i++) {
+    if (lua_rawgeti(L, idx, (lua_Integer)i + 1) != LUA_TTABLE)
+      luaL_argerror(L, arg, lua_pushfstring(L, "entry %d is not a score record", (int)i + 1));
+    for (int k = 0; k < 3; k++) {
+      if (lua_getfield(L, -1, keys[k]) != LUA_TNUMBER)
+        luaL_argerror(L, arg, lua_pushfstring(L, "entry %d has no number '%s'", (int)i + 1, keys[k]));
+      double v = lua_tonumber(L, -1);
+      if (isnan(v) || v == INFINITY)
+        luaL_argerror(L, arg, lua_pushfstring(L, "entry %d: '%s' is NaN or +inf", (int)i + 1, keys[k]));
+      s[3 * i + (size_t)k] = v;
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  pg_status st = pg_proxy_combine(n, 3, s, (pg_combine_mode)mode, out);
+  if (st) pgL_error(L, st, NULL);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushnumber(L, out[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_replace(L, -3); /* drop the two buffers */
+  lua_pop(L, 1);
+}
+
+/* freerea(list [, opts]): list of architecture strings or of score records. */
+static int proxy_freerea(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  popts o = check_opts(L, 2);
+  lua_Integer n = luaL_len(L, 1);
+  luaL_argcheck(L, n >= 1, 1, "empty list");
+  lua_createtable(L, (int)n, 0); /* records */
+  int rec = lua_gettop(L);
+  for (lua_Integer i = 1; i <= n; i++) {
+    int t = lua_rawgeti(L, 1, i);
+    if (t == LUA_TSTRING) {
+      push_scores(L, lua_gettop(L), &o);
+      lua_remove(L, -2);
+    } else if (t != LUA_TTABLE) {
+      luaL_argerror(L, 1, lua_pushfstring(L, "entry %d is neither an architecture string nor "
+                                             "a score record", (int)i));
+    }
+    lua_rawseti(L, rec, i);
+  }
+  push_combined(L, rec, 1, o.mode);
+  lua_pushvalue(L, rec);
+  return 2;
+}
+
+static int proxy_combine(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  static const char *const modes[] = {"minmax", "maxabs", NULL};
+  int mode = luaL_checkoption(L, 2, "minmax", modes);
+  push_combined(L, 1, 1, mode == 0 ? PG_COMBINE_MINMAX : PG_COMBINE_MAXABS);
+  return 1;
+}
+
+static int proxy_parse(lua_State *L) {
+  parch a = check_arch(L, 1);
+  lua_pushstring(L, a.sss ? "nats_sss" : "nb201");
+  lua_createtable(L, a.sss ? PG_NATS_SSS_LAYERS : PG_NB201_EDGES, 0);
+  if (a.sss)
+    for (int i = 0; i < PG_NATS_SSS_LAYERS; i++) {
+      lua_pushinteger(L, a.ch[i]);
+      lua_rawseti(L, -2, i + 1);
+    }
+  else
+    for (int e = 0; e < PG_NB201_EDGES; e++) {
+      lua_pushstring(L, pg_nb201_opname(a.ops[e]));
+      lua_rawseti(L, -2, e + 1);
+    }
+  lua_pushinteger(L, a.sss ? pg_nats_sss_code(a.ch) : pg_nb201_code(a.ops));
+  return 3;
+}
+
+/* arch(space, code) -> string: the inverse of parse's third result. */
+static int proxy_arch(lua_State *L) {
+  static const char *const spaces[] = {"nb201", "nats_sss", NULL};
+  int sp = luaL_checkoption(L, 1, NULL, spaces);
+  lua_Integer code = luaL_checkinteger(L, 2);
+  lua_Integer n = sp == 0 ? 15625 : 32768;
+  luaL_argcheck(L, code >= 0 && code < n, 2, "code out of range");
+  if (sp == 0) {
+    int ops[PG_NB201_EDGES];
+    char buf[200];
+    pg_nb201_decode((int)code, ops);
+    pg_nb201_format(ops, buf, sizeof buf);
+    lua_pushstring(L, buf);
+  } else {
+    int ch[PG_NATS_SSS_LAYERS];
+    pg_nats_sss_decode((int)code, ch);
+    lua_pushfstring(L, "%d:%d:%d:%d:%d", ch[0], ch[1], ch[2], ch[3], ch[4]);
+  }
+  return 1;
+}
+
+static int proxy_read_gz(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char *data;
+  size_t len;
+  pg_status st = pg_gz_read(path, &data, &len);
+  if (st) {
+    free(data);
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, pg_strerror(st));
+    return 2;
+  }
+  lua_pushlstring(L, data, len); /* may raise on memory: free first */
+  free(data);
+  return 1;
+}
+
+static int proxy_write_gz(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t len;
+  const char *s = luaL_checklstring(L, 2, &len);
+  pg_status st = pg_gz_write(path, s, len);
+  if (st) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, pg_strerror(st));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static const luaL_Reg proxy_funcs[] = {
+    {"naswot", proxy_naswot},   {"logsynflow", proxy_logsynflow}, {"synflow", proxy_synflow},
+    {"skipscore", proxy_skipscore}, {"scores", proxy_scores},     {"freerea", proxy_freerea},
+    {"combine", proxy_combine}, {"parse", proxy_parse},           {"arch", proxy_arch},
+    {"read_gz", proxy_read_gz}, {"write_gz", proxy_write_gz},     {NULL, NULL}};
+
+void pgL_open_proxy(lua_State *L, int mod) {
+  lua_createtable(L, 0, 12);
+  lua_newtable(L); /* upvalue: cache of input batches */
+  luaL_setfuncs(L, proxy_funcs, 1);
+  lua_setfield(L, mod, "proxy");
+}

@@ -1,0 +1,159 @@
+--- Sim-is-More on perigee: train a PPO controller on synthetic devices, log
+-- the curves of the paper's Fig. 5, save the policy, then adapt on held-out
+-- real devices with at most 10 latency measurements against random search
+-- and greedy search with the same budget.
+--
+--   PERIGEE_DATA=/work/shared/data build/perigee experiments/simismore.lua [options]
+--     --quick            1e5 timesteps (the public code's default) instead of 5e5
+--     --timesteps N      training length
+--     --seeds K          adaptation seeds per device (default 5)
+--     --out DIR          output directory (default results/simismore)
+--     --policy FILE      skip training and load this policy
+--     --reward paper|code   reward form (default paper: p(h) + 1 - l(h))
+--     --envs N           parallel environments during training (default 1)
+--     --holdout a,b,...  held-out devices (default HELP's test split)
+local pg = require "perigee"
+local sm = pg.simismore
+
+local args = { timesteps = 500000, seeds = 5, out = "results/simismore", reward = "paper", envs = 1 }
+do
+  local i = 1
+  while i <= #arg do
+    local a = arg[i]
+    if a == "--quick" then
+      args.timesteps = 100000
+    elseif a == "--timesteps" or a == "--seeds" or a == "--envs" then
+      args[a:sub(3)] = math.tointeger(tonumber(arg[i + 1])) or error(a .. " needs an integer")
+      i = i + 1
+    elseif a == "--out" or a == "--policy" or a == "--reward" or a == "--holdout" then
+      args[a:sub(3)] = arg[i + 1] or error(a .. " needs a value")
+      i = i + 1
+    else
+      error("unknown option " .. a)
+    end
+    i = i + 1
+  end
+end
+
+if not os.getenv("PERIGEE_DATA") or os.getenv("PERIGEE_DATA") == "" then
+  io.stderr:write("simismore: PERIGEE_DATA is not set. This experiment needs the published proxy,\n",
+                  "accuracy and latency tables (see /work/shared/research/data.md), e.g.\n",
+                  "  PERIGEE_DATA=/work/shared/data build/perigee experiments/simismore.lua --quick\n")
+  os.exit(2)
+end
+
+os.execute("mkdir -p '" .. args.out .. "'")
+local holdout
+if args.holdout then
+  holdout = {}
+  for name in args.holdout:gmatch("[^,]+") do holdout[#holdout + 1] = name end
+end
+local ctx = sm.setup { holdout = holdout }
+local env_opts = { reward = args.reward }
+io.write(string.format("training pool: %d devices; held out: ", #ctx.train_pool))
+for i, d in ipairs(ctx.heldout) do io.write(i > 1 and ", " or "", d.name, d.table and "" or " (LUT)") end
+io.write("\n")
+
+-- ---- training (Fig. 5 curves) ----
+local agent
+if args.policy then
+  agent = pg.ppo.load(args.policy)
+  print("loaded policy " .. args.policy)
+else
+  print(string.format("training %d timesteps (gamma 0.6, clip 0.2, reward %s)", args.timesteps, args.reward))
+  print(string.format("%10s %8s %8s %8s %8s %9s %8s %8s %8s", "timesteps", "p(h_T)", "1-l(h_T)",
+                      "pct(h_T)", "acc(h_T)", "lat(ref)", "return", "train_R", "cpu_s"))
+  local curve
+  agent, curve = sm.train(ctx, {
+    timesteps = args.timesteps, n_envs = args.envs, env = env_opts,
+    on_eval = function(r)
+      print(string.format("%10d %8.4f %8.4f %8.2f %8.2f %9.3f %8.3f %8.3f %8.1f", r.timesteps, r.tf,
+                          r.lbar, r.percentile, r.accuracy, r.ref_latency, r.ret, r.train_return,
+                          r.seconds))
+    end,
+  })
+  sm.write_csv(args.out .. "/curves.csv", curve, { "timesteps", "tf", "lbar", "percentile",
+    "accuracy", "ref_latency", "ret", "train_return", "seconds" })
+  agent:save(args.out .. "/policy.ppo.gz")
+  print("curves: " .. args.out .. "/curves.csv; policy: " .. args.out .. "/policy.ppo.gz")
+end
+
+-- ---- test-time adaptation on held-out devices ----
+local methods = {
+  { name = "controller", run = function(d, start, s)
+      return sm.adapt(agent, ctx, d, { start = start, env = env_opts })
+    end },
+  { name = "controller_stoch", run = function(d, start, s)
+      return sm.adapt(agent, ctx, d, { start = start, deterministic = false, rng = pg.rng(s), env = env_opts })
+    end },
+  { name = "random", run = function(d, start, s)
+      return sm.random_search(ctx, d, { start = start, rng = pg.rng(s), env = env_opts })
+    end },
+  { name = "greedy_lut", run = function(d, start, s)
+      return sm.greedy_search(ctx, d, { start = start, rng = pg.rng(s), env = env_opts, guide = "lut" })
+    end },
+  { name = "greedy_rand", run = function(d, start, s)
+      return sm.greedy_search(ctx, d, { start = start, rng = pg.rng(s), env = env_opts, guide = "random" })
+    end },
+}
+
+local rows, sum = {}, {}
+for _, m in ipairs(methods) do
+  sum[m.name] = { r = 0, r2 = 0, pct = 0, acc = 0, n = 0, meas = 0, wins = 0, ties = 0 }
+end
+print(string.format("\ntest-time adaptation: %d held-out devices x %d seeds, at most 10 measurements",
+                    #ctx.heldout, args.seeds))
+local fig6 = {}
+for _, d in ipairs(ctx.heldout) do
+  for s = 1, args.seeds do
+    local start = pg.rng(1000 + s):integer(0, sm.NCELLS - 1) -- same start for every method/device
+    local res = {}
+    for _, m in ipairs(methods) do
+      local r = m.run(d, start, s)
+      res[m.name] = r
+      rows[#rows + 1] = { device = d.name, seed = s, method = m.name, start = start, final = r.code,
+                          arch = r.arch, reward = r.reward, percentile = r.percentile,
+                          accuracy = r.accuracy, latency_ms = r.latency, proxy = r.tf,
+                          measurements = r.measurements }
+      local a = sum[m.name]
+      a.r, a.r2, a.pct, a.n, a.meas = a.r + r.reward, a.r2 + r.reward ^ 2, a.pct + r.percentile, a.n + 1,
+                                      a.meas + r.measurements
+      a.acc = a.acc + (r.accuracy == r.accuracy and r.accuracy or 0)
+    end
+    local c = res.controller.reward
+    for _, m in ipairs(methods) do
+      if m.name ~= "controller" then
+        local o = res[m.name].reward
+        if c > o + 1e-12 then
+          sum[m.name].wins = sum[m.name].wins + 1
+        elseif c >= o - 1e-12 then
+          sum[m.name].ties = sum[m.name].ties + 1
+        end
+      end
+    end
+    if s == 1 then fig6[#fig6 + 1] = { device = d.name, start = sm.arch_string(start), res = res.controller } end
+  end
+end
+sm.write_csv(args.out .. "/adaptation.csv", rows, { "device", "seed", "method", "start", "final",
+  "arch", "reward", "percentile", "accuracy", "latency_ms", "proxy", "measurements" })
+
+print(string.format("%-17s %8s %8s %9s %9s %8s %18s", "method", "reward", "sd", "pct", "acc(%)",
+                    "meas", "ctrl better/tie"))
+for _, m in ipairs(methods) do
+  local a = sum[m.name]
+  local mean = a.r / a.n
+  local sd = math.sqrt(math.max(0, a.r2 / a.n - mean * mean))
+  print(string.format("%-17s %8.4f %8.4f %9.2f %9.2f %8.2f %18s", m.name, mean, sd, a.pct / a.n,
+                      a.acc / a.n, a.meas / a.n,
+                      m.name == "controller" and "-" or string.format("%d/%d of %d", a.wins, a.ties, a.n)))
+end
+print("(reward = p(h) + 1 - l(h) on the real device; pct = latency percentile among all 15625 cells,"
+      .. " lower is faster)")
+
+print("\nFig. 6: same start (seed 1), final architecture chosen by the controller per device")
+for _, f in ipairs(fig6) do
+  print(string.format("  %-10s %s  reward %.3f  pct %5.1f  acc %5.2f", f.device, f.res.arch,
+                      f.res.reward, f.res.percentile, f.res.accuracy))
+end
+print("start: " .. (fig6[1] and fig6[1].start or "-"))
+print("per-run rows: " .. args.out .. "/adaptation.csv")

@@ -1,0 +1,394 @@
+--- perigee.simismore: Sim-is-More (Capuano, Tiboni, Cavagnero, Averta,
+-- "Sim-is-More: Randomizing HW-NAS with Synthetic Devices") on perigee's PPO.
+--
+-- A PPO controller edits NAS-Bench-201 cells on synthetic devices (per-op
+-- latencies drawn at every episode from Gaussians fitted to a device pool);
+-- at test time it adapts to a real, held-out device from at most 10 latency
+-- measurements. See docs/simismore.md.
+--
+--   local sm = require "perigee.simismore"
+--   local ctx = sm.setup{}                         -- reads $PERIGEE_DATA
+--   local agent, curve = sm.train(ctx, {timesteps = 1e5})
+--   local res = sm.adapt(agent, ctx, ctx.heldout[1], {start = 1234})
+--   local rs  = sm.random_search(ctx, ctx.heldout[1], {start = 1234, rng = pg.rng(1)})
+--   local gs  = sm.greedy_search(ctx, ctx.heldout[1], {start = 1234, rng = pg.rng(1)})
+--
+-- Cells are identified by their code (0..15624): the base-5 number of the 6
+-- op indices in Sim-is-More's encoding (0 none, 1 skip_connect,
+-- 2 avg_pool_3x3, 3 nor_conv_1x1, 4 nor_conv_3x3), edge 0 most significant,
+-- edges in the order of the NAS-Bench-201 string.
+local core = require "perigee.core"
+local ppo = core.ppo
+
+local M = {}
+
+M.OPS = { "none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3" }
+local OP_INDEX = {}
+for i, name in ipairs(M.OPS) do OP_INDEX[name] = i - 1 end
+M.NCELLS = 15625
+
+--- HELP's test split (HELP README), the default held-out devices.
+M.DEFAULT_HOLDOUT = { "titan_rtx", "gold_6226", "fpga", "pixel2", "raspi4", "eyeriss" }
+
+-- per-op pool device name -> column of help_nb201_latency.csv.gz (GPUs and
+-- the Essential phone at batch 1; edgegpu has no per-cell data)
+local HELP_COLUMN = {
+  ["1080ti"] = "1080ti_1", ["2080ti"] = "2080ti_1", titan_rtx = "titan_rtx_1", titanx = "titanx_1",
+  titanxp = "titanxp_1", essential_ph = "essential_ph_1", gold_6226 = "gold_6226",
+  gold_6240 = "gold_6240", silver_4114 = "silver_4114", silver_4210r = "silver_4210r",
+  pixel2 = "pixel2", samsung_a50 = "samsung_a50", samsung_s7 = "samsung_s7", eyeriss = "eyeriss",
+  fpga = "fpga", pixel3 = "pixel3", raspi4 = "raspi4",
+}
+
+local ACC_COLUMN = { c10 = "cifar10_test", c100 = "cifar100_oritest", in16 = "imagenet16_oritest" }
+
+--- Cell code of a NAS-Bench-201 architecture string.
+function M.parse_arch(s)
+  local ops = {}
+  for name in tostring(s):gmatch("|([%w_]+)~%d") do
+    local o = OP_INDEX[name]
+    if o == nil then error("parse_arch: unknown operation '" .. name .. "' in " .. s, 2) end
+    ops[#ops + 1] = o
+  end
+  if #ops ~= 6 then error("parse_arch: expected 6 edges in " .. tostring(s), 2) end
+  return ppo.encode(ops), ops
+end
+
+--- NAS-Bench-201 architecture string of a cell code.
+function M.arch_string(code)
+  local o = ppo.decode(code)
+  local n = function(i) return M.OPS[o[i] + 1] end
+  return string.format("|%s~0|+|%s~0|%s~1|+|%s~0|%s~1|%s~2|", n(1), n(2), n(3), n(4), n(5), n(6))
+end
+
+local function data_dir(opts)
+  if opts.data_dir == false then return nil end -- explicitly no data
+  local d = opts.data_dir or os.getenv("PERIGEE_DATA")
+  if d == "" then d = nil end
+  return d
+end
+
+local function file(dir, name) return dir .. "/" .. name end
+
+-- Min-max normalise a list over all its entries.
+local function minmax(v)
+  local lo, hi = math.huge, -math.huge
+  for i = 1, #v do
+    if v[i] < lo then lo = v[i] end
+    if v[i] > hi then hi = v[i] end
+  end
+  local out, span = {}, hi - lo
+  for i = 1, #v do out[i] = span > 0 and (v[i] - lo) / span or 0 end
+  return out
+end
+
+--- Load the published tables from dir: proxies (tf by code, Sim-is-More's
+-- combination: mean of min-max normalised NASWOT, LogSynflow and SkipScore
+-- `_fc` columns, with the NASWOT sentinel quirk kept), accuracy by code, the
+-- 18-device per-op pool, and a loader of per-cell measured latencies.
+function M.load_tables(dir, dataset)
+  dataset = dataset or "c10"
+  if not ACC_COLUMN[dataset] then error("load_tables: dataset must be c10, c100 or in16", 2) end
+  local cols = { "arch_str", dataset .. "_naswot_fc", dataset .. "_logsynflow_fc", dataset .. "_skip_fc" }
+  local px = ppo.read_gzcsv(file(dir, "nb201_proxies.csv.gz"), cols)
+  local n = px._rows
+  assert(n == M.NCELLS, "nb201_proxies.csv.gz: expected 15625 rows")
+  local codes = {}
+  for i = 1, n do codes[i] = (M.parse_arch(px.arch_str[i])) end
+  local a, b, c = minmax(px[cols[2]]), minmax(px[cols[3]]), minmax(px[cols[4]])
+  local tf = {}
+  for i = 1, n do tf[codes[i] + 1] = (a[i] + b[i] + c[i]) / 3 end
+  local ac = ppo.read_gzcsv(file(dir, "nb201_acc.csv.gz"), { "arch_str", ACC_COLUMN[dataset] })
+  local acc = {}
+  for i = 1, ac._rows do acc[(M.parse_arch(ac.arch_str[i])) + 1] = ac[ACC_COLUMN[dataset]][i] end
+  local pl = ppo.read_gzcsv(file(dir, "simismore_per_op_latency.csv.gz"), { "device", table.unpack(M.OPS) })
+  local pool = {}
+  for i = 1, pl._rows do
+    local lut = {}
+    for o = 1, 5 do lut[o] = pl[M.OPS[o]][i] end
+    pool[i] = { name = pl.device[i], lut = lut }
+  end
+  local help_path = file(dir, "help_nb201_latency.csv.gz")
+  -- per-cell measured latencies (ms) by code+1, or nil when not published
+  local function measured(name)
+    local col = HELP_COLUMN[name]
+    if not col then return nil end
+    local t = ppo.read_gzcsv(help_path, { "arch_str", col })
+    local out = {}
+    for i = 1, t._rows do out[(M.parse_arch(t.arch_str[i])) + 1] = t[col][i] end
+    return out
+  end
+  return { tf = tf, acc = acc, pool = pool, measured = measured, dataset = dataset, codes = codes }
+end
+
+--- Build the experiment context.
+-- opts.data_dir (default $PERIGEE_DATA; false: do not read data), opts.dataset ("c10"), opts.holdout
+-- (device names left out of the training pool; default HELP's test split;
+-- {} keeps all 18 as the public code does), opts.measured (true: held-out
+-- devices use their measured per-cell latencies when published, else their
+-- per-op LUT). Without data: opts.tf (function(ops) -> [0,1] or a list of
+-- 15625 values by code+1), opts.pool ({{name=, lut={5 ms}}, ...}), optional
+-- opts.accuracy (function(ops) -> %).
+function M.setup(opts)
+  opts = opts or {}
+  local dir = data_dir(opts)
+  local tables
+  if dir then
+    tables = M.load_tables(dir, opts.dataset)
+  else
+    if not (opts.tf and opts.pool) then
+      error("simismore.setup: PERIGEE_DATA is not set and no data was given; set PERIGEE_DATA " ..
+            "(see /work/shared/research/data.md) or pass tf = function(ops) ... end and " ..
+            "pool = {{name =, lut = {5 ms}}, ...}", 2)
+    end
+    local tf, acc = {}, nil
+    for code = 0, M.NCELLS - 1 do
+      local ops = ppo.decode(code)
+      tf[code + 1] = type(opts.tf) == "function" and opts.tf(ops) or opts.tf[code + 1]
+      if type(tf[code + 1]) ~= "number" then error("simismore.setup: tf must give numbers", 2) end
+    end
+    if opts.accuracy then
+      acc = {}
+      for code = 0, M.NCELLS - 1 do acc[code + 1] = opts.accuracy(ppo.decode(code)) end
+    end
+    tables = { tf = tf, acc = acc, pool = opts.pool, measured = function() return nil end }
+  end
+  local holdout = opts.holdout or M.DEFAULT_HOLDOUT
+  local out = {}
+  for _, name in ipairs(holdout) do out[name] = true end
+  local train, heldout, names = {}, {}, {}
+  for _, dev in ipairs(tables.pool) do
+    names[dev.name] = true
+    if out[dev.name] then
+      local table_ = opts.measured ~= false and tables.measured(dev.name) or nil
+      heldout[#heldout + 1] = { name = dev.name, lut = dev.lut, table = table_ }
+    else
+      train[#train + 1] = dev.lut
+    end
+  end
+  for _, name in ipairs(holdout) do
+    if not names[name] then error("simismore.setup: unknown held-out device '" .. name .. "'", 2) end
+  end
+  if #train == 0 then error("simismore.setup: every device is held out", 2) end
+  local data = ppo.nasdata(tables.tf, train)
+  return {
+    data = data, tf = tables.tf, acc = tables.acc, heldout = heldout, train_pool = train,
+    pool = tables.pool, dataset = tables.dataset, has_data = dir ~= nil,
+  }
+end
+
+--- Agent with Sim-is-More's settings: 241 inputs, heads (edge 6, op 5),
+-- gamma 0.6, seed 777, otherwise stable-baselines3's PPO defaults.
+function M.agent(opts)
+  local cfg = { obs_dim = ppo.NAS_OBS_DIM, heads = { 6, 5 }, gamma = 0.6, seed = 777 }
+  for k, v in pairs(opts or {}) do cfg[k] = v end
+  return ppo.new(cfg)
+end
+
+--- Environment on ctx's data; env_opts as pg.ppo.nasenv (reward, truncation, ...).
+function M.env(ctx, env_opts)
+  return ppo.nasenv(ctx.data, env_opts)
+end
+
+-- reference network of Fig. 5(e): NAS-Bench-201 index 0
+M.REF_ARCH = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+
+--- Evaluate the agent on n synthetic-device episodes (deterministic policy,
+-- as stable-baselines3's evaluate_policy): the averages of Fig. 5.
+function M.evaluate(agent, ctx, n, env_opts, seed)
+  local opts = {}
+  for k, v in pairs(env_opts or {}) do opts[k] = v end
+  opts.seed = seed or 12345
+  local env = ppo.nasenv(ctx.data, opts)
+  local ref = (M.parse_arch(M.REF_ARCH))
+  local s = { tf = 0, lbar = 0, percentile = 0, accuracy = 0, ref_latency = 0, ret = 0, n = n }
+  local nacc = 0
+  for _ = 1, n do
+    local tr = agent:episode(env, { deterministic = true })
+    local h = tr.final
+    s.tf = s.tf + env:tf(h)
+    s.lbar = s.lbar + (1 - env:norm_latency(h))
+    s.percentile = s.percentile + env:percentile(h)
+    s.ref_latency = s.ref_latency + env:latency(ref)
+    s.ret = s.ret + tr.ret
+    if ctx.acc and ctx.acc[h + 1] then
+      s.accuracy = s.accuracy + ctx.acc[h + 1]
+      nacc = nacc + 1
+    end
+  end
+  for _, k in ipairs { "tf", "lbar", "percentile", "ref_latency", "ret" } do s[k] = s[k] / n end
+  s.accuracy = nacc > 0 and s.accuracy / nacc or 0 / 0
+  return s
+end
+
+--- Train. opts: timesteps (500000), n_envs (1), eval_every (10000),
+-- eval_episodes (20), env (environment options), agent (agent options),
+-- on_eval(row) callback, agent (an existing agent to continue).
+-- Returns the agent and the curve (a list of rows: timesteps, tf, lbar,
+-- percentile, accuracy, ref_latency, ret, train_return, seconds).
+function M.train(ctx, opts)
+  opts = opts or {}
+  local total = math.tointeger(opts.timesteps or 500000)
+  if not total or total < 0 then error("simismore.train: timesteps must be a non-negative integer", 2) end
+  local agent = opts.policy or M.agent(opts.agent)
+  local envs = {}
+  for i = 1, opts.n_envs or 1 do
+    local eo = {}
+    for k, v in pairs(opts.env or {}) do eo[k] = v end
+    eo.seed = (eo.seed or 0) + i
+    envs[i] = ppo.nasenv(ctx.data, eo)
+  end
+  local every = opts.eval_every or 10000
+  local curve, done, t0 = {}, 0, os.clock()
+  while done < total do
+    local st = agent:learn(envs, math.min(every, total - done))
+    done = st.timesteps
+    local row = M.evaluate(agent, ctx, opts.eval_episodes or 20, opts.env, 999)
+    row.timesteps = done
+    row.train_return = st.ep_return_mean
+    row.seconds = os.clock() - t0
+    curve[#curve + 1] = row
+    if opts.on_eval then opts.on_eval(row, st) end
+  end
+  return agent, curve
+end
+
+-- An environment on a held-out device (measured table, else its LUT).
+local function device_env(ctx, device, env_opts, budget)
+  local eo = {}
+  for k, v in pairs(env_opts or {}) do eo[k] = v end
+  eo.budget = budget
+  local env = ppo.nasenv(ctx.data, eo)
+  if device.table then env:set_device { table = device.table } else env:set_device { lut = device.lut } end
+  return env
+end
+
+-- Score of a cell on the device: reward, latency percentile, accuracy.
+local function score(ctx, env, code)
+  return {
+    code = code, arch = M.arch_string(code), reward = env:reward_of(code),
+    percentile = env:percentile(code), latency = env:latency(code),
+    accuracy = ctx.acc and ctx.acc[code + 1] or 0 / 0, tf = env:tf(code),
+  }
+end
+
+-- Best measured cell by reward (ties: first measured).
+local function best_of(env, cells)
+  local best, br = nil, -math.huge
+  for _, c in ipairs(cells) do
+    local r = env:reward_of(c)
+    if r > br then best, br = c, r end
+  end
+  return best
+end
+
+--- Test-time adaptation of a trained agent on a device with at most `budget`
+-- (10) latency measurements. opts: start (cell code), budget (10),
+-- deterministic (true), rng (for a stochastic policy), select ("best": the
+-- best measured cell; "last": the cell the episode ends on), env (env
+-- options: reward form must match training). Returns the score of the
+-- chosen cell plus trajectory and measurement count.
+function M.adapt(agent, ctx, device, opts)
+  opts = opts or {}
+  local budget = opts.budget or 10
+  local env = device_env(ctx, device, opts.env, budget)
+  local ep = { start = opts.start, deterministic = opts.deterministic ~= false, rng = opts.rng }
+  -- one episode from the start cell: it ends when the horizon is reached or
+  -- when the policy asks for an 11th distinct cell (the env refuses it)
+  local tr = agent:episode(env, ep)
+  local measured, trajectory = env:measured(), tr.cells
+  local chosen = opts.select == "last" and trajectory[#trajectory] or best_of(env, measured)
+  local s = score(ctx, env, chosen)
+  s.measurements = #measured
+  s.trajectory = trajectory
+  return s
+end
+
+--- Random search with the same budget: the start cell plus budget-1 distinct
+-- random cells; returns the best by reward on the device.
+function M.random_search(ctx, device, opts)
+  opts = opts or {}
+  local budget, rng = opts.budget or 10, opts.rng or core.rng(0)
+  local env = device_env(ctx, device, opts.env, 0)
+  local cells, seen = {}, {}
+  if opts.start then
+    cells[1] = opts.start
+    seen[opts.start] = true
+  end
+  while #cells < budget do
+    local c = rng:integer(0, M.NCELLS - 1)
+    if not seen[c] then
+      seen[c] = true
+      cells[#cells + 1] = c
+    end
+  end
+  local s = score(ctx, env, best_of(env, cells))
+  s.measurements = #cells
+  return s
+end
+
+--- Greedy local search with the same budget, from the same start cell: at
+-- each step measure the unmeasured single-edit neighbour of the incumbent
+-- with the highest predicted reward (guide "lut": the proxy plus the
+-- latency predicted by the training pool's mean per-op LUT; guide "random":
+-- a random neighbour) and move when its measured reward is higher.
+function M.greedy_search(ctx, device, opts)
+  opts = opts or {}
+  local budget, rng = opts.budget or 10, opts.rng or core.rng(0)
+  local guide = opts.guide or "lut"
+  local env = device_env(ctx, device, opts.env, 0)
+  local prior = device_env(ctx, { lut = ctx.data:fit().mu }, opts.env, 0)
+  local cur = opts.start or rng:integer(0, M.NCELLS - 1)
+  local seen, cells = { [cur] = true }, { cur }
+  local cur_r = env:reward_of(cur)
+  while #cells < budget do
+    local ops = ppo.decode(cur)
+    local cand = {}
+    for e = 1, 6 do
+      for o = 0, 4 do
+        if o ~= ops[e] then
+          local n = { table.unpack(ops) }
+          n[e] = o
+          local c = ppo.encode(n)
+          if not seen[c] then cand[#cand + 1] = c end
+        end
+      end
+    end
+    local pick
+    if #cand == 0 then
+      repeat pick = rng:integer(0, M.NCELLS - 1) until not seen[pick]
+    elseif guide == "random" then
+      pick = cand[rng:integer(1, #cand)]
+    else
+      local best = -math.huge
+      for _, c in ipairs(cand) do
+        local p = prior:reward_of(c) + 1e-9 * rng:uniform() -- random tie-break
+        if p > best then best, pick = p, c end
+      end
+    end
+    seen[pick] = true
+    cells[#cells + 1] = pick
+    local r = env:reward_of(pick)
+    if r > cur_r then cur, cur_r = pick, r end
+  end
+  local s = score(ctx, env, best_of(env, cells))
+  s.measurements = #cells
+  return s
+end
+
+--- Write a list of rows (tables) as CSV with the given columns.
+function M.write_csv(path, rows, columns)
+  local f = assert(io.open(path, "w"))
+  f:write(table.concat(columns, ","), "\n")
+  for _, r in ipairs(rows) do
+    local t = {}
+    for i, c in ipairs(columns) do
+      local v = r[c]
+      t[i] = type(v) == "number" and string.format("%.10g", v) or tostring(v == nil and "" or v)
+    end
+    f:write(table.concat(t, ","), "\n")
+  end
+  f:close()
+end
+
+return M
