@@ -470,8 +470,10 @@ static void check_network(lua_State *L, int arg, pg_hw_network *net) {
     l->prec_i = (int)layer_int(L, arg, t, idx, "prec_i", 8, 1);
     l->prec_w = (int)layer_int(L, arg, t, idx, "prec_w", 8, 1);
     l->prec_o = (int)layer_int(L, arg, t, idx, "prec_o", 8, 1);
-    int64_t in = layer_int(L, arg, t, idx, "input", idx - 1, 0);
-    int64_t in2 = layer_int(L, arg, t, idx, "input2", 0, 0);
+    /* producers: 1-based layers, 0 = network input, -1 = a zero tensor (an
+     * NB201 node without live inputs, as perigee.hw.network layers export it) */
+    int64_t in = layer_int(L, arg, t, idx, "input", idx - 1, -1);
+    int64_t in2 = layer_int(L, arg, t, idx, "input2", 0, -1);
     if (in >= idx || in2 >= idx)
       luaL_argerror(L, arg, lua_pushfstring(L, "layer %d: producers must be earlier layers", idx));
     l->input = (int)in - 1;
