@@ -4,7 +4,7 @@
  *
  *   local idx, gains, nkeep = perigee.fusion.select(means, vars, Y, Ud, Uc, q, {
  *       score = "lcb" | "ei", beta = 1.0, diversity = 0.01, min_keep = 256,
- *       ref_margin = 0.1, exclude = {i, ...} })
+ *       ref_margin = 0.1, kappa = beta, exclude = {i, ...} })
  *
  * means, vars: lists of m perigee.matrix vectors (nc x 1, what gp:predict
  * returns), one per objective; Y (n x m) and Ud (n x du) the observations;
@@ -74,6 +74,8 @@ static int fusion_select(lua_State *L) {
   o.beta = pgL_optnumberfield(L, 7, "beta", o.beta);
   o.diversity = pgL_optnumberfield(L, 7, "diversity", o.diversity);
   o.ref_margin = pgL_optnumberfield(L, 7, "ref_margin", o.ref_margin);
+  o.kappa = pgL_optnumberfield(L, 7, "kappa", o.beta);
+  luaL_argcheck(L, o.kappa >= 0.0 && isfinite(o.kappa), 7, "option 'kappa' must be >= 0");
   lua_Integer mk = pgL_optintegerfield(L, 7, "min_keep", (lua_Integer)o.min_keep);
   luaL_argcheck(L, mk >= 1 && mk <= (1 << 24), 7, "option 'min_keep' must be in 1..2^24");
   o.min_keep = (size_t)mk;

@@ -20,6 +20,7 @@ pg_fusion_opts pg_fusion_defaults(void) {
   o.diversity = 0.01;
   o.min_keep = 256;
   o.ref_margin = 0.1;
+  o.kappa = -1.0; /* < 0: same as beta */
   return o;
 }
 
@@ -42,7 +43,7 @@ pg_status pg_fusion_select(const double *mean, const double *var, size_t nc, siz
       (nc && (!mean || !var || !Uc)))
     return PG_EINVAL;
   if (!(o.beta >= 0.0) || !isfinite(o.beta) || !(o.diversity >= 0.0) || !isfinite(o.diversity) ||
-      !(o.ref_margin > 0.0) || !isfinite(o.ref_margin) ||
+      !(o.ref_margin > 0.0) || !isfinite(o.ref_margin) || isnan(o.kappa) || isinf(o.kappa) ||
       (o.score != PG_FUSION_LCB && o.score != PG_FUSION_EI))
     return PG_EINVAL;
   *nchosen = 0;
@@ -70,6 +71,7 @@ pg_status pg_fusion_select(const double *mean, const double *var, size_t nc, siz
     goto done;
   }
   double *span = lo + m, *ref = span + m, *best = ref + m;
+  double kappa = o.kappa < 0.0 ? o.beta : o.kappa;
 
   /* 1. normalisation from the observations */
   for (size_t j = 0; j < m; j++) {
@@ -110,9 +112,8 @@ pg_status pg_fusion_select(const double *mean, const double *var, size_t nc, siz
       double mu = mean[i * m + j], v = var[i * m + j];
       double sd = v > 0.0 ? sqrt(v) : 0.0;
       if (o.score == PG_FUSION_LCB) {
-        double z = (mu - o.beta * sd - lo[j]) / span[j];
-        S[ne * m + j] = z;
-        H[ne * m + j] = z;
+        S[ne * m + j] = (mu - o.beta * sd - lo[j]) / span[j];
+        H[ne * m + j] = (mu - kappa * sd - lo[j]) / span[j];
       } else {
         double ei;
         pg_acq_ei(&mu, &sd, 1, best[j], &ei);

@@ -17,7 +17,8 @@
  *   4. a greedy batch: each step takes the kept candidate maximising
  *      HVI(P, h_c) + diversity * dmin_c, where P is the observed front
  *      (normalised) plus the points already picked, h_c is the candidate's
- *      predicted point (the LCB vector, or the mean for EI), the reference
+ *      predicted point mu - kappa sigma (kappa = beta by default: the LCB
+ *      vector; 0: the mean; the mean for EI), the reference
  *      point is the nadir of the observed front plus ref_margin in the same
  *      normalised units, and dmin_c is the distance (in the model's input
  *      encoding, divided by sqrt(du)) to the nearest evaluated or picked
@@ -39,6 +40,7 @@ typedef struct pg_fusion_opts {
   double diversity;      /* weight of the distance term (default 0.01) */
   size_t min_keep;       /* candidates kept by the front filter, at least (default 256) */
   double ref_margin;     /* reference = observed-front nadir + margin, normalised (0.1) */
+  double kappa;          /* predicted point for the HVI: mu - kappa sigma (LCB default: beta) */
 } pg_fusion_opts;
 
 pg_fusion_opts pg_fusion_defaults(void);
