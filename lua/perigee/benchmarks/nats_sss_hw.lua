@@ -53,7 +53,6 @@ return function(opts)
   local hw_dims = {}
   for i, p in ipairs(pg.hw.coflex_parameters) do hw_dims[i] = pg.int(p.name, p.min, p.max) end
   local space = pg.space(sw_dims) * pg.space(hw_dims)
-  local layers = {}
   return {
     name = "nats_sss_hw",
     description = ("NATS size space x Coflex hardware: error = ESTIMATE (%s), EDP [uJ*s] from perigee's %s "
@@ -68,11 +67,7 @@ return function(opts)
     evaluate = function(x)
       local c = { x.C1, x.C2, x.C3, x.C4, x.C5 }
       local a = table.concat(c, ":")
-      local L = layers[a]
-      if not L then
-        L = pg.hw.network.nats_sss(a, { input = input, classes = 100 }):layers()
-        layers[a] = L
-      end
+      local L = pg.hw.network.nats_sss(a, { input = input, classes = 100 }):layers()
       local acc_hw = pg.hw.coflex_accelerator { pe_x = x.pe_x, pe_y = x.pe_y, reg_input = x.reg_input,
         reg_weight = x.reg_weight, reg_output = x.reg_output, reg_bw = x.reg_bw, mapping = mapping }
       local r = acc_hw:evaluate(L, { schedule = schedule })

@@ -86,7 +86,6 @@ return function(opts)
   for i, p in ipairs(pg.hw.coflex_parameters) do hw_dims[i] = pg.int(p.name, p.min, p.max) end
   local space = pg.space(sw_dims) * pg.space(hw_dims)
   local path -- resolved lazily: normalize() checks the file exists first
-  local layers = {} -- arch -> layer tables (at most 15,625)
   return {
     name = "nb201_hw",
     description = ("NAS-Bench-201 cells x Coflex hardware: error = 100 - %s accuracy (%s), EDP [uJ*s] from "
@@ -103,11 +102,9 @@ return function(opts)
       local a = arch_string(x)
       local acc = accuracies(path, ds.column)[a]
       if not acc then error("nb201_hw: no accuracy for " .. a, 0) end
-      local L = layers[a]
-      if not L then
-        L = pg.hw.network.nb201(a, { C = 16, N = 5, input = ds.input, classes = ds.classes }):layers()
-        layers[a] = L
-      end
+      -- built per call (0.1 ms): caching the layer tables of thousands of
+      -- cells would hold hundreds of MB
+      local L = pg.hw.network.nb201(a, { C = 16, N = 5, input = ds.input, classes = ds.classes }):layers()
       local acc_hw = pg.hw.coflex_accelerator { pe_x = x.pe_x, pe_y = x.pe_y, reg_input = x.reg_input,
         reg_weight = x.reg_weight, reg_output = x.reg_output, reg_bw = x.reg_bw, mapping = mapping }
       local r = acc_hw:evaluate(L, { schedule = schedule })
