@@ -40,7 +40,8 @@ static const double POOL[18][5] = {
     {0.7977, 0.6472, 1.171, 2.61, 5.639},   {0.5965, 0.4441, 0.8079, 2.843, 3.035},
     {0.8712, 0.6451, 0.9214, 2.675, 2.621}, {1, 0.6667, 1.667, 3.667, 6.667}};
 
-static void run_ppo(pg_nas_data *data, size_t n_envs, int shared, unsigned long steps) {
+static void run_ppo(pg_nas_data *data, size_t n_envs, int shared, pg_mlp_act act, size_t epochs,
+                    size_t batch, unsigned long steps) {
   pg_nasenv **envs = calloc(n_envs, sizeof *envs);
   pg_env *views = calloc(n_envs, sizeof *views);
   for (size_t i = 0; i < n_envs; i++) {
@@ -55,6 +56,9 @@ static void run_ppo(pg_nas_data *data, size_t n_envs, int shared, unsigned long 
   c.head_sizes[1] = 5;
   c.gamma = 0.6;
   c.shared = shared;
+  c.act = act;
+  c.n_epochs = epochs;
+  c.batch_size = batch;
   c.n_steps = 2048 / n_envs;
   c.seed = 777;
   pg_ppo *p;
@@ -70,9 +74,10 @@ static void run_ppo(pg_nas_data *data, size_t n_envs, int shared, unsigned long 
     fprintf(stderr, "learn failed: %s\n", pg_strerror(s));
     exit(1);
   }
-  printf("env + PPO  envs=%-3zu trunk=%-8s %8llu steps %7.2f s  %9.0f steps/s wall  %9.0f "
-         "steps/s cpu  (mean return %.2f)\n",
-         n_envs, shared ? "shared" : "separate", (unsigned long long)st.timesteps, dt,
+  printf("env + PPO  envs=%-2zu %-8s %-4s epochs=%-2zu batch=%-3zu %7llu steps %6.2f s %8.0f "
+         "steps/s wall %8.0f steps/s cpu (mean return %.2f)\n",
+         n_envs, shared ? "shared" : "separate", act == PG_MLP_TANH ? "tanh" : "relu", epochs, batch,
+         (unsigned long long)st.timesteps, dt,
          (double)st.timesteps / dt, (double)st.timesteps / dc, st.ep_return_mean);
   pg_ppo_free(p);
   for (size_t i = 0; i < n_envs; i++) pg_nasenv_free(envs[i]);
@@ -82,6 +87,7 @@ static void run_ppo(pg_nas_data *data, size_t n_envs, int shared, unsigned long 
 
 int main(int argc, char **argv) {
   unsigned long steps = argc > 1 ? strtoul(argv[1], NULL, 10) : 40960;
+  int only = argc > 2 ? atoi(argv[2]) : -1; /* run one PPO setting (0..5) */
   double *tf = malloc(PG_NAS_CELLS * sizeof *tf);
   for (int i = 0; i < PG_NAS_CELLS; i++) tf[i] = (double)((i * 7919) % 1000) / 1000.0;
   pg_nas_data *data;
@@ -108,9 +114,21 @@ int main(int argc, char **argv) {
          dt, (double)n / dt, acc / (double)n);
   pg_nasenv_free(e);
 
-  run_ppo(data, 1, 0, steps);
-  run_ppo(data, 8, 0, steps);
-  run_ppo(data, 8, 1, steps);
+  /* the public code's settings (stable-baselines3 defaults), then cheaper
+     networks: a shared trunk, ReLU */
+  static const struct {
+    size_t envs;
+    int shared;
+    pg_mlp_act act;
+    size_t epochs, batch;
+  } settings[] = {{1, 0, PG_MLP_TANH, 10, 64},  {8, 0, PG_MLP_TANH, 10, 64},
+                  {8, 1, PG_MLP_TANH, 10, 64},  {8, 1, PG_MLP_RELU, 10, 64},
+                  /* fewer, larger minibatches: the throughput settings */
+                  {8, 1, PG_MLP_RELU, 10, 256}, {8, 1, PG_MLP_RELU, 4, 256}};
+  for (int i = 0; i < 6; i++)
+    if (only < 0 || only == i)
+      run_ppo(data, settings[i].envs, settings[i].shared, settings[i].act, settings[i].epochs,
+              settings[i].batch, steps);
   pg_nas_data_free(data);
   return 0;
 }

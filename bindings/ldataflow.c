@@ -6,7 +6,8 @@
  *   acc = perigee.hw.accelerator { name = ..., array = {...}, levels = {...}, ... }
  *   r = acc:evaluate(net, { schedule = "depth_first" | "layer_by_layer",
  *                           tile = {8, 8}, mode = "fully_cached" |
- *                           "h_cached_v_recompute" | "fully_recompute", fuse = true })
+ *                           "h_cached_v_recompute" | "fully_recompute", fuse = true,
+ *                           layers = true })  -- layers = false: totals only
  *   acc:describe() -> the description table (edit it and pass it back)
  *   acc:name()
  *   perigee.hw.accelerators() -> names of the description files found
@@ -147,6 +148,12 @@ static void parse_accel(lua_State *L, int arg, int t, pg_df_accel *a, const char
     a->dim_limit[d] = (int64_t)numfield(L, arg, sub, dt, "limit", 0, 0, 1 << 20);
     a->dim_loop[d] = pg_df_loop_from_name(strfield(L, dt, "loop", buf, sizeof buf));
     if (a->dim_loop[d] < 0) desc_error(L, arg, sub, "field 'loop' must be one of B K C OY OX FY FX");
+    if (lua_getfield(L, dt, "alt") != LUA_TNIL) {
+      int al = lua_type(L, -1) == LUA_TSTRING ? pg_df_loop_from_name(lua_tostring(L, -1)) : -1;
+      if (al < 0) desc_error(L, arg, sub, "field 'alt' must be one of B K C OY OX FY FX");
+      a->dim_alt[d] = al + 1;
+    }
+    lua_pop(L, 1);
     strfield(L, dt, "name", a->dim_name[d], sizeof a->dim_name[d]);
     if (!a->dim_name[d][0]) { /* D1..D4 */
       a->dim_name[d][0] = 'D';
@@ -268,6 +275,10 @@ static void push_description(lua_State *L, const pg_df_accel *a) {
     if (a->dim_limit[d] > 0) {
       lua_pushinteger(L, a->dim_limit[d]);
       lua_setfield(L, -2, "limit");
+    }
+    if (a->dim_alt[d] > 0) {
+      lua_pushstring(L, pg_df_loop_name(a->dim_alt[d] - 1));
+      lua_setfield(L, -2, "alt");
     }
     lua_rawseti(L, -2, d + 1);
   }
@@ -552,11 +563,13 @@ static int accel_evaluate(lua_State *L) {
   check_network(L, 2, &net);
   pg_df_options o;
   pg_df_options_default(&o);
+  int detail = 1;
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
     o.schedule = (pg_df_schedule)pgL_optenum(L, 3, "schedule", sched_names, sched_values, o.schedule);
     o.mode = (pg_df_mode)pgL_optenum(L, 3, "mode", mode_names, mode_values, o.mode);
     o.fuse = pgL_optbooleanfield(L, 3, "fuse", 1);
+    detail = pgL_optbooleanfield(L, 3, "layers", 1);
     int ty = lua_getfield(L, 3, "tile");
     if (ty == LUA_TNUMBER) {
       lua_Integer v = lua_tointeger(L, -1);
@@ -579,18 +592,18 @@ static int accel_evaluate(lua_State *L) {
     }
     lua_pop(L, 1);
   }
-  int detail = 1;
   pg_df_cost *per = pgL_newbuffer(L, net.n * sizeof *per);
   pg_df_cost total;
   pg_status st = pg_df_evaluate(a, &net, &o, &total, per);
   if (st) return pgL_argstatus(L, 2, st, "network not accepted by the dataflow model");
   lua_createtable(L, 0, 16);
-  push_cost(L, a, &total, detail);
+  push_cost(L, a, &total, 1);
   lua_pushinteger(L, total.stack);
   lua_setfield(L, -2, "stacks");
   setnum(L, "tiles", total.tiles);
   lua_pushstring(L, a->name);
   lua_setfield(L, -2, "accelerator");
+  if (!detail) return 1; /* {layers = false}: totals only, for search loops */
   lua_createtable(L, (int)net.n, 0);
   for (size_t i = 0; i < net.n; i++) {
     lua_createtable(L, 0, 16);

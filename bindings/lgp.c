@@ -274,6 +274,9 @@ static lgp *new_model(lua_State *L, int sparse) {
     double jit = pgL_optnumberfield(L, 1, "jitter", u->so.jitter);
     luaL_argcheck(L, jit >= 0.0, 1, "option 'jitter' must be non-negative");
     u->so.jitter = jit;
+    lua_Integer tm = pgL_optintegerfield(L, 1, "train_max", (lua_Integer)u->so.train_max);
+    luaL_argcheck(L, tm >= 0 && tm <= ((lua_Integer)1 << 30), 1, "option 'train_max' must be >= 0");
+    u->so.train_max = (size_t)tm;
   }
   return u;
 }
@@ -309,7 +312,8 @@ static int gp_fit(lua_State *L) {
   const double *y = pgL_checkvector(L, 3, &ny, 0);
   if (ny != n)
     luaL_argerror(L, 3, lua_pushfstring(L, "has %d values for %d rows of X", (int)ny, (int)n));
-  if (n > 200000 && !u->sparse) luaL_argerror(L, 2, "too many rows for an exact GP (use gp.sparse)");
+  if (n > 20000 && !u->sparse)
+    luaL_argerror(L, 2, "more than 20000 rows for an exact GP (use perigee.gp.sparse)");
   ensure_model(L, u, d, 2);
   pg_status st = u->sparse ? pg_sgp_fit(u->s, X, n, d, y, &u->rng) : pg_gp_fit(u->g, X, n, d, y);
   if (st == PG_ENOTPD) pgL_error(L, st, "kernel matrix, even with jitter; raise noise");
@@ -334,7 +338,7 @@ static int gp_predict(lua_State *L) {
   size_t nc;
   const double *Xc = check_candidates(L, u, 2, &nc);
   int full = pgL_optbooleanfield(L, 3, "full", 0);
-  if (full) luaL_argcheck(L, nc <= 20000, 2, "too many points for a full covariance");
+  if (full) luaL_argcheck(L, nc <= 10000, 2, "more than 10000 points for a full covariance");
   pgL_matrix *mu = pgL_newmatrix(L, nc, 1);
   pgL_matrix *v = full ? pgL_newmatrix(L, nc, nc) : pgL_newmatrix(L, nc, 1);
   pg_status st;
@@ -354,12 +358,12 @@ static int gp_sample(lua_State *L) {
   lua_settop(L, 4);
   size_t nc;
   const double *Xc = check_candidates(L, u, 2, &nc);
-  luaL_argcheck(L, nc <= 20000, 2, "too many points for joint samples");
+  luaL_argcheck(L, nc <= 10000, 2, "more than 10000 points for joint samples");
   size_t ns = pgL_checksize(L, 3, (size_t)1 << 24);
   luaL_argcheck(L, ns >= 1, 3, "need at least one sample");
   pg_rng *r = lua_isnoneornil(L, 4) ? &u->rng : pgL_checkrng(L, 4);
   size_t tot;
-  if (pg_size_mul(ns, nc, &tot) != PG_OK || tot > ((size_t)1 << 28))
+  if (pg_size_mul(ns, nc, &tot) != PG_OK || tot > ((size_t)1 << 26))
     luaL_argerror(L, 3, "too many samples");
   pgL_matrix *F = pgL_newmatrix(L, ns, nc);
   pg_status st = u->sparse ? pg_sgp_sample(u->s, Xc, nc, ns, r, F->data)

@@ -8,7 +8,7 @@
  *   agent:learn(env_or_envs, steps)             -> stats table
  *   agent:act(obs[, deterministic[, rng]])      -> {a1, a2, ...} (1-based), logp, value
  *   agent:probs(obs)                            -> {{p...}, {p...}} per head (one if joint)
- *   agent:episode(nasenv[, {deterministic=true, start=code, rng=}]) -> trace table
+ *   agent:episode(nasenv[, {deterministic=true, start=code, rng=, explore=, climb=}]) -> trace
  *   agent:save(path), agent:config(), agent:nparams()
  *   pg.ppo.nasdata(tf, pool)                    -> shared data (perigee.NASData)
  *   pg.ppo.nasenv(data[, opts])                 -> env          (perigee.NASEnv)
@@ -133,7 +133,7 @@ static void read_config(lua_State *L, int idx, pg_ppo_config *c) {
 }
 
 static lagent *new_agent_ud(lua_State *L) {
-  lagent *a = lua_newuserdatauv(L, sizeof *a, 0);
+  lagent *a = lua_newuserdatauv(L, sizeof *a, 1); /* uservalue: the last environments */
   a->p = NULL;
   luaL_setmetatable(L, PPO_MT);
   return a;
@@ -436,6 +436,23 @@ static int agent_learn(lua_State *L) {
       luaL_argerror(L, 2, lua_pushfstring(L, "entry %d is not an environment", (int)i + 1));
     }
   }
+  /* Episodes in progress continue only with the very same C environments
+     as last time (kept referenced by the agent, so that no new object can
+     take their address); Lua environments are reset at every call. */
+  int same = lua_getiuservalue(L, 1, 1) == LUA_TTABLE && luaL_len(L, -1) == (lua_Integer)n;
+  for (size_t i = 0; same && i < n; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
+    same = lua_rawequal(L, -1, base + (int)i + 1) && !adapters[i].L;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (!same) pg_ppo_detach(p);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushvalue(L, base + (int)i + 1);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setiuservalue(L, 1, 1);
   pg_ppo_stats s;
   pg_status st = pg_ppo_learn(p, views, n, (uint64_t)steps, &s);
   if (st != PG_OK) {
@@ -460,7 +477,12 @@ static int agent_learn(lua_State *L) {
   return 1;
 }
 
-/* agent:episode(nasenv, opts): one full episode in C; returns
+/* agent:episode(nasenv, opts): one full episode in C. With explore = true
+ * and a measurement budget, each step takes the most probable edit
+ * (p(edge) p(op)) that reaches an unmeasured cell (test-time use of the
+ * whole budget); with climb = true as well, it steps back to the best
+ * measured cell after every edit that did not improve on it (the policy as
+ * the proposal of a hill climber). Returns
  * {cells = {codes from the start}, rewards = {...}, ret, final, steps, refused} */
 static int agent_episode(lua_State *L) {
   pg_ppo *p = check_agent(L, 1);
@@ -471,6 +493,10 @@ static int agent_episode(lua_State *L) {
       c->head_sizes[1] != PG_NAS_OPS)
     luaL_argerror(L, 1, "agent does not match the NAS-Bench-201 environment (241 inputs, heads 6, 5)");
   int det = pgL_optbooleanfield(L, 3, "deterministic", 1);
+  int explore = pgL_optbooleanfield(L, 3, "explore", 0);
+  int climb = pgL_optbooleanfield(L, 3, "climb", 0);
+  luaL_argcheck(L, !explore || !c->joint, 3, "option 'explore' needs factored heads");
+  luaL_argcheck(L, !climb || explore, 3, "option 'climb' needs explore = true");
   lua_Integer start = pgL_optintegerfield(L, 3, "start", -1);
   luaL_argcheck(L, start >= -1 && start < PG_NAS_CELLS, 3, "option 'start' must be a cell code 0..15624");
   pg_rng *rng = &ue->rng;
@@ -489,11 +515,62 @@ static int agent_episode(lua_State *L) {
   lua_rawseti(L, -3, 1);
   int term = 0, trunc = 0, a[2];
   lua_Integer k = 0;
+  double probs[PG_NAS_EDGES + PG_NAS_OPS];
+  long inc = pg_nasenv_cell(ue->e); /* climb: the best cell measured so far */
+  double inc_r = pg_nasenv_reward_of(ue->e, inc);
   while (!term && !trunc) {
-    if ((st = pg_ppo_act(p, obs, 1, det, rng, a, NULL, NULL)) != PG_OK) return pgL_error(L, st, NULL);
+    long here = pg_nasenv_cell(ue->e);
+    int diff = -1;
+    if (climb && here != inc) { /* step back to the incumbent (a free revisit) */
+      int h6[PG_NAS_EDGES], i6[PG_NAS_EDGES];
+      pg_nas_decode(here, h6);
+      pg_nas_decode(inc, i6);
+      for (int ed = 0; ed < PG_NAS_EDGES; ed++)
+        if (h6[ed] != i6[ed]) diff = ed;
+      if (diff >= 0) {
+        a[0] = diff;
+        a[1] = i6[diff];
+      }
+    }
+    if (diff >= 0) {
+      /* the revert chosen above */
+    } else if (explore && ue->e->measured) {
+      /* the most probable edit (p(edge) p(op)) that reaches a cell not yet
+         measured; the policy's own choice when every neighbour is measured */
+      if ((st = pg_ppo_probs(p, obs, probs)) != PG_OK) return pgL_error(L, st, NULL);
+      double best = -1.0;
+      int cur[PG_NAS_EDGES];
+      pg_nas_decode(pg_nasenv_cell(ue->e), cur);
+      for (int ed = 0; ed < PG_NAS_EDGES; ed++)
+        for (int op = 0; op < PG_NAS_OPS; op++) {
+          if (op == cur[ed]) continue;
+          int nx[PG_NAS_EDGES];
+          memcpy(nx, cur, sizeof nx);
+          nx[ed] = op;
+          if (ue->e->measured[pg_nas_encode(nx)]) continue;
+          double sc = probs[ed] * probs[PG_NAS_EDGES + op];
+          if (sc > best) {
+            best = sc;
+            a[0] = ed;
+            a[1] = op;
+          }
+        }
+      if (best < 0.0 && (st = pg_ppo_act(p, obs, 1, 1, NULL, a, NULL, NULL)) != PG_OK)
+        return pgL_error(L, st, NULL);
+    } else if ((st = pg_ppo_act(p, obs, 1, det, rng, a, NULL, NULL)) != PG_OK) {
+      return pgL_error(L, st, NULL);
+    }
     if ((st = pg_nasenv_step(ue->e, a, obs, &r, &term, &trunc)) != PG_OK)
       return pgL_error(L, st, NULL);
     if (ue->e->refused) break;
+    if (climb) {
+      long now = pg_nasenv_cell(ue->e);
+      double rn = pg_nasenv_reward_of(ue->e, now);
+      if (rn > inc_r) {
+        inc = now;
+        inc_r = rn;
+      }
+    }
     k++;
     ret += r;
     lua_pushinteger(L, pg_nasenv_cell(ue->e));

@@ -11,6 +11,7 @@
  *   perigee.proxy.combine(records [, mode])  -> combined scores
  *   perigee.proxy.parse(arch)                -> space ("nb201" | "nats_sss"), table of ops/channels
  *   perigee.proxy.read_gz(path) -> string;  perigee.proxy.write_gz(path, string)
+ *   perigee.proxy.load(path)                 -> {[arch] = record}, n  (a `perigee proxies` table)
  *
  * arch is an NB201 string "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|" or a NATS
  * size-space string "C1:C2:C3:C4:C5". Options (all optional):
@@ -352,13 +353,66 @@ static int proxy_write_gz(lua_State *L) {
   return 1;
 }
 
+#define CSV_MT "perigee.ProxyTable"
+
+static int csv_gc(lua_State *L) {
+  pg_csv_free(luaL_checkudata(L, 1, CSV_MT));
+  return 0;
+}
+
+/* load(path) -> {[arch] = {index=, naswot=, logsynflow=, synflow=, skip=}}, n:
+ * a table written by `perigee proxies`, keyed by architecture string; or
+ * nil, message when the file cannot be read. The parsed text lives in a
+ * userdata until the copy is done, so a memory error cannot leak it. */
+static int proxy_load(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  pg_csv *t = lua_newuserdatauv(L, sizeof *t, 0);
+  memset(t, 0, sizeof *t);
+  luaL_setmetatable(L, CSV_MT);
+  pg_status st = pg_csv_read(path, t);
+  if (st) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, pg_strerror(st));
+    return 2;
+  }
+  static const char *const cols[] = {"arch_index", "arch", "naswot", "logsynflow", "synflow",
+                                     "skip"};
+  int c[6];
+  for (int k = 0; k < 6; k++)
+    if ((c[k] = pg_csv_col(t, cols[k])) < 0) {
+      luaL_pushfail(L);
+      lua_pushfstring(L, "%s: no column '%s'", path, cols[k]);
+      return 2;
+    }
+  size_t n = t->nrows;
+  lua_createtable(L, 0, (int)(n < 65536 ? n : 65536));
+  for (size_t r = 0; r < n; r++) {
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, (lua_Integer)strtoll(pg_csv_cell(t, r, (size_t)c[0]), NULL, 10));
+    lua_setfield(L, -2, "index");
+    for (int k = 2; k < 6; k++) {
+      const char *v = pg_csv_cell(t, r, (size_t)c[k]);
+      lua_pushnumber(L, *v ? strtod(v, NULL) : NAN);
+      lua_setfield(L, -2, cols[k]);
+    }
+    lua_setfield(L, -2, pg_csv_cell(t, r, (size_t)c[1]));
+  }
+  lua_pushinteger(L, (lua_Integer)n);
+  return 2;
+}
+
 static const luaL_Reg proxy_funcs[] = {
     {"naswot", proxy_naswot},   {"logsynflow", proxy_logsynflow}, {"synflow", proxy_synflow},
     {"skipscore", proxy_skipscore}, {"scores", proxy_scores},     {"freerea", proxy_freerea},
     {"combine", proxy_combine}, {"parse", proxy_parse},           {"arch", proxy_arch},
-    {"read_gz", proxy_read_gz}, {"write_gz", proxy_write_gz},     {NULL, NULL}};
+    {"read_gz", proxy_read_gz}, {"write_gz", proxy_write_gz},     {"load", proxy_load},
+    {NULL, NULL}};
 
 void pgL_open_proxy(lua_State *L, int mod) {
+  luaL_newmetatable(L, CSV_MT);
+  lua_pushcfunction(L, csv_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   lua_createtable(L, 0, 12);
   lua_newtable(L); /* upvalue: cache of input batches */
   luaL_setfuncs(L, proxy_funcs, 1);

@@ -117,6 +117,7 @@ static const double *checkrows(lua_State *L, int arg, size_t cols, size_t *n) {
 static const char *const method_names[] = {"uniform", "sobol", "lhs", NULL};
 
 static int space_sample(lua_State *L) {
+  lua_settop(L, 5); /* optional arguments keep their slots when values are pushed */
   pg_space *s = checkspace(L, 1);
   size_t n = pgL_checksize(L, 2, (size_t)1 << 28);
   pg_rng *r = lua_isnoneornil(L, 3) ? NULL : pgL_checkrng(L, 3);
@@ -170,6 +171,7 @@ static int space_check(lua_State *L) {
 }
 
 static int space_neighbours(lua_State *L) {
+  lua_settop(L, 3); /* optional arguments keep their slots when values are pushed */
   pg_space *s = checkspace(L, 1);
   size_t n;
   const double *x = checkrows(L, 2, s->d, &n);
@@ -186,6 +188,7 @@ static int space_neighbours(lua_State *L) {
 }
 
 static int space_mutate(lua_State *L) {
+  lua_settop(L, 5); /* optional arguments keep their slots when values are pushed */
   pg_space *s = checkspace(L, 1);
   size_t n;
   const double *x = checkrows(L, 2, s->d, &n);
@@ -201,6 +204,7 @@ static int space_mutate(lua_State *L) {
 }
 
 static int space_crossover(lua_State *L) {
+  lua_settop(L, 4); /* optional arguments keep their slots when values are pushed */
   pg_space *s = checkspace(L, 1);
   size_t na, nb;
   const double *a = checkrows(L, 2, s->d, &na);

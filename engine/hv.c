@@ -103,6 +103,36 @@ static size_t nds_filter(double *P, size_t m, size_t d, double *W, sumidx *o) {
   return k;
 }
 
+/* The same result without sorting, for rows already in an order close to
+ * increasing coordinate sum: a new row is checked against the kept ones and
+ * removes those it dominates. O(m k d) with k the largest kept set. */
+static size_t nds_filter_ordered(double *P, size_t m, size_t d) {
+  size_t k = 0;
+  for (size_t i = 0; i < m; i++) {
+    const double *q = P + i * d;
+    int drop = 0;
+    size_t t = 0;
+    while (t < k) {
+      double *r = P + t * d;
+      if (weakly_dominates(r, q, d)) {
+        drop = 1;
+        break;
+      }
+      if (weakly_dominates(q, r, d)) { /* keep order: shift the rest down */
+        memmove(r, r + d, (k - t - 1) * d * sizeof *P);
+        k--;
+        continue;
+      }
+      t++;
+    }
+    if (!drop) {
+      if (k != i) memmove(P + k * d, q, d * sizeof *P);
+      k++;
+    }
+  }
+  return k;
+}
+
 /* nds_filter with its own scratch. */
 static pg_status nds_filter_alloc(double *P, size_t *m, size_t d) {
   double *W = malloc((*m ? *m : 1) * d * sizeof *W);
@@ -132,10 +162,47 @@ static int cmp_pair(const void *pa, const void *pb) {
   return (a[1] > b[1]) - (a[1] < b[1]);
 }
 
-/* P is reordered. */
+/* Sweep in x order (radix sort; qsort of pairs below 256 points or when
+ * scratch is unavailable). P is reordered by qsort only in that fallback. */
 static double hv2d(double *P, size_t m, const double *ref) {
-  qsort(P, m, 2 * sizeof *P, cmp_pair);
+  uint64_t *key = NULL, *kt = NULL;
+  uint32_t *idx = NULL, *it = NULL;
   double area = 0.0, cap = ref[1];
+  if (m >= 256 && m < UINT32_MAX) {
+    key = malloc(m * sizeof *key);
+    kt = malloc(m * sizeof *kt);
+    idx = malloc(m * sizeof *idx);
+    it = malloc(m * sizeof *it);
+  }
+  if (key && kt && idx && it) {
+    /* ties in x: the smaller y first (LSD: y, then x stably) */
+    for (size_t i = 0; i < m; i++) {
+      idx[i] = (uint32_t)i;
+      key[i] = pg_radix_key(P[2 * i + 1]);
+    }
+    int ok = pg_radix_sort(key, idx, m, kt, it) == 0;
+    for (size_t i = 0; ok && i < m; i++) key[i] = pg_radix_key(P[2 * (size_t)idx[i]]);
+    ok = ok && pg_radix_sort(key, idx, m, kt, it) == 0;
+    if (ok) {
+      for (size_t i = 0; i < m; i++) {
+        const double *p = P + 2 * (size_t)idx[i];
+        if (p[1] < cap) {
+          area += (ref[0] - p[0]) * (cap - p[1]);
+          cap = p[1];
+        }
+      }
+      free(key);
+      free(kt);
+      free(idx);
+      free(it);
+      return area;
+    }
+  }
+  free(key);
+  free(kt);
+  free(idx);
+  free(it);
+  qsort(P, m, 2 * sizeof *P, cmp_pair);
   for (size_t i = 0; i < m; i++) {
     double y = P[2 * i + 1];
     if (y < cap) {
@@ -201,11 +268,112 @@ typedef struct p3k {
   int32_t key;
 } p3k;
 
+/* ---- small sets: allocation-free versions (the recursion of WFG calls
+ * these many times on limited sets of a few points) ---- */
+#define SMALL 64
+
+/* 3-D sweep of m <= SMALL points: insertion sort by z and a staircase in a
+ * sorted array, O(m^2). */
+static double hv3d_small(const double *P, size_t m, const double *ref) {
+  size_t o[SMALL];
+  double sx[SMALL + 1], sy[SMALL + 1];
+  for (size_t i = 0; i < m; i++) {
+    size_t j = i;
+    while (j > 0 && P[3 * o[j - 1] + 2] > P[3 * i + 2]) {
+      o[j] = o[j - 1];
+      j--;
+    }
+    o[j] = i;
+  }
+  size_t c = 0;
+  double area = 0.0, vol = 0.0;
+  for (size_t t = 0; t < m; t++) {
+    const double *p = P + 3 * o[t];
+    double x = p[0], y = p[1];
+    /* first entry with sx >= x */
+    size_t j = 0;
+    while (j < c && sx[j] < x) j++;
+    int dom = (j > 0 && sy[j - 1] <= y) || (j < c && sx[j] == x && sy[j] <= y);
+    if (!dom) {
+      double cap = j > 0 ? sy[j - 1] : ref[1], cur = x;
+      size_t e = j;
+      while (e < c && sy[e] >= y) {
+        area += (sx[e] - cur) * (cap - y);
+        cap = sy[e];
+        cur = sx[e];
+        e++;
+      }
+      area += ((e < c ? sx[e] : ref[0]) - cur) * (cap - y);
+      /* replace entries j..e-1 by (x, y) */
+      size_t removed = e - j;
+      if (removed == 0) {
+        memmove(sx + j + 1, sx + j, (c - j) * sizeof *sx);
+        memmove(sy + j + 1, sy + j, (c - j) * sizeof *sy);
+        c++;
+      } else if (removed > 1) {
+        memmove(sx + j + 1, sx + e, (c - e) * sizeof *sx);
+        memmove(sy + j + 1, sy + e, (c - e) * sizeof *sy);
+        c -= removed - 1;
+      }
+      sx[j] = x;
+      sy[j] = y;
+    }
+    double znext = t + 1 < m ? P[3 * o[t + 1] + 2] : ref[2];
+    vol += area * (znext - p[2]);
+  }
+  return vol;
+}
+
+/* 4-D hypervolume of m <= SMALL points: the slice sweep of wfg() with
+ * hv3d_small for each limited set. P is not modified. */
+static double hv4d_small(const double *P, size_t m, const double *ref) {
+  size_t o[SMALL];
+  double S[SMALL * 3], L[SMALL * 3];
+  for (size_t i = 0; i < m; i++) {
+    size_t j = i;
+    while (j > 0 && P[4 * o[j - 1] + 3] > P[4 * i + 3]) {
+      o[j] = o[j - 1];
+      j--;
+    }
+    o[j] = i;
+  }
+  size_t ns = 0;
+  double slice = 0.0, total = 0.0;
+  for (size_t t = 0; t < m; t++) {
+    const double *p = P + 4 * o[t];
+    int covered = 0;
+    for (size_t u = 0; u < ns && !covered; u++) {
+      const double *q = S + 3 * u;
+      if (q[0] <= p[0] && q[1] <= p[1] && q[2] <= p[2]) covered = 1;
+      for (size_t j = 0; j < 3; j++) L[3 * u + j] = q[j] > p[j] ? q[j] : p[j];
+    }
+    if (!covered) {
+      slice += box_volume(p, ref, 3) - hv3d_small(L, ns, ref);
+      size_t w = 0;
+      for (size_t u = 0; u < ns; u++)
+        if (!weakly_dominates(p, S + 3 * u, 3)) {
+          if (w != u) memcpy(S + 3 * w, S + 3 * u, 3 * sizeof *S);
+          w++;
+        }
+      ns = w;
+      memcpy(S + 3 * ns, p, 3 * sizeof *S);
+      ns++;
+    }
+    double next = t + 1 < m ? P[4 * o[t + 1] + 3] : ref[3];
+    total += slice * (next - p[3]);
+  }
+  return total;
+}
+
 /* 3-D sweep with the x-rank staircase: three radix sorts (y, then x stably:
  * lexicographic ranks; then z) and O(n log_64 n) for the sweep. */
 static pg_status hv3d_fast(const double *P, size_t m, const double *ref, double *out) {
   *out = 0.0;
   if (m == 0) return PG_OK;
+  if (m <= SMALL) {
+    *out = hv3d_small(P, m, ref);
+    return PG_OK;
+  }
   if (m >= UINT32_MAX) return PG_ERANGE;
   p3k *a = malloc(m * sizeof *a);
   uint64_t *key = malloc(m * sizeof *key), *kt = malloc(m * sizeof *kt);
@@ -302,18 +470,20 @@ static int xy_ranks(const double *P, size_t m, size_t d, int32_t *rank) {
 }
 
 static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *out) {
+  if (d == 4 && m <= SMALL) {
+    *out = hv4d_small(P, m, ref);
+    return PG_OK;
+  }
   lastctx c = {d};
   qsort_r(P, m, d * sizeof *P, cmp_last_asc, &c);
   size_t e = d - 1, ns = 0;
   double *L = malloc(m * e * sizeof *L), *S = malloc(m * e * sizeof *S);
-  double *W = e >= 4 ? malloc(m * e * sizeof *W) : NULL;
-  sumidx *o = e >= 4 ? malloc(m * sizeof *o) : NULL;
   /* d = 4: keys of the x-rank staircase, 1 + lexicographic (x, y) rank of
    * each point (key 0 holds the limited points clamped to x = p_x) */
   int32_t *Sk = NULL, *Lk = NULL, *xr = NULL;
   fstair f;
   memset(&f, 0, sizeof f);
-  int bad = !L || !S || (e >= 4 && (!W || !o));
+  int bad = !L || !S;
   if (!bad && e == 3) {
     Sk = malloc(m * sizeof *Sk);
     Lk = malloc(m * sizeof *Lk);
@@ -321,8 +491,6 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
     bad = !Sk || !Lk || !xr || fstair_init(&f, m + 1) != 0 || xy_ranks(P, m, d, xr) != 0;
   }
   if (bad) {
-    free(W);
-    free(o);
     free(L);
     free(S);
     free(Sk);
@@ -337,27 +505,67 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
     const double *p = P + i * d;
     int covered = 0;
     if (e == 3) {
-      /* online 3-D sweep of limit(S, p) in the z order of S; it stops at the
-       * first q with q_x <= p_x and q_y <= p_y: from q_z on, the limited set
-       * covers p's whole box (and if q_z <= p_z, p adds nothing) */
+      /* online 3-D sweep of limit(S, p) in the z order of S.
+       * Base level (q_z <= p_z, a prefix of S): a point left of p (q_x <=
+       * p_x) limits to (p_x, q_y), one below (q_y <= p_y) to (q_x, p_y), so
+       * only the lowest of each matters; a point up and right of p matters
+       * only inside the box those two leave. Above the base, the sweep
+       * stops at the first q with q_x <= p_x and q_y <= p_y: from q_z on,
+       * the limited set covers p's whole box. */
       pg_fs_clear(&f.fs);
       double area = 0.0, vol = 0.0, full = (ref[0] - p[0]) * (ref[1] - p[1]);
       double zprev = p[2], zend = ref[2];
-      for (size_t t = 0; t < ns; t++) {
+      size_t base = 0, hi = ns;
+      while (base < hi) {
+        size_t mid = (base + hi) / 2;
+        if (S[3 * mid + 2] <= p[2])
+          base = mid + 1;
+        else
+          hi = mid;
+      }
+      double yleft = ref[1], xbottom = ref[0];
+      size_t tbottom = 0;
+      for (size_t t = 0; t < base && !covered; t++) {
         const double *q = S + t * 3;
-        double lx = q[0] > p[0] ? q[0] : p[0], ly = q[1] > p[1] ? q[1] : p[1];
-        double lz = q[2] > p[2] ? q[2] : p[2];
-        vol += area * (lz - zprev);
-        zprev = lz;
-        if (q[0] <= p[0] && q[1] <= p[1]) {
-          if (q[2] <= p[2]) covered = 1;
-          zend = lz;
-          break;
+        if (q[0] <= p[0]) {
+          if (q[1] <= p[1])
+            covered = 1;
+          else if (q[1] < yleft)
+            yleft = q[1];
+        } else if (q[1] <= p[1] && q[0] < xbottom) {
+          xbottom = q[0];
+          tbottom = t;
         }
-        size_t key = q[0] > p[0] ? 1 + (size_t)Sk[t] : 0;
-        if (!fstair_dominated(&f, key, ly)) fstair_insert(&f, key, lx, ly, ref[0], ref[1], &area);
       }
       if (!covered) {
+        for (size_t t = 0; t < base; t++) {
+          const double *q = S + t * 3;
+          if (q[0] > p[0] && q[1] > p[1] && q[0] < xbottom && q[1] < yleft) {
+            size_t key = 1 + (size_t)Sk[t];
+            if (!fstair_dominated(&f, key, q[1]))
+              fstair_insert(&f, key, q[0], q[1], ref[0], ref[1], &area);
+          }
+        }
+        if (yleft < ref[1] && !fstair_dominated(&f, 0, yleft))
+          fstair_insert(&f, 0, p[0], yleft, ref[0], ref[1], &area);
+        if (xbottom < ref[0]) {
+          size_t key = 1 + (size_t)Sk[tbottom];
+          if (!fstair_dominated(&f, key, p[1]))
+            fstair_insert(&f, key, xbottom, p[1], ref[0], ref[1], &area);
+        }
+        for (size_t t = base; t < ns; t++) {
+          const double *q = S + t * 3;
+          double lz = q[2];
+          vol += area * (lz - zprev);
+          zprev = lz;
+          if (q[0] <= p[0] && q[1] <= p[1]) {
+            zend = lz;
+            break;
+          }
+          double lx = q[0] > p[0] ? q[0] : p[0], ly = q[1] > p[1] ? q[1] : p[1];
+          size_t key = q[0] > p[0] ? 1 + (size_t)Sk[t] : 0;
+          if (!fstair_dominated(&f, key, ly)) fstair_insert(&f, key, lx, ly, ref[0], ref[1], &area);
+        }
         vol += area * (zend - zprev) + full * (ref[2] - zend);
         slice += full * (ref[2] - p[2]) - vol;
       }
@@ -377,54 +585,60 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       }
     }
     if (!covered && e == 3) {
-      /* rebuild S without the points p dominates, p inserted in z order */
+      /* p goes before the first member with z >= p_z; the points p
+       * dominates all lie after it, so only that suffix is rewritten */
+      size_t lo = 0, hi = ns;
+      while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (S[3 * mid + 2] < p[2])
+          lo = mid + 1;
+        else
+          hi = mid;
+      }
       size_t w = 0;
-      int placed = 0;
-      for (size_t t = 0; t < ns; t++) {
+      for (size_t t = lo; t < ns; t++) {
         const double *q = S + t * 3;
-        if (!placed && q[2] >= p[2]) {
-          memcpy(L + w * 3, p, 3 * sizeof *S);
-          Lk[w++] = xr[i];
-          placed = 1;
-        }
         if (!weakly_dominates(p, q, 3)) {
           memcpy(L + w * 3, q, 3 * sizeof *S);
           Lk[w++] = Sk[t];
         }
       }
-      if (!placed) {
-        memcpy(L + w * 3, p, 3 * sizeof *S);
-        Lk[w++] = xr[i];
-      }
-      double *tmp = S;
-      S = L;
-      L = tmp;
-      int32_t *tk = Sk;
-      Sk = Lk;
-      Lk = tk;
-      ns = w;
+      memcpy(S + lo * 3, p, 3 * sizeof *S);
+      Sk[lo] = xr[i];
+      memcpy(S + (lo + 1) * 3, L, w * 3 * sizeof *S);
+      memcpy(Sk + lo + 1, Lk, w * sizeof *Sk);
+      ns = lo + 1 + w;
     } else if (!covered) {
       size_t k = ns;
-      if (e >= 4) k = nds_filter(L, k, e, W, o);
+      /* S is kept in increasing coordinate sum: L nearly so */
+      if (e >= 4) k = nds_filter_ordered(L, k, e);
       double inner = 0.0;
       if ((st = hv_rec(L, k, e, ref, &inner)) != PG_OK) break;
       slice += box_volume(p, ref, e) - inner;
-      /* drop the members of S that p dominates on the first e objectives */
-      size_t w = 0;
-      for (size_t t = 0; t < ns; t++)
-        if (!weakly_dominates(p, S + t * e, e)) {
-          if (w != t) memcpy(S + w * e, S + t * e, e * sizeof *S);
-          w++;
+      /* drop the members of S that p dominates on the first e objectives;
+       * insert p by coordinate sum */
+      double ps = 0.0;
+      for (size_t j = 0; j < e; j++) ps += p[j];
+      size_t w = 0, at = SIZE_MAX;
+      for (size_t t = 0; t < ns; t++) {
+        const double *q = S + t * e;
+        if (weakly_dominates(p, q, e)) continue;
+        if (at == SIZE_MAX) {
+          double qs = 0.0;
+          for (size_t j = 0; j < e; j++) qs += q[j];
+          if (qs >= ps) at = w;
         }
-      ns = w;
-      memcpy(S + ns * e, p, e * sizeof *S);
-      ns++;
+        if (w != t) memcpy(S + w * e, q, e * sizeof *S);
+        w++;
+      }
+      if (at == SIZE_MAX) at = w;
+      memmove(S + (at + 1) * e, S + at * e, (w - at) * e * sizeof *S);
+      memcpy(S + at * e, p, e * sizeof *S);
+      ns = w + 1;
     }
     double next = i + 1 < m ? P[(i + 1) * d + d - 1] : ref[d - 1];
     total += slice * (next - p[d - 1]);
   }
-  free(W);
-  free(o);
   free(L);
   free(S);
   free(Sk);
@@ -587,6 +801,67 @@ static pg_status contrib2d(const double *P, size_t m, const size_t *idx, const d
   return PG_OK;
 }
 
+/* 3-D contributions of the m relevant points P (indices idx): for every p,
+ * V(p) - HV(limit(P \ {p}, p)) by the online sweep of wfg()'s 4-D step, in
+ * the global z order, stopping at the first point that covers p in (x, y).
+ * O(m^2) bit-trie operations in the worst case, no sorting per point. */
+static pg_status contrib3d(const double *P, size_t m, const size_t *idx, const double *ref,
+                           double *out) {
+  if (m >= UINT32_MAX) return PG_ERANGE;
+  uint64_t *key = malloc((m ? m : 1) * sizeof *key), *kt = malloc((m ? m : 1) * sizeof *kt);
+  uint32_t *zo = malloc((m ? m : 1) * sizeof *zo), *it = malloc((m ? m : 1) * sizeof *it);
+  int32_t *xr = malloc((m ? m : 1) * sizeof *xr);
+  fstair f;
+  memset(&f, 0, sizeof f);
+  pg_status s = PG_ENOMEM;
+  if (!key || !kt || !zo || !it || !xr || fstair_init(&f, m + 1) != 0) goto done;
+  if (xy_ranks(P, m, 3, xr) != 0) goto done;
+  for (size_t i = 0; i < m; i++) {
+    zo[i] = (uint32_t)i;
+    key[i] = pg_radix_key(P[3 * i + 2]);
+  }
+  if (pg_radix_sort(key, zo, m, kt, it) != 0) goto done;
+  for (size_t i = 0; i < m; i++) {
+    const double *p = P + 3 * i;
+    pg_fs_clear(&f.fs);
+    double area = 0.0, vol = 0.0, full = (ref[0] - p[0]) * (ref[1] - p[1]);
+    double zprev = p[2], zend = ref[2];
+    int covered = 0;
+    for (size_t t = 0; t < m; t++) {
+      size_t j = zo[t];
+      if (j == i) continue;
+      const double *q = P + 3 * j;
+      double lz = q[2] > p[2] ? q[2] : p[2];
+      vol += area * (lz - zprev);
+      zprev = lz;
+      if (q[0] <= p[0] && q[1] <= p[1]) {
+        if (q[2] <= p[2]) covered = 1;
+        zend = lz;
+        break;
+      }
+      double lx = q[0] > p[0] ? q[0] : p[0], ly = q[1] > p[1] ? q[1] : p[1];
+      size_t k = q[0] > p[0] ? 1 + (size_t)xr[j] : 0;
+      if (!fstair_dominated(&f, k, ly)) fstair_insert(&f, k, lx, ly, ref[0], ref[1], &area);
+    }
+    if (covered) {
+      out[idx[i]] = 0.0;
+      continue;
+    }
+    vol += area * (zend - zprev) + full * (ref[2] - zend);
+    double c = full * (ref[2] - p[2]) - vol;
+    out[idx[i]] = c > 0.0 ? c : 0.0;
+  }
+  s = PG_OK;
+done:
+  free(key);
+  free(kt);
+  free(zo);
+  free(it);
+  free(xr);
+  fstair_free(&f);
+  return s;
+}
+
 pg_status pg_hv_contrib(const double *Y, size_t n, size_t d, const double *ref, double *out) {
   pg_status s = check_args(Y, n, d, ref);
   if (s != PG_OK) return s;
@@ -603,6 +878,10 @@ pg_status pg_hv_contrib(const double *Y, size_t n, size_t d, const double *ref, 
   }
   if (d == 2) {
     s = contrib2d(P, m, idx, ref, out);
+    goto done;
+  }
+  if (d == 3) {
+    s = contrib3d(P, m, idx, ref, out);
     goto done;
   }
   Q = malloc((m ? m : 1) * d * sizeof *Q);

@@ -9,10 +9,13 @@
  * contributes 0); the improvement of a set P is HV(S u P) - HV(S).
  *
  * Algorithms (docs/pareto.md): d = 1 and 2 sort and sweep, O(n log n);
- * d = 3 the dimension sweep with a balanced tree of Beume, Fonseca,
- * Lopez-Ibanez, Paquete and Vahrenhold (IEEE TEVC 13(5), 2009),
- * O(n log n); d >= 4 the WFG algorithm of While, Bradstreet and Barone
- * (IEEE TEVC 16(1), 2012) with the 3-D sweep as its base case.
+ * d = 3 the dimension sweep of Beume, Fonseca, Lopez-Ibanez, Paquete and
+ * Vahrenhold (IEEE TEVC 13(5), 2009), O(n log n), its staircase kept in a
+ * 64-ary bit trie over x-ranks; d >= 4 the exclusive volumes of limited
+ * sets of WFG (While, Bradstreet and Barone, IEEE TEVC 16(1), 2012) in a
+ * sweep along the last objective that keeps only the points non-dominated
+ * on the others (as in HV4D, Guerreiro and Fonseca, IEEE TEVC 22(3), 2018),
+ * recursing to the 3-D sweep.
  */
 #ifndef PG_HV_H
 #define PG_HV_H

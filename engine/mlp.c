@@ -18,9 +18,40 @@
 #define PG_CLONES
 #endif
 
-/* y[0..n) += a x[0..n) */
-PG_CLONES static void axpy(size_t n, double a, const double *restrict x, double *restrict y) {
-  for (size_t j = 0; j < n; j++) y[j] += a * x[j];
+/* h[r, :] += sum_k X[r, k] W[k, :] over the non-zero X[r, k] (n rows, ni
+ * inputs, no outputs): the first layer on one-hot inputs. */
+PG_CLONES static void sparse_forward(size_t n, size_t ni, size_t no, const double *restrict X,
+                                     const double *restrict W, double *restrict h) {
+  for (size_t r = 0; r < n; r++) {
+    const double *x = X + r * ni;
+    double *hr = h + r * no;
+    for (size_t k = 0; k < ni; k++) {
+      double xk = x[k];
+      if (xk == 0.0) continue;
+      const double *w = W + k * no;
+      if (xk == 1.0) /* one-hot entries: no multiplication (same result) */
+        for (size_t j = 0; j < no; j++) hr[j] += w[j];
+      else
+        for (size_t j = 0; j < no; j++) hr[j] += xk * w[j];
+    }
+  }
+}
+
+/* gW[k, :] += X[r, k] dZ[r, :] over the non-zero X[r, k]. */
+PG_CLONES static void sparse_grad(size_t n, size_t ni, size_t no, const double *restrict X,
+                                  const double *restrict dZ, double *restrict gW) {
+  for (size_t r = 0; r < n; r++) {
+    const double *x = X + r * ni, *dr = dZ + r * no;
+    for (size_t k = 0; k < ni; k++) {
+      double xk = x[k];
+      if (xk == 0.0) continue;
+      double *g = gW + k * no;
+      if (xk == 1.0)
+        for (size_t j = 0; j < no; j++) g[j] += dr[j];
+      else
+        for (size_t j = 0; j < no; j++) g[j] += xk * dr[j];
+    }
+  }
 }
 
 static size_t max_width(const pg_mlp *m) {
@@ -201,16 +232,7 @@ pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y) {
     double *h = m->h[l];
     for (size_t r = 0; r < n; r++) memcpy(h + r * no, b, no * sizeof *b);
     if (l == 0 && m->sparse) {
-      /* h_r += x_rk W[k, :] over the non-zero x_rk */
-      for (size_t r = 0; r < n; r++) {
-        const double *x = X + r * ni;
-        double *hr = h + r * no;
-        for (size_t k = 0; k < ni; k++) {
-          double xk = x[k];
-          if (xk == 0.0) continue;
-          axpy(no, xk, W + k * no, hr);
-        }
-      }
+      sparse_forward(n, ni, no, X, W, h);
     } else {
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)no, (int)ni, 1.0, in,
                   (int)ni, W, (int)no, 1.0, h, (int)no);
@@ -247,14 +269,7 @@ pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX) {
     double *gW = m->grad + m->offset[l], *gb = gW + no * ni;
     /* dW += X^T dZ (W stored in x out); db += column sums of dZ */
     if (l == 0 && m->sparse) {
-      for (size_t r = 0; r < n; r++) {
-        const double *x = in + r * ni, *dr = d + r * no;
-        for (size_t k = 0; k < ni; k++) {
-          double xk = x[k];
-          if (xk == 0.0) continue;
-          axpy(no, xk, dr, gW + k * no);
-        }
-      }
+      sparse_grad(n, ni, no, in, d, gW);
     } else {
       cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)no, (int)n, 1.0, in,
                   (int)ni, d, (int)no, 1.0, gW, (int)no);

@@ -245,9 +245,54 @@ void pg_net_release(pg_net *net) {
   net->act = NULL;
 }
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void add_into(double *y, const double *a, size_t m) {
+  for (size_t e = 0; e < m; e++) y[e] += a[e];
+}
+
+/* Buffers of freed activations, reused by later nodes of the same size:
+ * fresh multi-megabyte allocations cost page faults on every forward pass. */
+#define POOL_MAX 16
+typedef struct bufpool {
+  size_t n, size[POOL_MAX];
+  double *buf[POOL_MAX];
+} bufpool;
+
+static double *pool_get(bufpool *p, size_t m, int zero) {
+  for (size_t i = 0; i < p->n; i++)
+    if (p->size[i] == m) {
+      double *b = p->buf[i];
+      p->n--;
+      p->size[i] = p->size[p->n];
+      p->buf[i] = p->buf[p->n];
+      if (zero) memset(b, 0, m * sizeof *b);
+      return b;
+    }
+  return zero ? calloc(m ? m : 1, sizeof(double)) : malloc((m ? m : 1) * sizeof(double));
+}
+
+static void pool_put(bufpool *p, pg_tensor *t) {
+  if (!t->data) return;
+  if (p->n < POOL_MAX) {
+    p->size[p->n] = pg_tensor_numel(t);
+    p->buf[p->n++] = t->data;
+  } else {
+    free(t->data);
+  }
+  memset(t, 0, sizeof *t);
+}
+
+static void pool_free(bufpool *p) {
+  for (size_t i = 0; i < p->n; i++) free(p->buf[i]);
+  p->n = 0;
+}
+
 /* Compute node i from the activations of its inputs into act[i]. With
  * inplace, an elementwise node (BN, ReLU) takes over its input's buffer. */
-static pg_status run_node(pg_net *net, size_t i, pg_bn_mode bnmode, pg_tensor *act, int inplace) {
+static pg_status run_node(pg_net *net, size_t i, pg_bn_mode bnmode, pg_tensor *act, int inplace,
+                          bufpool *pool) {
   const pg_net_node *nd = &net->nodes[i];
   pg_tensor *y = &act[i];
   const pg_tensor *x = nd->nin ? &act[nd->in[0]] : NULL;
@@ -255,13 +300,11 @@ static pg_status run_node(pg_net *net, size_t i, pg_bn_mode bnmode, pg_tensor *a
     *y = act[nd->in[0]];
     memset(&act[nd->in[0]], 0, sizeof *y);
     x = y;
-  } else if (nd->op == PG_NET_ADD || nd->op == PG_NET_ZERO) {
-    pg_status st = pg_tensor_alloc(y, act[0].n, nd->c, nd->h, nd->w);
-    if (st) return st;
-  } else { /* every other layer writes all of its output */
+  } else { /* ADD and ZERO need zeros; every other layer writes all of its output */
     size_t m;
     if (pg_size_mul(act[0].n, nd->c * nd->h * nd->w, &m)) return PG_ERANGE;
-    *y = (pg_tensor){act[0].n, nd->c, nd->h, nd->w, malloc((m ? m : 1) * sizeof(double))};
+    int zero = nd->op == PG_NET_ADD || nd->op == PG_NET_ZERO;
+    *y = (pg_tensor){act[0].n, nd->c, nd->h, nd->w, pool_get(pool, m, zero)};
     if (!y->data) return PG_ENOMEM;
   }
   switch (nd->op) {
@@ -283,8 +326,7 @@ static pg_status run_node(pg_net *net, size_t i, pg_bn_mode bnmode, pg_tensor *a
     size_t m = pg_tensor_numel(y);
     for (int j = 0; j < nd->nin; j++) {
       if (net->nodes[nd->in[j]].op == PG_NET_ZERO) continue;
-      const double *a = act[nd->in[j]].data;
-      for (size_t e = 0; e < m; e++) y->data[e] += a[e];
+      add_into(y->data, act[nd->in[j]].data, m);
     }
     return PG_OK;
   }
@@ -319,20 +361,22 @@ pg_status pg_net_forward(pg_net *net, const pg_tensor *x, pg_bn_mode bn, int kee
     for (int j = 0; j < net->nodes[i].nin; j++) refs[net->nodes[i].in[j]]++;
   act[0] = *x; /* borrowed */
   pg_status st = PG_OK;
+  bufpool pool = {0};
   for (size_t i = 1; i < n && !st; i++) {
     const pg_net_node *nd0 = &net->nodes[i];
     int inplace = !keep && nd0->nin == 1 && nd0->in[0] != 0 && refs[nd0->in[0]] == 1;
-    st = run_node(net, i, bn, act, inplace);
+    st = run_node(net, i, bn, act, inplace, &pool);
     if (st) break;
     const pg_net_node *nd = &net->nodes[i];
     if (hook && nd->op == PG_NET_RELU) hook(ctx, &act[i], nd->mult);
     if (!keep)
       for (int j = 0; j < nd->nin; j++) {
         int k = nd->in[j];
-        if (--refs[k] == 0 && k != 0 && k != net->output) pg_tensor_free(&act[k]);
+        if (--refs[k] == 0 && k != 0 && k != net->output) pool_put(&pool, &act[k]);
       }
   }
   free(refs);
+  pool_free(&pool);
   if (st) {
     free_acts(act, n);
     return st;

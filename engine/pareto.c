@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "radix.h"
 #include "stair.h"
 
 int pg_pareto_dominates(const double *a, const double *b, size_t d) {
@@ -56,19 +57,32 @@ static int cmp_lex(const void *pa, const void *pb, void *pc) {
  * grp[i] (for every original row i) the position of its group in uniq. */
 static pg_status lex_unique(const double *Y, size_t n, size_t d, int32_t *uniq, int32_t *grp,
                             size_t *nu) {
-  int32_t *ord = malloc((n ? n : 1) * sizeof *ord);
-  if (!ord) return PG_ENOMEM;
-  for (size_t i = 0; i < n; i++) ord[i] = (int32_t)i;
+  uint32_t *ord = malloc(n * sizeof *ord), *it = malloc(n * sizeof *it);
+  uint64_t *key = malloc(n * sizeof *key), *kt = malloc(n * sizeof *kt);
+  pg_status s = PG_ENOMEM;
+  if (!ord || !it || !key || !kt) goto done;
+  /* LSD over the columns: stable radix sorts from the last objective to the
+   * first give the lexicographic order */
+  for (size_t i = 0; i < n; i++) ord[i] = (uint32_t)i;
+  for (size_t j = d; j-- > 0;) {
+    for (size_t i = 0; i < n; i++) key[i] = pg_radix_key(Y[(size_t)ord[i] * d + j]);
+    if (pg_radix_sort(key, ord, n, kt, it) != 0) goto done;
+  }
   lexctx c = {Y, d};
-  qsort_r(ord, n, sizeof *ord, cmp_lex, &c);
   size_t u = 0;
   for (size_t i = 0; i < n; i++) {
-    if (i == 0 || cmp_lex(&ord[i], &uniq[u - 1], &c) != 0) uniq[u++] = ord[i];
-    grp[ord[i]] = (int32_t)(u - 1);
+    int32_t oi = (int32_t)ord[i];
+    if (i == 0 || cmp_lex(&oi, &uniq[u - 1], &c) != 0) uniq[u++] = oi;
+    grp[oi] = (int32_t)(u - 1);
   }
-  free(ord);
   *nu = u;
-  return PG_OK;
+  s = PG_OK;
+done:
+  free(ord);
+  free(it);
+  free(key);
+  free(kt);
+  return s;
 }
 
 /* Fronts of the unique points (lexicographic order), 1-based, at most
@@ -219,6 +233,7 @@ typedef struct dc {
   double *tmp;   /* median selection scratch */
   int32_t *mid;  /* split scratch for the "equal" part, nu entries */
   int fail;
+  int filter; /* only tell dominated (rank > 0) from non-dominated points */
 } dc;
 
 #ifndef DC_SMALL
@@ -366,6 +381,41 @@ static void sweep_b(dc *c, const int32_t *L, size_t nl, const int32_t *H, size_t
   }
 }
 
+/* Filter mode, objectives 0..2 (Kung, Luccio and Preparata's 3-D sweep):
+ * a point is dominated iff an earlier point of the staircase over
+ * objectives (1, 2) weakly dominates it there. Dominated points are never
+ * inserted: whatever they dominate, their own dominators dominate too, and
+ * that pair is examined in some call of the recursion. */
+static void sweep3_a(dc *c, const int32_t *S, size_t n) {
+  stair_reset(&c->pool);
+  int32_t root = -1;
+  for (size_t i = 0; i < n; i++) {
+    double y = dcv(c, S[i], 1), z = dcv(c, S[i], 2);
+    if (pg_stair_dominated(&c->pool, root, y, z)) {
+      if (c->rank[S[i]] < 1) c->rank[S[i]] = 1;
+    } else if (c->rank[S[i]] == 0) {
+      pg_stair_insert(&c->pool, &root, y, z, 0.0, 0.0, NULL);
+    }
+  }
+}
+
+static void sweep3_b(dc *c, const int32_t *L, size_t nl, const int32_t *H, size_t nh) {
+  stair_reset(&c->pool);
+  int32_t root = -1;
+  size_t i = 0;
+  for (size_t j = 0; j < nh; j++) {
+    int32_t h = H[j];
+    for (; i < nl && L[i] < h; i++) {
+      if (c->rank[L[i]] != 0) continue;
+      double y = dcv(c, L[i], 1), z = dcv(c, L[i], 2);
+      if (!pg_stair_dominated(&c->pool, root, y, z))
+        pg_stair_insert(&c->pool, &root, y, z, 0.0, 0.0, NULL);
+    }
+    if (c->rank[h] == 0 && pg_stair_dominated(&c->pool, root, dcv(c, h, 1), dcv(c, h, 2)))
+      c->rank[h] = 1;
+  }
+}
+
 static void helper_b(dc *c, const int32_t *L, size_t nl, const int32_t *H, size_t nh, size_t k);
 
 static void helper_a(dc *c, const int32_t *S, size_t n, size_t k) {
@@ -374,6 +424,10 @@ static void helper_a(dc *c, const int32_t *S, size_t n, size_t k) {
     for (size_t j = 1; j < n; j++)
       for (size_t i = 0; i < j; i++)
         if (dc_dom(c, S[i], S[j], k)) dc_update(c, S[i], S[j]);
+    return;
+  }
+  if (c->filter && k == 2) {
+    sweep3_a(c, S, n);
     return;
   }
   if (k == 1) {
@@ -414,6 +468,10 @@ static void helper_b(dc *c, const int32_t *L, size_t nl, const int32_t *H, size_
     for (size_t j = 0; j < nh; j++)
       for (size_t i = 0; i < nl && L[i] < H[j]; i++)
         if (dc_dom(c, L[i], H[j], k)) dc_update(c, L[i], H[j]);
+    return;
+  }
+  if (c->filter && k == 2) {
+    sweep3_b(c, L, nl, H, nh);
     return;
   }
   if (k == 1) {
@@ -458,37 +516,70 @@ static void helper_b(dc *c, const int32_t *L, size_t nl, const int32_t *H, size_
   free(B);
 }
 
+/* Fronts of the unique points by divide and conquer. While fronts are
+ * large, they are peeled one at a time with the filter variant (one log
+ * factor cheaper: its bottom is the 3-D sweep); once a front holds less
+ * than a quarter of the remaining points, the ranking variant finishes. */
 static pg_status fronts_dc(const double *Y, size_t d, const int32_t *u, size_t nu, int *fr,
                            int maxfront, int *nf) {
-  dc c = {NULL, d, nu, NULL, {0}, NULL, NULL, 0};
+  dc c = {NULL, d, nu, NULL, {0}, NULL, NULL, 0, 0};
   double *V = malloc(nu * d * sizeof *V);
-  int32_t *S = malloc(nu * sizeof *S);
+  int32_t *S = malloc(nu * sizeof *S), *R = malloc(nu * sizeof *R);
   c.rank = calloc(nu, sizeof *c.rank);
   c.tmp = malloc(128 * sizeof *c.tmp);
   c.mid = malloc(nu * sizeof *c.mid);
   pg_status s = pg_stair_init(&c.pool, nu);
-  if (s == PG_OK && (!V || !S || !c.rank || !c.tmp || !c.mid)) s = PG_ENOMEM;
+  if (s == PG_OK && (!V || !S || !R || !c.rank || !c.tmp || !c.mid)) s = PG_ENOMEM;
   if (s == PG_OK) {
     for (size_t i = 0; i < nu; i++) {
       for (size_t k = 0; k < d; k++) V[k * nu + i] = Y[(size_t)u[i] * d + k];
       S[i] = (int32_t)i;
     }
     c.V = V;
-    helper_a(&c, S, nu, d - 1);
+    size_t ns = nu;
+    int offset = 0;
+    while (ns > 0 && !c.fail) {
+      if (offset >= maxfront) { /* beyond the cap: no need to rank further */
+        for (size_t i = 0; i < ns; i++) fr[S[i]] = maxfront + 1;
+        break;
+      }
+      c.filter = 1;
+      for (size_t i = 0; i < ns; i++) c.rank[S[i]] = 0;
+      helper_a(&c, S, ns, d - 1);
+      size_t nr = 0, nfirst = 0;
+      for (size_t i = 0; i < ns; i++) {
+        if (c.rank[S[i]] == 0) {
+          fr[S[i]] = offset + 1;
+          nfirst++;
+        } else {
+          R[nr++] = S[i];
+        }
+      }
+      offset++;
+      memcpy(S, R, nr * sizeof *S);
+      ns = nr;
+      if (ns > 0 && nfirst * 4 < ns + nfirst && offset < maxfront) {
+        c.filter = 0;
+        for (size_t i = 0; i < ns; i++) c.rank[S[i]] = 0;
+        helper_a(&c, S, ns, d - 1);
+        for (size_t i = 0; i < ns; i++) {
+          long r = (long)offset + c.rank[S[i]] + 1;
+          fr[S[i]] = r > maxfront ? maxfront + 1 : (int)r;
+        }
+        break;
+      }
+    }
     if (c.fail) s = PG_ENOMEM;
   }
   if (s == PG_OK) {
     int k = 0;
-    for (size_t i = 0; i < nu; i++) {
-      int r = c.rank[i] + 1;
-      fr[i] = r > maxfront ? maxfront + 1 : r;
-      k = fr[i] > k ? fr[i] : k;
-    }
+    for (size_t i = 0; i < nu; i++) k = fr[i] > k ? fr[i] : k;
     *nf = k;
   }
   pg_stair_free(&c.pool);
   free(V);
   free(S);
+  free(R);
   free(c.rank);
   free(c.tmp);
   free(c.mid);

@@ -226,11 +226,15 @@ double pg_categorical_logsoftmax(const double *z, size_t k, double *logp) {
   for (size_t j = 1; j < k; j++)
     if (z[j] > mx) mx = z[j];
   double s = 0.0;
-  for (size_t j = 0; j < k; j++) s += exp(z[j] - mx);
-  double lse = mx + log(s), H = 0.0;
   for (size_t j = 0; j < k; j++) {
-    logp[j] = z[j] - lse;
-    H -= exp(logp[j]) * logp[j];
+    logp[j] = exp(z[j] - mx); /* temporarily the unnormalised probability */
+    s += logp[j];
+  }
+  double ls = log(s), H = 0.0;
+  for (size_t j = 0; j < k; j++) {
+    double p = logp[j] / s;
+    logp[j] = z[j] - mx - ls;
+    H -= p * logp[j];
   }
   return H;
 }
@@ -561,10 +565,13 @@ static pg_status loss_grad(pg_ppo *p, const double *X, const int *act, const dou
       const double *ls = p->lsm + i * nl + off;
       double *dz = p->dlogits + i * nl + off;
       double H = 0.0;
-      for (size_t j = 0; j < k; j++) H -= exp(ls[j]) * ls[j];
+      for (size_t j = 0; j < k; j++) {
+        dz[j] = exp(ls[j]); /* p_j, overwritten below */
+        H -= dz[j] * ls[j];
+      }
       size_t ch = block_choice(p, act + i * nh, b);
       for (size_t j = 0; j < k; j++) {
-        double pj = exp(ls[j]);
+        double pj = dz[j];
         dz[j] = g[i] * ((j == ch ? 1.0 : 0.0) - pj) + ec * pj * (ls[j] + H);
       }
       off += k;
@@ -654,6 +661,8 @@ static pg_status update(pg_ppo *p, upd_acc *acc) {
   }
   return PG_OK;
 }
+
+void pg_ppo_detach(pg_ppo *p) { p->attached = 0; }
 
 pg_status pg_ppo_learn(pg_ppo *p, pg_env *envs, size_t E, uint64_t steps, pg_ppo_stats *stats) {
   if (E < 1 || E > MAX_ENVS) return PG_EINVAL;

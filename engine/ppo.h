@@ -129,6 +129,9 @@ size_t pg_ppo_nparams(const pg_ppo *p);
 pg_status pg_ppo_learn(pg_ppo *p, pg_env *envs, size_t n_envs, uint64_t steps,
                        pg_ppo_stats *stats);
 
+/* Forget the attached environments: the next pg_ppo_learn resets them. */
+void pg_ppo_detach(pg_ppo *p);
+
 /* Policy and value on n observations (n x obs_dim). actions: n x nheads
  * ints (sampled with rng, or the mode when deterministic; rng may then be
  * NULL). logp and value (n each) may be NULL. */

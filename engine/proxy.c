@@ -38,6 +38,33 @@ static uint64_t hamming_sw(const uint64_t *a, const uint64_t *b, size_t words) {
 }
 
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define PG_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define PG_CLONES
+#endif
+
+/* bits[i][w] bit b = [y[i][64 w + b] > 0] for the n samples of m values. */
+PG_CLONES static void pack_codes(const double *y, size_t n, size_t m, size_t words,
+                                 uint64_t *bits) {
+  for (size_t i = 0; i < n; i++) {
+    const double *yi = y + i * m;
+    uint64_t *bi = bits + i * words;
+    size_t full = m / 64;
+    for (size_t w = 0; w < full; w++) {
+      const double *yw = yi + 64 * w;
+      uint64_t v = 0;
+      for (unsigned b = 0; b < 64; b++) v |= (uint64_t)(yw[b] > 0.0) << b;
+      bi[w] = v;
+    }
+    if (full < words) {
+      uint64_t v = 0;
+      for (size_t e = 64 * full; e < m; e++) v |= (uint64_t)(yi[e] > 0.0) << (e - 64 * full);
+      bi[full] = v;
+    }
+  }
+}
+
 /* Add the kernel of one ReLU output: K_ij += mult * (m - Hamming(c_i, c_j))
  * with c_i = [y_i > 0] packed 64 codes a word. */
 static void naswot_hook(void *vctx, const pg_tensor *y, int mult) {
@@ -53,22 +80,7 @@ static void naswot_hook(void *vctx, const pg_tensor *y, int mult) {
     c->bits = b;
     c->words = words;
   }
-  for (size_t i = 0; i < n; i++) {
-    const double *yi = y->data + i * m;
-    uint64_t *bi = c->bits + i * words;
-    size_t full = m / 64;
-    for (size_t w = 0; w < full; w++) {
-      const double *yw = yi + 64 * w;
-      uint64_t v = 0;
-      for (unsigned b = 0; b < 64; b++) v |= (uint64_t)(yw[b] > 0.0) << b;
-      bi[w] = v;
-    }
-    if (full < words) {
-      uint64_t v = 0;
-      for (size_t e = 64 * full; e < m; e++) v |= (uint64_t)(yi[e] > 0.0) << (e - 64 * full);
-      bi[full] = v;
-    }
-  }
+  pack_codes(y->data, n, m, words, c->bits);
   int hw = __builtin_cpu_supports("popcnt");
   for (size_t i = 0; i < n; i++) {
     const uint64_t *bi = c->bits + i * words;

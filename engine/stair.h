@@ -38,8 +38,8 @@ typedef struct pg_stair_pool {
 pg_status pg_stair_init(pg_stair_pool *p, size_t cap);
 void pg_stair_free(pg_stair_pool *p);
 
-/* Largest node with x <= a (ties on x: the one with the largest y... the
- * staircase never holds two points with equal x), or -1. */
+/* Largest node (lexicographically) with x <= a, or -1. In a staircase that
+ * is the point with the smallest y among those with x <= a. */
 int32_t pg_stair_floor(const pg_stair_pool *p, int32_t root, double a);
 /* Smallest node with (x, y) > (a, b) lexicographically, or -1. */
 int32_t pg_stair_succ(const pg_stair_pool *p, int32_t root, double a, double b);

@@ -12,6 +12,7 @@
 --     --reward paper|code   reward form (default paper: p(h) + 1 - l(h))
 --     --envs N           parallel environments during training (default 1)
 --     --holdout a,b,...  held-out devices (default HELP's test split)
+--     --ent X            entropy coefficient (default 0, the public code's)
 local pg = require "perigee"
 local sm = pg.simismore
 
@@ -24,6 +25,9 @@ do
       args.timesteps = 100000
     elseif a == "--timesteps" or a == "--seeds" or a == "--envs" then
       args[a:sub(3)] = math.tointeger(tonumber(arg[i + 1])) or error(a .. " needs an integer")
+      i = i + 1
+    elseif a == "--ent" then
+      args.ent = tonumber(arg[i + 1]) or error("--ent needs a number")
       i = i + 1
     elseif a == "--out" or a == "--policy" or a == "--reward" or a == "--holdout" then
       args[a:sub(3)] = arg[i + 1] or error(a .. " needs a value")
@@ -66,6 +70,7 @@ else
   local curve
   agent, curve = sm.train(ctx, {
     timesteps = args.timesteps, n_envs = args.envs, env = env_opts,
+    agent = args.ent and { ent_coef = args.ent } or nil,
     on_eval = function(r)
       print(string.format("%10d %8.4f %8.4f %8.2f %8.2f %9.3f %8.3f %8.3f %8.1f", r.timesteps, r.tf,
                           r.lbar, r.percentile, r.accuracy, r.ref_latency, r.ret, r.train_return,
@@ -82,6 +87,15 @@ end
 local methods = {
   { name = "controller", run = function(d, start, s)
       return sm.adapt(agent, ctx, d, { start = start, env = env_opts })
+    end },
+  { name = "controller_explore", run = function(d, start, s)
+      return sm.adapt(agent, ctx, d, { start = start, explore = true, env = env_opts })
+    end },
+  { name = "controller_climb", run = function(d, start, s)
+      return sm.adapt(agent, ctx, d, { start = start, climb = true, env = env_opts })
+    end },
+  { name = "controller_refine", run = function(d, start, s)
+      return sm.adapt(agent, ctx, d, { start = start, refine = "lut", rng = pg.rng(s), env = env_opts })
     end },
   { name = "controller_stoch", run = function(d, start, s)
       return sm.adapt(agent, ctx, d, { start = start, deterministic = false, rng = pg.rng(s), env = env_opts })
@@ -137,18 +151,19 @@ end
 sm.write_csv(args.out .. "/adaptation.csv", rows, { "device", "seed", "method", "start", "final",
   "arch", "reward", "percentile", "accuracy", "latency_ms", "proxy", "measurements" })
 
-print(string.format("%-17s %8s %8s %9s %9s %8s %18s", "method", "reward", "sd", "pct", "acc(%)",
+print(string.format("%-19s %8s %8s %9s %9s %8s %18s", "method", "reward", "sd", "pct", "acc(%)",
                     "meas", "ctrl better/tie"))
 for _, m in ipairs(methods) do
   local a = sum[m.name]
   local mean = a.r / a.n
   local sd = math.sqrt(math.max(0, a.r2 / a.n - mean * mean))
-  print(string.format("%-17s %8.4f %8.4f %9.2f %9.2f %8.2f %18s", m.name, mean, sd, a.pct / a.n,
+  print(string.format("%-19s %8.4f %8.4f %9.2f %9.2f %8.2f %18s", m.name, mean, sd, a.pct / a.n,
                       a.acc / a.n, a.meas / a.n,
                       m.name == "controller" and "-" or string.format("%d/%d of %d", a.wins, a.ties, a.n)))
 end
-print("(reward = p(h) + 1 - l(h) on the real device; pct = latency percentile among all 15625 cells,"
-      .. " lower is faster)")
+print("(reward = " .. (args.reward == "code" and "p(h) (1e-3 + l(h))^-0.3 - 1" or "p(h) + 1 - l(h)")
+      .. " on the real device; pct = latency percentile among all 15625 cells, lower is faster;"
+      .. " ctrl better/tie = seeds where the controller's reward is higher / equal)")
 
 print("\nFig. 6: same start (seed 1), final architecture chosen by the controller per device")
 for _, f in ipairs(fig6) do

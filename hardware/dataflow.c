@@ -62,6 +62,7 @@ pg_status pg_df_validate(const pg_df_accel *a) {
     if (a->dim_size[d] < 1 || a->dim_size[d] > (1 << 20)) return PG_EINVAL;
     if (a->dim_loop[d] < 0 || a->dim_loop[d] >= PG_DF_NLOOPS) return PG_EINVAL;
     if (a->dim_limit[d] < 0) return PG_EINVAL;
+    if (a->dim_alt[d] < 0 || a->dim_alt[d] > PG_DF_NLOOPS) return PG_EINVAL;
   }
   if (a->n_levels < 1 || a->n_levels > PG_DF_MAX_LEVELS) return PG_EINVAL;
   unsigned all = (1u << a->n_dims) - 1u;
@@ -251,19 +252,36 @@ static double instances(const pg_df_accel *a, int l, const double u[]) {
 
 static unsigned all_dims(const pg_df_accel *a) { return (1u << a->n_dims) - 1u; }
 
-/* Costs of the loop nest s with operand X's chain cut at level top[X]
- * (the top receives all remaining loops). Adds to t. */
-static void layer_traffic(const pg_df_accel *a, const sub *s, const int top[PG_DF_NOPER],
-                          traffic *t) {
-  double u[PG_DF_MAX_DIMS], U[PG_DF_NLOOPS], T[PG_DF_NLOOPS];
+/* Spatial unrolling of loop sizes L: per array dim the loop it unrolls
+ * (dim_loop, or dim_alt when that uses more PEs for this layer) in dl[] and
+ * its unrolling u[] (capped by the dim size, its limit and what is left of
+ * the loop); U[loop] = product of the u of the dims unrolling it. */
+static void unroll(const pg_df_accel *a, const double L[PG_DF_NLOOPS], double u[], int dl[],
+                   double U[PG_DF_NLOOPS]) {
   for (int l = 0; l < PG_DF_NLOOPS; l++) U[l] = 1;
   for (int d = 0; d < a->n_dims; d++) {
     double lim = (double)a->dim_size[d];
     if (a->dim_limit[d] > 0 && (double)a->dim_limit[d] < lim) lim = (double)a->dim_limit[d];
     int lp = a->dim_loop[d];
-    u[d] = mn(lim, ceil(s->L[lp] / U[lp]));
-    U[lp] *= u[d];
+    double ud = mn(lim, ceil(L[lp] / U[lp]));
+    if (a->dim_alt[d] > 0) {
+      int al = a->dim_alt[d] - 1;
+      double ua = mn(lim, ceil(L[al] / U[al]));
+      if (ua > ud) { lp = al; ud = ua; }
+    }
+    dl[d] = lp;
+    u[d] = ud;
+    U[lp] *= ud;
   }
+}
+
+/* Costs of the loop nest s with operand X's chain cut at level top[X]
+ * (the top receives all remaining loops). Adds to t. */
+static void layer_traffic(const pg_df_accel *a, const sub *s, const int top[PG_DF_NOPER],
+                          traffic *t) {
+  double u[PG_DF_MAX_DIMS], U[PG_DF_NLOOPS], T[PG_DF_NLOOPS];
+  int dl[PG_DF_MAX_DIMS];
+  unroll(a, s->L, u, dl, U);
   double comp = 1, pe = 1;
   for (int l = 0; l < PG_DF_NLOOPS; l++) {
     T[l] = ceil(s->L[l] / U[l]);
@@ -277,7 +295,7 @@ static void layer_traffic(const pg_df_accel *a, const sub *s, const int top[PG_D
     ninst[l] = instances(a, l, u);
     for (int k = 0; k < PG_DF_NLOOPS; k++) sp[l][k] = 1;
     for (int d = 0; d < a->n_dims; d++)
-      if (a->levels[l].served & (1u << d)) sp[l][a->dim_loop[d]] *= u[d];
+      if (a->levels[l].served & (1u << d)) sp[l][dl[d]] *= u[d];
   }
   int present = 0;
   for (int X = 0; X < PG_DF_NOPER; X++)
@@ -347,14 +365,14 @@ static void layer_traffic(const pg_df_accel *a, const sub *s, const int top[PG_D
     int l0 = act[0];
     double mc = 1; /* multicast / spatial reduction inside the lowest level */
     for (int d = 0; d < a->n_dims; d++)
-      if ((a->levels[l0].served & (1u << d)) && !relevant(X, a->dim_loop[d], s)) mc *= u[d];
+      if ((a->levels[l0].served & (1u << d)) && !relevant(X, dl[d], s)) mc *= u[d];
     double per_mac = macs_pad / mc;
     if (X == PG_DF_O) {
       double distinct = 1;
       for (int l = 0; l < PG_DF_NLOOPS; l++)
         if (relevant(PG_DF_O, l, s)) distinct *= T[l] * U[l];
       for (int d = 0; d < a->n_dims; d++)
-        if (!(a->levels[l0].served & (1u << d)) && !relevant(X, a->dim_loop[d], s))
+        if (!(a->levels[l0].served & (1u << d)) && !relevant(X, dl[d], s))
           distinct *= u[d];
       wr[l0][X] += per_mac * bits;
       rd[l0][X] += mx(0, per_mac - distinct) * bits;
@@ -531,6 +549,26 @@ static double capacity(const pg_df_accel *a, int l) {
   return a->levels[l].size * n;
 }
 
+/* Weight bits of layers [l0, l1] that one instance of level l holds: each
+ * layer's weights split over the instances along the dims the level does
+ * not serve (rounded up per loop, as the unrolling of layer_traffic). */
+static double weights_per_instance(const pg_df_accel *a, int l, const lay *ly, int l0, int l1) {
+  double sum = 0;
+  for (int k = l0; k <= l1; k++) {
+    const lay *y = &ly[k];
+    if (!y->has_w) continue;
+    double L[PG_DF_NLOOPS] = {y->B, y->K, y->Cg, y->OY, y->OX, y->FY, y->FX};
+    double U[PG_DF_NLOOPS], Un[PG_DF_NLOOPS] = {1, 1, 1, 1, 1, 1, 1}, u[PG_DF_MAX_DIMS];
+    int dl[PG_DF_MAX_DIMS];
+    unroll(a, L, u, dl, U);
+    for (int d = 0; d < a->n_dims; d++)
+      if (!(a->levels[l].served & (1u << d))) Un[dl[d]] *= u[d];
+    sum += ceil(y->K / Un[PG_DF_K]) * ceil(y->Cg / Un[PG_DF_C]) * ceil(y->FY / Un[PG_DF_FY]) *
+           ceil(y->FX / Un[PG_DF_FX]) * y->pw;
+  }
+  return sum;
+}
+
 /* A copy of `bits` from level s to level d: accesses and cycles. */
 static void hop(const pg_df_accel *a, pg_df_cost *c, int s, int Xs, int d, int Xd, double bits,
                 double mult) {
@@ -569,12 +607,15 @@ static pg_status eval_stack(work *w, int si, const pg_df_options *opt) {
   for (int c = 0; c < w->ncls[0]; c++)
     for (int r = 0; r < w->ncls[1]; r++) ntiles += w->cnt[0][c] * w->cnt[1][r];
 
-  /* weight level: lowest W level holding the stack's weights */
-  double wsum = 0;
-  for (int k = l0; k <= l1; k++) wsum += ly[k].wbits;
+  /* weight level: lowest W level holding the stack's weights (for a level
+   * with several instances, the share of the busiest instance) */
   int topW = dram;
   for (int l = 0; l < dram; l++)
-    if ((a->levels[l].operands & PG_DF_HOLDS_W) && capacity(a, l) >= wsum) { topW = l; break; }
+    if ((a->levels[l].operands & PG_DF_HOLDS_W) &&
+        weights_per_instance(a, l, ly, l0, l1) <= a->levels[l].size) {
+      topW = l;
+      break;
+    }
 
   /* cache level: lowest global I+O level with room for the caches and the
    * peak live feature maps */

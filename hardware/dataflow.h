@@ -63,6 +63,8 @@ typedef struct pg_df_accel {
   int64_t dim_size[PG_DF_MAX_DIMS];   /* PEs along each array dimension */
   int dim_loop[PG_DF_MAX_DIMS];       /* loop unrolled on that dimension */
   int64_t dim_limit[PG_DF_MAX_DIMS];  /* cap on the unrolling (0 = none) */
+  int dim_alt[PG_DF_MAX_DIMS];        /* alternative loop + 1 (0 = none): used for a
+                                         layer when it unrolls more PEs than dim_loop */
   char dim_name[PG_DF_MAX_DIMS][8];
   int n_levels;
   pg_df_level levels[PG_DF_MAX_LEVELS];

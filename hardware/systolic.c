@@ -304,14 +304,17 @@ static void first_last_rows(const geo *g, int op, int64_t *first, int64_t *last)
 
 /* Distinct valid ifmap addresses: rows touched x columns touched x channels. */
 static int64_t covered(int64_t n_out, int64_t stride, int64_t f, int64_t limit) {
-  int64_t n = 0, end = 0;
-  for (int64_t o = 0; o < n_out; o++) {
-    int64_t a = o * stride, b = a + f < limit ? a + f : limit;
-    if (a < end) a = end;
-    if (b > a) n += b - a;
-    if (b > end) end = b;
+  /* windows [o S, o S + F) for o < n, clipped at limit. With Scale-Sim's
+   * ceil rule (n - 2) S + F < limit, so only the last window can be clipped
+   * (entirely, when it starts past the edge). */
+  if (stride < f) { /* overlapping: one interval */
+    int64_t end = (n_out - 1) * stride + f;
+    return end < limit ? end : limit;
   }
-  return n;
+  /* disjoint: only the last window can be clipped */
+  int64_t last = limit - (n_out - 1) * stride;
+  if (last < 0) last = 0;
+  return (n_out - 1) * f + (last < f ? last : f);
 }
 
 static int64_t ifmap_footprint(const geo *g) {
@@ -803,12 +806,11 @@ static void analytical_memory(const pg_hw_systolic_cfg *cfg, const geo *g,
   r->dram_exact = 0;
 }
 
-pg_status pg_hw_systolic_layer(const pg_hw_systolic_cfg *cfg, const pg_hw_layer *l,
-                               pg_hw_systolic_result *r) {
-  if (!cfg || !l || !r) return PG_EINVAL;
-  pg_status st = pg_hw_systolic_check(cfg);
+/* One layer; cfg already checked. */
+static pg_status eval_layer(const pg_hw_systolic_cfg *cfg, const pg_hw_layer *l,
+                            pg_hw_systolic_result *r) {
+  pg_status st = pg_hw_layer_check(l);
   if (st) return st;
-  if ((st = pg_hw_layer_check(l))) return st;
   memset(r, 0, sizeof *r);
   if (l->kind == PG_HW_POOL || l->kind == PG_HW_ADD) return PG_OK;
   geo g;
@@ -928,6 +930,14 @@ pg_status pg_hw_systolic_layer(const pg_hw_systolic_cfg *cfg, const pg_hw_layer 
   return PG_OK;
 }
 
+pg_status pg_hw_systolic_layer(const pg_hw_systolic_cfg *cfg, const pg_hw_layer *l,
+                               pg_hw_systolic_result *r) {
+  if (!cfg || !l || !r) return PG_EINVAL;
+  pg_status st = pg_hw_systolic_check(cfg);
+  if (st) return st;
+  return eval_layer(cfg, l, r);
+}
+
 pg_status pg_hw_systolic_network(const pg_hw_systolic_cfg *cfg, const pg_hw_network *net,
                                  pg_hw_systolic_result *per_layer, pg_hw_systolic_total *total) {
   if (!cfg || !net || (net->n && !net->layers)) return PG_EINVAL;
@@ -938,7 +948,7 @@ pg_status pg_hw_systolic_network(const pg_hw_systolic_cfg *cfg, const pg_hw_netw
   double wb = (double)cfg->word_bytes;
   for (size_t i = 0; i < net->n; i++) {
     pg_hw_systolic_result r;
-    if ((st = pg_hw_systolic_layer(cfg, &net->layers[i], &r))) return st;
+    if ((st = eval_layer(cfg, &net->layers[i], &r))) return st;
     if (per_layer) per_layer[i] = r;
     if (!r.mapped) continue;
     t.layers_mapped++;

@@ -284,7 +284,12 @@ end
 
 --- Test-time adaptation of a trained agent on a device with at most `budget`
 -- (10) latency measurements. opts: start (cell code), budget (10),
--- deterministic (true), rng (for a stochastic policy), select ("best": the
+-- deterministic (true), rng (for a stochastic policy), explore (true: each
+-- step takes the policy's most probable edit that reaches an unmeasured
+-- cell, so the whole budget is used), climb (true: explore, and step back
+-- to the best measured cell after every edit that did not improve it), refine ("lut" or "random": when the
+-- episode used fewer measurements than the budget, continue with a greedy
+-- local search from the best measured cell), select ("best": the
 -- best measured cell; "last": the cell the episode ends on), env (env
 -- options: reward form must match training). Returns the score of the
 -- chosen cell plus trajectory and measurement count.
@@ -292,11 +297,19 @@ function M.adapt(agent, ctx, device, opts)
   opts = opts or {}
   local budget = opts.budget or 10
   local env = device_env(ctx, device, opts.env, budget)
-  local ep = { start = opts.start, deterministic = opts.deterministic ~= false, rng = opts.rng }
+  local ep = { start = opts.start, deterministic = opts.deterministic ~= false, rng = opts.rng,
+               explore = opts.explore or opts.climb, climb = opts.climb }
   -- one episode from the start cell: it ends when the horizon is reached or
   -- when the policy asks for an 11th distinct cell (the env refuses it)
   local tr = agent:episode(env, ep)
   local measured, trajectory = env:measured(), tr.cells
+  if opts.refine and #measured < budget then
+    -- spend what the episode left of the budget on a greedy refinement of
+    -- the best measured cell (greedy_search's rule, its measurements kept)
+    local g = M.greedy_search(ctx, device, { start = best_of(env, measured), rng = opts.rng,
+      env = opts.env, budget = budget, guide = opts.refine, measured = measured })
+    measured = g.cells
+  end
   local chosen = opts.select == "last" and trajectory[#trajectory] or best_of(env, measured)
   local s = score(ctx, env, chosen)
   s.measurements = #measured
@@ -332,6 +345,8 @@ end
 -- with the highest predicted reward (guide "lut": the proxy plus the
 -- latency predicted by the training pool's mean per-op LUT; guide "random":
 -- a random neighbour) and move when its measured reward is higher.
+-- opts.measured: cells already measured (counted in the budget; cur must
+-- be one of them).
 function M.greedy_search(ctx, device, opts)
   opts = opts or {}
   local budget, rng = opts.budget or 10, opts.rng or core.rng(0)
@@ -340,6 +355,13 @@ function M.greedy_search(ctx, device, opts)
   local prior = device_env(ctx, { lut = ctx.data:fit().mu }, opts.env, 0)
   local cur = opts.start or rng:integer(0, M.NCELLS - 1)
   local seen, cells = { [cur] = true }, { cur }
+  if opts.measured then -- cells already measured (they count against the budget)
+    cells = {}
+    for _, c in ipairs(opts.measured) do
+      if not seen[c] or c == cur then cells[#cells + 1] = c end
+      seen[c] = true
+    end
+  end
   local cur_r = env:reward_of(cur)
   while #cells < budget do
     local ops = ppo.decode(cur)
@@ -373,6 +395,7 @@ function M.greedy_search(ctx, device, opts)
   end
   local s = score(ctx, env, best_of(env, cells))
   s.measurements = #cells
+  s.cells = cells
   return s
 end
 

@@ -163,6 +163,101 @@ static void test_hand_single_layer(void **state) {
   assert_close(t.rd_bits[2][PG_DF_W], 64);
 }
 
+/* One PE; an input-only line buffer of `lb` bits, a global buffer for
+ * everything (8-b words, 2 pJ), DRAM. Layer: 1x1 conv C = 4, K = 2, 1 x 8
+ * output: 64 MACs, 64 cycles, order FX FY C OX OY B K (K outermost).
+ *  - lb = 32 b holds one pixel's 4 channels (C); OX is relevant and does not
+ *    fit, so the buffer is refilled for every OX and K: F = 8 * 2 = 16 fills
+ *    of 4 inputs = 512 b read from the global buffer: the input row is
+ *    streamed once per output channel. MACs read the line buffer 64 x 8 b.
+ *  - W (global buffer) 64 reads x 8 b; O accumulates there: 64 writes x 16 b,
+ *    64 - 16 = 48 reads x 16 b.
+ *  - copies: input 256 b DRAM -> global, weights 64 b, output 128 b back.
+ *  - cycles: 64 compute; the global buffer moves max(512+512+768, 1024)/8 =
+ *    224 cycles -> 160 stall; fill max(32/8, 32/8) = 4; copies 32 + 8 + 16.
+ *  - lb = 128 b holds 4 pixels (OX 4): F = 2 * 2, still 512 b; fill 16.
+ *  - lb = 256 b holds the whole input tile: it becomes the input's top level
+ *    (placement), the global buffer sees no input traffic. */
+static void test_hand_line_buffer(void **state) {
+  (void)state;
+  pg_df_accel a;
+  memset(&a, 0, sizeof a);
+  a.n_dims = 1;
+  a.dim_size[0] = 1;
+  a.dim_loop[0] = PG_DF_K;
+  level(&a.levels[1], "gb", 1e6, 8, 2, 2, 7u, 1u);
+  level(&a.levels[2], "dram", 0, 64, 10, 20, 7u, 1u);
+  a.n_levels = 3;
+  memcpy(a.order, ORDER, sizeof ORDER);
+  a.e_mac = 1;
+  a.psum_bits = 16;
+  a.clock_hz = 1e9;
+  pg_hw_layer l = conv(4, 2, 1, 8, 1, 1, 0, PG_HW_INPUT);
+  pg_hw_network net = {.n = 1, .layers = &l};
+  pg_df_options o = lbl_options();
+  const double sizes[3] = {32, 128, 256}, gb_in[3] = {512, 512, 0};
+  for (int k = 0; k < 3; k++) {
+    level(&a.levels[0], "lb", sizes[k], 8, 1, 1, PG_DF_HOLDS_I, 1u);
+    pg_df_cost t;
+    assert_int_equal(pg_df_evaluate(&a, &net, &o, &t, NULL), PG_OK);
+    assert_close(t.rd_bits[1][PG_DF_I], gb_in[k]);
+    assert_close(t.rd_bits[0][PG_DF_I], 512);
+    assert_close(t.rd_bits[1][PG_DF_W], 512);
+    assert_close(t.wr_bits[1][PG_DF_O], 1024);
+    assert_close(t.rd_bits[1][PG_DF_O], 768 + 128);
+    assert_close(t.rd_bits[2][PG_DF_I], 256);
+    assert_close(t.rd_bits[2][PG_DF_W], 64);
+    assert_close(t.wr_bits[2][PG_DF_O], 128);
+    if (k < 2) {
+      assert_close(t.wr_bits[0][PG_DF_I], 512);
+      assert_close(t.wr_bits[1][PG_DF_I], 256);
+      assert_close(t.cycles_compute, 64);
+      assert_close(t.cycles_stall, 160);
+      assert_close(t.cycles_load, sizes[k] / 8); /* first fill of the line buffer */
+      assert_close(t.cycles_copy, 56);
+      assert_close(t.energy, 64 + (512 + 512) / 8.0 + (512 + 512 + 896 + 256 + 64 + 1024) / 8.0 * 2 +
+                                 (256 + 64) / 64.0 * 10 + 128 / 64.0 * 20);
+    } else {
+      assert_close(t.wr_bits[0][PG_DF_I], 256); /* the DRAM copy lands in the line buffer */
+      assert_close(t.wr_bits[1][PG_DF_I], 0);
+    }
+  }
+}
+
+/* An array dimension with an alternative loop unrolls it when the primary
+ * loop is smaller: 4 PEs on K (alternative OX), K = 1, OX = 8 -> 2 cycles
+ * instead of 8; K = 8 keeps K: 2 cycles either way. */
+static void test_alternative_loop(void **state) {
+  (void)state;
+  pg_df_accel a;
+  memset(&a, 0, sizeof a);
+  a.n_dims = 1;
+  a.dim_size[0] = 4;
+  a.dim_loop[0] = PG_DF_K;
+  level(&a.levels[0], "sram", 1e6, 64, 1, 1, 7u, 1u);
+  level(&a.levels[1], "dram", 0, 64, 100, 100, 7u, 1u);
+  a.n_levels = 2;
+  memcpy(a.order, ORDER, sizeof ORDER);
+  a.e_mac = 1;
+  a.psum_bits = 16;
+  a.clock_hz = 1e9;
+  pg_hw_layer l = conv(3, 1, 1, 8, 1, 1, 0, PG_HW_INPUT);
+  pg_hw_network net = {.n = 1, .layers = &l};
+  pg_df_options o = lbl_options();
+  pg_df_cost t;
+  assert_int_equal(pg_df_evaluate(&a, &net, &o, &t, NULL), PG_OK);
+  assert_close(t.cycles_compute, 3 * 8);
+  a.dim_alt[0] = PG_DF_OX + 1;
+  assert_int_equal(pg_df_evaluate(&a, &net, &o, &t, NULL), PG_OK);
+  assert_close(t.cycles_compute, 3 * 2);
+  assert_close(t.macs, 24);
+  l = conv(3, 8, 1, 8, 1, 1, 0, PG_HW_INPUT);
+  assert_int_equal(pg_df_evaluate(&a, &net, &o, &t, NULL), PG_OK);
+  assert_close(t.cycles_compute, 3 * 2 * 8);
+  a.dim_alt[0] = PG_DF_NLOOPS + 1;
+  assert_int_equal(pg_df_validate(&a), PG_EINVAL);
+}
+
 /* A 1-PE accelerator with one on-chip SRAM (64-b words) and DRAM. */
 static void flat_accel(pg_df_accel *a) {
   memset(a, 0, sizeof *a);
@@ -577,7 +672,8 @@ static void test_coflex_mapping(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_hand_single_layer),     cmocka_unit_test(test_hand_depth_first),
+    cmocka_unit_test(test_hand_single_layer),     cmocka_unit_test(test_hand_line_buffer),
+    cmocka_unit_test(test_hand_depth_first),      cmocka_unit_test(test_alternative_loop),
     cmocka_unit_test(test_brute_force_modes),     cmocka_unit_test(test_one_tile_is_layer_by_layer),
     cmocka_unit_test(test_bigger_register),       cmocka_unit_test(test_more_bandwidth),
     cmocka_unit_test(test_defines_behaviour),     cmocka_unit_test(test_stacks_and_errors),

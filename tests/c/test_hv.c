@@ -110,10 +110,12 @@ static void test_vs_slicing(void **state) {
   (void)state;
   pg_rng g;
   pg_rng_seed(&g, 4);
-  size_t n = getenv("PERIGEE_VALGRIND") ? 25 : 60;
-  double *Y = malloc(n * 6 * sizeof *Y), ref[6] = {1, 1, 1, 1, 1, 1};
+  int vg = getenv("PERIGEE_VALGRIND") != NULL;
+  double *Y = malloc(100 * 6 * sizeof *Y), ref[6] = {1, 1, 1, 1, 1, 1};
   for (size_t d = 2; d <= 5; d++)
     for (int rep = 0; rep < 4; rep++) {
+      /* above 64 points the 3-D and 4-D routines leave their small-set paths */
+      size_t n = d <= 4 ? (vg ? 70 : 100) : (vg ? 25 : 60);
       /* points near the sphere: many mutually non-dominated */
       for (size_t i = 0; i < n; i++) {
         double s = 0.0;
@@ -236,6 +238,31 @@ static void test_contrib_and_improvement(void **state) {
         assert_true(fabs(imp - want) <= 1e-12);
       }
     }
+  /* 3-D contributions on a larger set (sphere points, copies, dominated
+   * points) against the definition through pg_hv */
+  {
+    size_t n3 = getenv("PERIGEE_VALGRIND") ? 90 : 300;
+    double *P3 = malloc(n3 * 3 * sizeof *P3), *C3 = malloc(n3 * sizeof *C3);
+    double *Q3 = malloc(n3 * 3 * sizeof *Q3);
+    for (size_t i = 0; i < n3; i++) {
+      double a = fabs(pg_rng_normal(&g)), b = fabs(pg_rng_normal(&g)), c = fabs(pg_rng_normal(&g));
+      double r = sqrt(a * a + b * b + c * c) / (i % 5 == 0 ? 1.1 : 1.0);
+      P3[3 * i] = a / r;
+      P3[3 * i + 1] = b / r;
+      P3[3 * i + 2] = c / r;
+      if (i % 13 == 1) memcpy(P3 + 3 * i, P3 + 3 * (i - 1), 3 * sizeof *P3);
+    }
+    assert_int_equal(pg_hv_contrib(P3, n3, 3, ref, C3), PG_OK);
+    double all3 = hv(P3, n3, 3, ref);
+    for (size_t i = 0; i < n3; i++) {
+      memcpy(Q3, P3, i * 3 * sizeof *P3);
+      memcpy(Q3 + i * 3, P3 + (i + 1) * 3, (n3 - 1 - i) * 3 * sizeof *P3);
+      assert_true(fabs(C3[i] - (all3 - hv(Q3, n3 - 1, 3, ref))) <= 1e-12);
+    }
+    free(P3);
+    free(C3);
+    free(Q3);
+  }
   /* 2-D contributions on a larger set against the definition */
   size_t n = 400;
   double *P = malloc(n * 2 * sizeof *P), *C = malloc(n * sizeof *C);

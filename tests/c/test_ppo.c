@@ -266,7 +266,7 @@ static void test_factored_bandit(void **state) {
     pg_env env = bandit_env(k == 2 ? &trap : &add, 2, heads);
     pg_ppo *p = bandit_agent(2, heads, joint, 5);
     assert_int_equal(pg_ppo_nlogits(p), joint ? 9 : 6);
-    assert_int_equal(pg_ppo_learn(p, &env, 1, 128 * 20, NULL), PG_OK);
+    assert_int_equal(pg_ppo_learn(p, &env, 1, 128 * 15, NULL), PG_OK);
     double obs = 1.0;
     int a[2];
     assert_int_equal(pg_ppo_act(p, &obs, 1, 1, NULL, a, NULL, NULL), PG_OK);
@@ -349,7 +349,7 @@ static void test_chain(void **state) {
   pg_ppo *p;
   assert_int_equal(pg_ppo_new(&p, &c), PG_OK);
   pg_ppo_stats st;
-  assert_int_equal(pg_ppo_learn(p, envs, 2, 128 * 20, &st), PG_OK);
+  assert_int_equal(pg_ppo_learn(p, envs, 2, 128 * 15, &st), PG_OK);
   for (int s = 0; s < 5; s++) {
     double obs[5] = {0};
     obs[s] = 1.0;

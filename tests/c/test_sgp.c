@@ -200,6 +200,10 @@ static void test_1d_behaviour(void **state) {
       assert_true(fabs(ms[i] - me[i]) < 0.05);
       assert_true(vs[i] >= 0.0 && vs[i] < 0.05);
     }
+    /* far from the data both revert to the prior: mean 0, variance s2 = 1 */
+    double far = 40.0, mf, vf;
+    pg_sgp_predict(s, &far, 1, &mf, &vf);
+    assert_true(fabs(mf) < 1e-9 && fabs(vf - 1.0) < 1e-9);
     pg_sgp_free(s);
   }
   pg_gp_free(g);

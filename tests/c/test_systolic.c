@@ -615,6 +615,33 @@ static void test_alexnet_worked_example(void **state) {
               r.dram_ofmap_writes == 12 * 3025 * 96 + 31);
 }
 
+/* Values printed by Scale-Sim v2.0.2 itself (a published run: 32 x 32, ws,
+ * 64 kB buffers, USER bandwidth 10, GEMM topology "M, N, K"): layer 0
+ * (M 128, N 128, K 64): 1775 cycles, 0 stalls, overall 57.69 %, mapping
+ * 100.0 %, compute 50.59 %; layer 1 (M 128, N 2048, K 512): 3,984,321 cycles
+ * of which 3,756,994 stalls (USER-mode read buffers, not modelled), i.e.
+ * 227,327 compute cycles, and 4,194,304 ifmap SRAM reads. */
+static void test_scalesim_published_run(void **state) {
+  (void)state;
+  pg_hw_systolic_cfg cfg;
+  pg_hw_systolic_default(&cfg);
+  pg_hw_systolic_result r;
+  /* GEMM rows become H = M, W = K, a 1 x K filter, one channel, N filters */
+  pg_hw_layer l0 = ss_layer(128, 64, 1, 64, 1, 128, 1, 1);
+  assert_int_equal(pg_hw_systolic_layer(&cfg, &l0, &r), PG_OK);
+  assert_int_equal(r.total_cycles, 1775);
+  assert_int_equal(r.stall_cycles, 0);
+  assert_true(fabs(r.overall_util - 57.69) < 0.005);
+  rel_equal(r.mapping_eff, 100.0);
+  assert_true(fabs(r.compute_util - 50.59) < 0.005);
+  pg_hw_layer l1 = ss_layer(128, 512, 1, 512, 1, 2048, 1, 1);
+  assert_int_equal(pg_hw_systolic_layer(&cfg, &l1, &r), PG_OK);
+  assert_int_equal(r.total_cycles, 3984321 - 3756994);
+  assert_int_equal(r.sram_ifmap_reads, 4194304);
+  rel_equal(r.mapping_eff, 100.0);
+  assert_true(fabs(r.compute_util - 50.59) < 0.005);
+}
+
 /* hand-derived closed forms for each dataflow on one small layer:
  * 8 x 8 input, 3 x 3 x 2 filters, 5 filters, stride 1, 4 x 4 array.
  * M = 36, K = 18, N = 5. */
@@ -695,6 +722,27 @@ static void test_against_transliteration(void **state) {
       compare_layer(df, cases[i].R, cases[i].C, cases[i].kif, cases[i].kfl, cases[i].kof,
                     cases[i].H, cases[i].W, cases[i].Fh, cases[i].Fw, cases[i].Ch, cases[i].N,
                     cases[i].Sh, cases[i].Sw);
+}
+
+/* random small layers and arrays (including 1-wide arrays, strides larger
+ * than the filter, windows past the edge), 1-2 kB SRAMs so that the read
+ * buffers flush */
+static void test_random_against_transliteration(void **state) {
+  (void)state;
+  uint64_t seed = 0x9e3779b97f4a7c15ull;
+  int trials = getenv("PERIGEE_VALGRIND") ? 6 : 60;
+  if (getenv("PG_FUZZ_TRIALS")) trials = atoi(getenv("PG_FUZZ_TRIALS")); /* local fuzzing */
+  for (int trial = 0; trial < trials; trial++) {
+#define RND(n) (seed = seed * 6364136223846793005ull + 1442695040888963407ull, (int64_t)((seed >> 33) % (uint64_t)(n)))
+    int64_t R = 1 + RND(9), C = 1 + RND(9);
+    int64_t Fh = 1 + RND(4), Fw = 1 + RND(4);
+    int64_t H = Fh + RND(10), W = Fw + RND(10);
+    int64_t Ch = 1 + RND(6), N = 1 + RND(12), Sh = 1 + RND(3), Sw = 1 + RND(3);
+    int64_t kif = 1 + RND(2), kfl = 1 + RND(2), kof = 1 + RND(2);
+    int df = (int)RND(3);
+#undef RND
+    compare_layer(df, R, C, kif, kfl, kof, H, W, Fh, Fw, Ch, N, Sh, Sw);
+  }
 }
 
 /* many ofmap drains: a 1 kB ofmap SRAM behind a 512-wide array. In CALC
@@ -838,7 +886,8 @@ static void test_config_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_alexnet_worked_example), cmocka_unit_test(test_hand_derived),
+    cmocka_unit_test(test_alexnet_worked_example), cmocka_unit_test(test_scalesim_published_run),
+    cmocka_unit_test(test_hand_derived), cmocka_unit_test(test_random_against_transliteration),
     cmocka_unit_test(test_against_transliteration), cmocka_unit_test(test_wide_array_drains),
     cmocka_unit_test(test_groups_and_kinds),       cmocka_unit_test(test_network_macs),
     cmocka_unit_test(test_invariants),             cmocka_unit_test(test_config_errors),

@@ -15,6 +15,10 @@ local bad_values = {
 
 -- functions that legitimately accept anything (or nothing)
 local accepts_anything = { ["perigee.config"] = true }
+-- functions whose valid arguments are arbitrary strings and that write files:
+-- not called here (their own specs test them in temporary directories)
+local writes_files = { ["perigee.proxy.write_gz"] = true, ["perigee.io.journal_append"] = true,
+                       ["perigee.io.write"] = true, ["perigee.io.write_file"] = true }
 
 -- valid instances per metatable name, to reach the methods' other arguments
 local factories = {
@@ -83,6 +87,7 @@ describe("every binding given wrong arguments", function()
 
   it("raises Lua errors from functions and never crashes", function()
     for _, fn in ipairs(functions) do
+      if writes_files[fn.name] then goto continue end
       for _, v in ipairs(bad_values) do
         expect_error_or_ok(fn.name, pcall(fn.f, v))
         expect_error_or_ok(fn.name, pcall(fn.f, v, v))
@@ -93,11 +98,15 @@ describe("every binding given wrong arguments", function()
       -- a function that works with no arguments at all (a listing, a
       -- configuration query) may ignore extra ones, as Lua's own do
       if not accepts_anything[fn.name] and not pcall(fn.f) then
-        local ok = pcall(fn.f, "x", "x", "x", "x")
-        assert(not ok, fn.name .. " accepted strings everywhere without an error")
+        -- rejected: raised, or returned nil plus a message (Lua's convention
+        -- for expected failures such as a missing file)
+        local ok, r1, r2 = pcall(fn.f, "x", "x", "x", "x")
+        assert(not ok or (r1 == nil and type(r2) == "string"),
+               fn.name .. " accepted strings everywhere without an error")
         ok = pcall(fn.f, coroutine.create(print))
         assert(not ok, fn.name .. " accepted a thread without an error")
       end
+      ::continue::
     end
   end)
 

@@ -77,6 +77,10 @@ describe("perigee.hw.accelerator", function()
     local ra, rb = a:evaluate(net), b:evaluate(net)
     assert.equal(ra.energy, rb.energy)
     assert.equal(ra.cycles, rb.cycles)
+    -- an alternative loop for a dimension survives the round trip
+    d.array[1].alt = "OX"
+    assert.equal("OX", hw.accelerator(d):describe().array[1].alt)
+    d.array[1].alt = nil
     -- doubling the DRAM energy per access raises the energy by exactly the
     -- DRAM share
     local dram = d.levels[#d.levels]
@@ -139,6 +143,10 @@ describe("networks of perigee.hw.network", function()
       local r = a:evaluate(net, { tile = { 8, 8 } })
       local t = a:evaluate(net:layers(), { tile = { 8, 8 } })
       assert.equal(#net, #r.layers)
+      local totals = a:evaluate(net, { tile = { 8, 8 }, layers = false })
+      assert.is_nil(totals.layers)
+      assert.equal(r.energy, totals.energy)
+      assert.equal(r.edp, totals.edp)
       assert.equal(r.energy, t.energy)
       assert.equal(r.cycles, t.cycles)
       -- fully cached: MACs of the loop nests (pooling and additions counted as MACs)
@@ -167,6 +175,14 @@ describe("perigee.hw.coflex_accelerator", function()
     assert.equal(size, grid)
     assert.equal(64 * 64 * 503 ^ 4, grid)       -- 2.62e14, the inclusive grid
     assert.equal(2 ^ 48, readme)                 -- 2.81e14, the README's figure
+    -- the search space built from the table (the Lua layer owns spaces)
+    if pg.space and pg.int then
+      local dims = {}
+      for i, q in ipairs(p) do dims[i] = pg.int(q.name, q.min, q.max) end
+      local space = pg.space(dims)
+      assert.equal(grid, space:size())
+      assert.equal("2.6e+14", ("%.1e"):format(space:size()))
+    end
     assert.equal("pe_x", p[1].name)
     assert.equal("reg_bw", p[6].name)
     local a = hw.coflex_accelerator { pe_x = 32, pe_y = 2, reg_input = 16, reg_weight = 16, reg_output = 32,
@@ -198,6 +214,9 @@ describe("errors", function()
     assert.has_error(function() hw.accelerator(d) end)
     d = a:describe()
     d.array[1].loop = "Q"
+    assert.has_error(function() hw.accelerator(d) end)
+    d = a:describe()
+    d.array[1].alt = "Z"
     assert.has_error(function() hw.accelerator(d) end)
     d = a:describe()
     d.levels[3].r_bw = -1

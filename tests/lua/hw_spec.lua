@@ -101,7 +101,7 @@ describe("perigee.hw.network", function()
     assert.equal(55, l.OY)
     assert.equal("Conv1", l.name)
     local g = hw.network.scalesim_topology(SRC .. "/hardware/scalesim/gemm_example.csv", { gemm = true })
-    assert.equal(64 * 128 * 256 + 49 * 49 * 64, g:macs())
+    assert.equal(64 * 128 * 256 + 49 * 49 * 64 + 128 * 128 * 64, g:macs())
     local none, err = hw.network.scalesim_topology("/nonexistent/topology.csv")
     assert.is_nil(none)
     assert.matches("cannot read", err)
@@ -232,15 +232,45 @@ describe("perigee scalesim", function()
     os.execute("rm -rf '" .. dir .. "'")
   end)
 
+  it("exports perigee networks as topologies with the same results", function()
+    -- grouped layers evaluated once and counted `groups` times must equal
+    -- Scale-Sim's per-channel expansion of DP rows
+    for _, net in ipairs { hw.network.mobilenetv2 { input = 32 }, hw.network.nats_sss("8:16:24:32:40"),
+      hw.network.shufflenet_spos { preset = "A", input = 32 } } do
+      local p = os.tmpname()
+      assert.is_true(cli.write_topology(net, p) > 0)
+      local back = assert(hw.network.scalesim_topology(p))
+      os.remove(p)
+      for _, df in ipairs { "os", "ws", "is" } do
+        for _, mode in ipairs { "analytical", "exact" } do
+          local arr = hw.systolic { rows = 8, cols = 8, dataflow = df, mode = mode }
+          local a, b = arr:evaluate(net).total, arr:evaluate(back).total
+          for _, k in ipairs { "macs", "total_cycles", "sram_ifmap_reads", "sram_filter_reads",
+            "sram_ofmap_writes", "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes" } do
+            assert.equal(a[k], b[k])
+          end
+        end
+      end
+    end
+    local batched = hw.network.from_layers { { C = 3, K = 4, H = 8, B = 2 } }
+    local p = os.tmpname()
+    assert.is_nil(cli.write_topology(batched, p))
+    os.remove(p)
+  end)
+
   it("reads GEMM topologies and reports errors", function()
     local dir = tmpdir()
     local rc = cli.main { "-c", CFG, "-t", SRC .. "/hardware/scalesim/gemm_example.csv", "-i", "gemm", "-p", dir, "-q" }
     assert.equal(0, rc)
     local c = read_lines(dir .. "/scale_example_run_32x32_ws/COMPUTE_REPORT.csv")
-    assert.equal(3, #c)
-    -- M = 64 pixels, K = 256, N = 128 on 32 x 32 ws: Fr 8, Fc 4, P = 64 + 32 + 64 - 2
-    assert.equal("8*4*158-1", "8*4*158-1")
+    assert.equal(4, #c)
+    -- M = 64 pixels, K = 256, N = 128 on 32 x 32 ws: Fr 8, Fc 4, P = 2R + C + M - 2
     assert.equal(tostring(8 * 4 * (2 * 32 + 32 + 64 - 2) - 1), fields(c[2])[2])
+    -- M = N = 128, K = 64: Scale-Sim v2.0.2 printed 1775, 0, 57.69, 100.0, 50.59
+    local r = fields(c[4])
+    assert.same({ "2", "1775", "0", "100.0" }, { r[1], r[2], r[3], r[5] })
+    assert.is_true(math.abs(tonumber(r[4]) - 57.69) < 0.005)
+    assert.is_true(math.abs(tonumber(r[6]) - 50.59) < 0.005)
     assert.equal(1, cli.main { "-c", "/nonexistent.cfg", "-t", ALEXNET, "-p", dir, "-q" })
     assert.equal(2, cli.main { "-t", ALEXNET })
     os.execute("rm -rf '" .. dir .. "'")

@@ -174,6 +174,49 @@ function M.write_reports(dir, res)
   return true
 end
 
+--- Write network `net` (a perigee.hw network) as a Scale-Sim conv topology
+-- CSV, so that the simulator itself can be run on perigee's workloads. Each
+-- layer uses the geometry perigee's systolic model uses (H = IY without
+-- padding when the simulator's ceil rule reproduces OY, else the rows the
+-- windows touch); depthwise layers become "DP" rows (expanded per channel by
+-- the simulator), other grouped layers one row per group; pooling and
+-- additions are skipped (Scale-Sim has no such layers). Batch > 1 is an
+-- error. Returns the number of rows written, or nil, message.
+function M.write_topology(net, path)
+  local rows = {}
+  for i, l in ipairs(net:layers()) do
+    if l.kind ~= "pool" and l.kind ~= "add" then
+      if l.B ~= 1 then return nil, "layer " .. i .. ": Scale-Sim has no batch dimension" end
+      local function side(I, O, F, S, P)
+        if P == 0 and I >= F and (I - F + S + S - 1) // S == O then return I end
+        return (O - 1) * S + F
+      end
+      local H = side(l.IY, l.OY, l.FY, l.SY, l.PY)
+      local W = side(l.IX, l.OX, l.FX, l.SX, l.PX)
+      local name = (l.name ~= "" and l.name or ("L" .. i)):gsub("[,%s]", "_")
+      name = name:gsub("DP", "Dp") -- only depthwise rows may carry the DP marker
+      local stride = l.SY == l.SX and tostring(l.SY) or (l.SY .. ", " .. l.SX)
+      if l.kind == "depthwise" then
+        rows[#rows + 1] = string.format("%s_DP, %d, %d, %d, %d, %d, %d, %s,", name, H, W, l.FY,
+          l.FX, l.C, 1, stride)
+      else
+        for g = 1, l.groups do
+          rows[#rows + 1] = string.format("%s%s, %d, %d, %d, %d, %d, %d, %s,", name,
+            l.groups > 1 and ("_g" .. g) or "", H, W, l.FY, l.FX, l.C // l.groups,
+            l.K // l.groups, stride)
+        end
+      end
+    end
+  end
+  local f, err = io.open(path, "w")
+  if not f then return nil, err end
+  f:write("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, ",
+    "Num Filter, Strides,\n")
+  for _, r in ipairs(rows) do f:write(r, "\n") end
+  f:close()
+  return #rows
+end
+
 local function mkdir_p(dir)
   -- os.execute with a quoted path; the directory may already exist
   local ok = os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
