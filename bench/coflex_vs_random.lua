@@ -5,12 +5,12 @@
 -- equal evaluation budgets; prints mean final hypervolume and IGD (IGD to the
 -- analytic front for DTLZ2/ZDT1, to the non-dominated union of all runs for
 -- the co-design benchmark, objectives normalised by that front's range).
---   perigee bench/coflex_vs_random.lua [n_init=20] [iters=10] [bs=5] [seeds=5] [codesign=1]
+--   perigee bench/coflex_vs_random.lua [n_init=20] [iters=20] [bs=5] [seeds=5] [codesign=1]
 -- Not part of ctest (it takes a few minutes); tests/lua/coflex_spec.lua runs
 -- the small-budget version.
 local pg = require "perigee"
 
-local cfg = { n_init = 20, iters = 10, bs = 5, seeds = 5, codesign = 1 }
+local cfg = { n_init = 20, iters = 20, bs = 5, seeds = 5, codesign = 1 }
 for _, a in ipairs(arg or {}) do
   local k, v = tostring(a):match("^([%w_]+)=(.*)$")
   if k then cfg[k] = tonumber(v) or v end
