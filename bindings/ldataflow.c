@@ -7,7 +7,8 @@
  *   r = acc:evaluate(net, { schedule = "depth_first" | "layer_by_layer",
  *                           tile = {8, 8}, mode = "fully_cached" |
  *                           "h_cached_v_recompute" | "fully_recompute", fuse = true,
- *                           layers = true })  -- layers = false: totals only
+ *                           layers = true })  -- false: totals only; "bits": per-layer
+ *                                             -- read/write bits per level too
  *   acc:describe() -> the description table (edit it and pass it back)
  *   acc:name()
  *   perigee.hw.accelerators() -> names of the description files found
@@ -19,7 +20,8 @@
  * `net` is a network of perigee.hw.network.* (bindings/lhw.c) or a table of
  * layer tables (name, kind, B, K, C, OY, OX, FY, FX, SY, SX, PY, PX, groups,
  * IY, IX, input, input2; producers are 1-based layer indices, 0 = network
- * input, default: the previous layer).
+ * input, -1 = a zero tensor (NAS-Bench-201 'none'), default: the previous
+ * layer).
  *
  * The accelerator directory is $PERIGEE_HW_DIR, else the source tree's
  * hardware/accelerators (PG_SOURCE_DIR from the generated version.h), else
@@ -481,8 +483,7 @@ static void check_network(lua_State *L, int arg, pg_hw_network *net) {
     l->prec_i = (int)layer_int(L, arg, t, idx, "prec_i", 8, 1);
     l->prec_w = (int)layer_int(L, arg, t, idx, "prec_w", 8, 1);
     l->prec_o = (int)layer_int(L, arg, t, idx, "prec_o", 8, 1);
-    /* producers: 1-based layers, 0 = network input, -1 = a zero tensor (an
-     * NB201 node without live inputs, as perigee.hw.network layers export it) */
+    /* producers: 1-based layers, 0 the network input, -1 a zero tensor */
     int64_t in = layer_int(L, arg, t, idx, "input", idx - 1, -1);
     int64_t in2 = layer_int(L, arg, t, idx, "input2", 0, -1);
     if (in >= idx || in2 >= idx)
@@ -569,8 +570,12 @@ static int accel_evaluate(lua_State *L) {
     o.schedule = (pg_df_schedule)pgL_optenum(L, 3, "schedule", sched_names, sched_values, o.schedule);
     o.mode = (pg_df_mode)pgL_optenum(L, 3, "mode", mode_names, mode_values, o.mode);
     o.fuse = pgL_optbooleanfield(L, 3, "fuse", 1);
-    detail = pgL_optbooleanfield(L, 3, "layers", 1);
-    int ty = lua_getfield(L, 3, "tile");
+    int ty = lua_getfield(L, 3, "layers");
+    if (ty == LUA_TBOOLEAN) detail = lua_toboolean(L, -1);
+    else if (ty == LUA_TSTRING && strcmp(lua_tostring(L, -1), "bits") == 0) detail = 2;
+    else if (ty != LUA_TNIL) luaL_argerror(L, 3, "option 'layers' must be true, false or \"bits\"");
+    lua_pop(L, 1);
+    ty = lua_getfield(L, 3, "tile");
     if (ty == LUA_TNUMBER) {
       lua_Integer v = lua_tointeger(L, -1);
       luaL_argcheck(L, lua_isinteger(L, -1) && v >= 1 && v <= (1 << 24), 3,
@@ -609,7 +614,7 @@ static int accel_evaluate(lua_State *L) {
     lua_createtable(L, 0, 16);
     lua_pushstring(L, net.layers[i].name);
     lua_setfield(L, -2, "name");
-    push_cost(L, a, &per[i], 0);
+    push_cost(L, a, &per[i], detail == 2);
     lua_pushinteger(L, per[i].stack + 1);
     lua_setfield(L, -2, "stack");
     setnum(L, "tiles", per[i].tiles);
