@@ -231,8 +231,11 @@ local function batched_tables(net, batch)
   return T
 end
 
--- Per-layer latency (seconds, launch overhead excluded) of layer tables on
--- the device: the device's engine on the whole list.
+-- Latency (seconds, launch overhead excluded) of layer tables on the device:
+-- the device's engine on the whole list. Returns the total and, for
+-- systolic devices, the per-layer list (whose sum is the total). The
+-- dataflow model's total also holds feature-map copies and first fills that
+-- are not attributed to layers, so only its total is used.
 local function layer_seconds(dev, T)
   local n = #T
   local s = {}
@@ -252,11 +255,12 @@ local function layer_seconds(dev, T)
         s[i] = math.ceil(items / units) * per / dev.clock_hz
       end
     end
-  else
-    local r = dev._acc:evaluate(T, { schedule = dev.schedule, layers = true })
-    for i = 1, n do s[i] = r.layers[i].cycles / dev.clock_hz end
+    local tot = 0
+    for i = 1, n do tot = tot + s[i] end
+    return tot, s
   end
-  return s
+  local r = dev._acc:evaluate(T, { schedule = dev.schedule, fuse = dev.fuse ~= false, layers = false })
+  return r.cycles / dev.clock_hz, nil
 end
 
 -- Blocks of a layer list: per block index l, {first, last, weights, acts}
@@ -323,9 +327,7 @@ function H.measure(dev, a, layout, opts)
   layout = layout_of(layout)
   local net = H.network(a, layout)
   local T = batched_tables(net, dev.batch)
-  local s = layer_seconds(dev, T)
-  local model = 0
-  for i = 1, #s do model = model + s[i] end
+  local model = layer_seconds(dev, T)
   local launch = #T * dev.launch_us * 1e-3
   local inter = 0
   if not (opts and opts.interblock == false) then
@@ -400,7 +402,7 @@ function H.lut(dev, layout)
       lut.fixed_macs, lut.fixed_params = fixed_macs, fixed_params
       local Bk = block_summary(T)
       local sec
-      if dev.engine == "systolic" then sec = layer_seconds(dev, T) end
+      if dev.engine == "systolic" then sec = select(2, layer_seconds(dev, T)) end
       for l = 1, H.L do
         if a.op[l] == o then
           local b = Bk[l]
@@ -412,8 +414,7 @@ function H.lut(dev, layout)
             if sec then
               for i = b.first, b.last do s = s + sec[i] end
             else
-              local si = layer_seconds(dev, isolate(T, b.first, b.last))
-              for i = 1, #si do s = s + si[i] end
+              s = layer_seconds(dev, isolate(T, b.first, b.last))
             end
             ms = s * 1e3 + (b.last - b.first + 1) * dev.launch_us * 1e-3
           end
