@@ -13,6 +13,7 @@
  *
  * Run (same BLAS settings for both sides, see /work/shared/research/blas.md):
  *   OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 build/bench/bench_gp [--quick] [--no-peer]
+ *   [--ard-only]   (only the ARD-training comparison at n = 1000)
  * The peer is started with LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread.
  */
 #include <math.h>
@@ -88,9 +89,10 @@ static void write_bin(const char *dir, const char *name, const double *a, size_t
   } while (0)
 
 int main(int argc, char **argv) {
-  int quick = 0, peer = 1;
+  int quick = 0, peer = 1, ard_only = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0) quick = 1;
+    if (strcmp(argv[i], "--ard-only") == 0) ard_only = 1;
     if (strcmp(argv[i], "--no-peer") == 0) peer = 0;
   }
   const char *ct = getenv("OPENBLAS_CORETYPE"), *nt = getenv("OPENBLAS_NUM_THREADS");
@@ -131,7 +133,7 @@ int main(int argc, char **argv) {
     pg_kernel_get_params(pg_gp_kernel(g), THETA);
     CHECK(pg_gp_predict(g, Xt, NTEST, mu, NULL));
     printf("\n## exact GP, ARD hyperparameter training, n = 1000, noise fixed (perigee)\n");
-    printf("train_s %.3f (cpu %.3f)  lml %.4f  rmse %.4f\n", t1 - t0, c1 - c0, pg_gp_loglik(g),
+    printf("train_s %.3f (cpu %.3f)  lml %.6f  rmse %.4f\n", t1 - t0, c1 - c0, pg_gp_loglik(g),
            rmse(mu, ft, NTEST));
     printf("fixed hyperparameters used below: lengthscales");
     for (int j = 0; j < D; j++) printf(" %.4g", exp(THETA[j]));
@@ -163,7 +165,7 @@ int main(int argc, char **argv) {
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread /usr/bin/python3 %s %s %s",
-             script, dir, quick ? "--quick" : "");
+             script, dir, quick ? "--quick" : (ard_only ? "--ard-only" : ""));
     fprintf(stderr, "running the scikit-learn peer: %s\n", cmd);
     FILE *p = popen(cmd, "r");
     if (p) {
@@ -174,6 +176,11 @@ int main(int argc, char **argv) {
     char rm[600];
     snprintf(rm, sizeof rm, "rm -rf %s", dir);
     if (system(rm) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  }
+
+  if (ard_only) {
+    if (peer) printf("\n## scikit-learn %s", peer_out[0] ? peer_out : "(no output)\n");
+    return 0;
   }
 
   /* ---- exact GP, fixed hyperparameters ---- */

@@ -7,7 +7,8 @@
  *   r = acc:evaluate(net, { schedule = "depth_first" | "layer_by_layer",
  *                           tile = {8, 8}, mode = "fully_cached" |
  *                           "h_cached_v_recompute" | "fully_recompute", fuse = true,
- *                           layers = true })  -- layers = false: totals only
+ *                           layers = true })  -- false: totals only; "bits": per-layer
+ *                                             -- read/write bits per level too
  *   acc:describe() -> the description table (edit it and pass it back)
  *   acc:name()
  *   perigee.hw.accelerators() -> names of the description files found
@@ -567,8 +568,12 @@ static int accel_evaluate(lua_State *L) {
     o.schedule = (pg_df_schedule)pgL_optenum(L, 3, "schedule", sched_names, sched_values, o.schedule);
     o.mode = (pg_df_mode)pgL_optenum(L, 3, "mode", mode_names, mode_values, o.mode);
     o.fuse = pgL_optbooleanfield(L, 3, "fuse", 1);
-    detail = pgL_optbooleanfield(L, 3, "layers", 1);
-    int ty = lua_getfield(L, 3, "tile");
+    int ty = lua_getfield(L, 3, "layers");
+    if (ty == LUA_TBOOLEAN) detail = lua_toboolean(L, -1);
+    else if (ty == LUA_TSTRING && strcmp(lua_tostring(L, -1), "bits") == 0) detail = 2;
+    else if (ty != LUA_TNIL) luaL_argerror(L, 3, "option 'layers' must be true, false or \"bits\"");
+    lua_pop(L, 1);
+    ty = lua_getfield(L, 3, "tile");
     if (ty == LUA_TNUMBER) {
       lua_Integer v = lua_tointeger(L, -1);
       luaL_argcheck(L, lua_isinteger(L, -1) && v >= 1 && v <= (1 << 24), 3,
@@ -607,7 +612,7 @@ static int accel_evaluate(lua_State *L) {
     lua_createtable(L, 0, 16);
     lua_pushstring(L, net.layers[i].name);
     lua_setfield(L, -2, "name");
-    push_cost(L, a, &per[i], 0);
+    push_cost(L, a, &per[i], detail == 2);
     lua_pushinteger(L, per[i].stack + 1);
     lua_setfield(L, -2, "stack");
     setnum(L, "tiles", per[i].tiles);

@@ -8,7 +8,7 @@
  *   agent:learn(env_or_envs, steps)             -> stats table
  *   agent:act(obs[, deterministic[, rng]])      -> {a1, a2, ...} (1-based), logp, value
  *   agent:probs(obs)                            -> {{p...}, {p...}} per head (one if joint)
- *   agent:episode(nasenv[, {deterministic=true, start=code, rng=}]) -> trace table
+ *   agent:episode(nasenv[, {deterministic=true, start=code, rng=, explore=, climb=}]) -> trace
  *   agent:save(path), agent:config(), agent:nparams()
  *   pg.ppo.nasdata(tf, pool)                    -> shared data (perigee.NASData)
  *   pg.ppo.nasenv(data[, opts])                 -> env          (perigee.NASEnv)
@@ -477,7 +477,12 @@ static int agent_learn(lua_State *L) {
   return 1;
 }
 
-/* agent:episode(nasenv, opts): one full episode in C; returns
+/* agent:episode(nasenv, opts): one full episode in C. With explore = true
+ * and a measurement budget, each step takes the most probable edit
+ * (p(edge) p(op)) that reaches an unmeasured cell (test-time use of the
+ * whole budget); with climb = true as well, it steps back to the best
+ * measured cell after every edit that did not improve on it (the policy as
+ * the proposal of a hill climber). Returns
  * {cells = {codes from the start}, rewards = {...}, ret, final, steps, refused} */
 static int agent_episode(lua_State *L) {
   pg_ppo *p = check_agent(L, 1);
@@ -489,7 +494,9 @@ static int agent_episode(lua_State *L) {
     luaL_argerror(L, 1, "agent does not match the NAS-Bench-201 environment (241 inputs, heads 6, 5)");
   int det = pgL_optbooleanfield(L, 3, "deterministic", 1);
   int explore = pgL_optbooleanfield(L, 3, "explore", 0);
+  int climb = pgL_optbooleanfield(L, 3, "climb", 0);
   luaL_argcheck(L, !explore || !c->joint, 3, "option 'explore' needs factored heads");
+  luaL_argcheck(L, !climb || explore, 3, "option 'climb' needs explore = true");
   lua_Integer start = pgL_optintegerfield(L, 3, "start", -1);
   luaL_argcheck(L, start >= -1 && start < PG_NAS_CELLS, 3, "option 'start' must be a cell code 0..15624");
   pg_rng *rng = &ue->rng;
@@ -509,8 +516,25 @@ static int agent_episode(lua_State *L) {
   int term = 0, trunc = 0, a[2];
   lua_Integer k = 0;
   double probs[PG_NAS_EDGES + PG_NAS_OPS];
+  long inc = pg_nasenv_cell(ue->e); /* climb: the best cell measured so far */
+  double inc_r = pg_nasenv_reward_of(ue->e, inc);
   while (!term && !trunc) {
-    if (explore && ue->e->measured) {
+    long here = pg_nasenv_cell(ue->e);
+    int diff = -1;
+    if (climb && here != inc) { /* step back to the incumbent (a free revisit) */
+      int h6[PG_NAS_EDGES], i6[PG_NAS_EDGES];
+      pg_nas_decode(here, h6);
+      pg_nas_decode(inc, i6);
+      for (int ed = 0; ed < PG_NAS_EDGES; ed++)
+        if (h6[ed] != i6[ed]) diff = ed;
+      if (diff >= 0) {
+        a[0] = diff;
+        a[1] = i6[diff];
+      }
+    }
+    if (diff >= 0) {
+      /* the revert chosen above */
+    } else if (explore && ue->e->measured) {
       /* the most probable edit (p(edge) p(op)) that reaches a cell not yet
          measured; the policy's own choice when every neighbour is measured */
       if ((st = pg_ppo_probs(p, obs, probs)) != PG_OK) return pgL_error(L, st, NULL);
@@ -539,6 +563,14 @@ static int agent_episode(lua_State *L) {
     if ((st = pg_nasenv_step(ue->e, a, obs, &r, &term, &trunc)) != PG_OK)
       return pgL_error(L, st, NULL);
     if (ue->e->refused) break;
+    if (climb) {
+      long now = pg_nasenv_cell(ue->e);
+      double rn = pg_nasenv_reward_of(ue->e, now);
+      if (rn > inc_r) {
+        inc = now;
+        inc_r = rn;
+      }
+    }
     k++;
     ret += r;
     lua_pushinteger(L, pg_nasenv_cell(ue->e));

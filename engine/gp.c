@@ -142,7 +142,8 @@ static pg_status factor(const pg_gp *g, const pg_kernel *k, double lognoise, dou
   st = pg_gp_cholesky(A, n, work, g->o.jitter_tries, jitter);
   if (st != PG_OK) return st;
   memcpy(alpha, g->y, n * sizeof *alpha);
-  pg_chol_solve(A, n, alpha, 1);
+  cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)n, A, (int)n, alpha, 1);
+  cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, (int)n, A, (int)n, alpha, 1);
   double q = 0.0;
   for (size_t i = 0; i < n; i++) q += g->y[i] * alpha[i];
   *lml = -0.5 * q - 0.5 * pg_chol_logdet(A, n) - 0.5 * (double)n * log(2.0 * M_PI);

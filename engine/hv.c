@@ -443,6 +443,49 @@ static int cmp_last_asc(const void *pa, const void *pb, void *c) {
  * consecutive last-objective values adds slice volume x thickness. This is
  * the WFG decomposition evaluated in increasing order of the last
  * objective, as in HV4D (Guerreiro and Fonseca, IEEE TEVC 22(3), 2018). */
+/* Cheap first cut of a limited set L (rows max(q, p), so l >= p): a row
+ * equal to p in all coordinates but j ("axis row") dominates every row l
+ * with l_j >= its l_j, one comparison. Keeps the lowest axis row of each
+ * coordinate (first in L) and the rows none of them dominates; returns the
+ * new count. amin is scratch of e doubles. */
+static size_t axis_prefilter(double *L, size_t k, const double *p, size_t e, double *amin) {
+  int any = 0;
+  for (size_t j = 0; j < e; j++) amin[j] = INFINITY;
+  for (size_t t = 0; t < k; t++) {
+    const double *l = L + t * e;
+    size_t free_j = e, nfree = 0;
+    for (size_t j = 0; j < e && nfree < 2; j++)
+      if (l[j] != p[j]) {
+        free_j = j;
+        nfree++;
+      }
+    if (nfree == 1 && l[free_j] < amin[free_j]) {
+      amin[free_j] = l[free_j];
+      any = 1;
+    }
+  }
+  if (!any) return k;
+  /* rows not dominated by an axis minimum, after the axis rows themselves */
+  size_t w = 0;
+  for (size_t t = 0; t < k; t++) {
+    const double *l = L + t * e;
+    int dom = 0;
+    for (size_t j = 0; j < e && !dom; j++) dom = l[j] >= amin[j];
+    if (!dom) {
+      if (w != t) memcpy(L + w * e, l, e * sizeof *L);
+      w++;
+    }
+  }
+  for (size_t j = 0; j < e; j++)
+    if (amin[j] < INFINITY) {
+      double *l = L + w * e;
+      memcpy(l, p, e * sizeof *L);
+      l[j] = amin[j];
+      w++;
+    }
+  return w;
+}
+
 /* rank[i] = position of row i of P (m x d) in the lexicographic order of
  * its first two objectives. 0 on success. */
 static int xy_ranks(const double *P, size_t m, size_t d, int32_t *rank) {
@@ -478,12 +521,14 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
   qsort_r(P, m, d * sizeof *P, cmp_last_asc, &c);
   size_t e = d - 1, ns = 0;
   double *L = malloc(m * e * sizeof *L), *S = malloc(m * e * sizeof *S);
+  double *amin = malloc(e * sizeof *amin), *Ssum = malloc(m * sizeof *Ssum);
+  unsigned char *pd = malloc(m);
   /* d = 4: keys of the x-rank staircase, 1 + lexicographic (x, y) rank of
    * each point (key 0 holds the limited points clamped to x = p_x) */
   int32_t *Sk = NULL, *Lk = NULL, *xr = NULL;
   fstair f;
   memset(&f, 0, sizeof f);
-  int bad = !L || !S;
+  int bad = !L || !S || !amin || !Ssum || !pd;
   if (!bad && e == 3) {
     Sk = malloc(m * sizeof *Sk);
     Lk = malloc(m * sizeof *Lk);
@@ -491,6 +536,9 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
     bad = !Sk || !Lk || !xr || fstair_init(&f, m + 1) != 0 || xy_ranks(P, m, d, xr) != 0;
   }
   if (bad) {
+    free(Ssum);
+    free(pd);
+    free(amin);
     free(L);
     free(S);
     free(Sk);
@@ -573,15 +621,17 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       for (size_t t = 0; t < ns; t++) {
         const double *q = S + t * e;
         double *l = L + t * e;
-        int all = 1;
+        int all = 1, ge = 1;
         for (size_t j = 0; j < e; j++) {
           l[j] = q[j] > p[j] ? q[j] : p[j];
           if (q[j] > p[j]) all = 0;
+          if (q[j] < p[j]) ge = 0;
         }
         if (all) { /* q covers p on the first d-1 objectives */
           covered = 1;
           break;
         }
+        pd[t] = (unsigned char)ge; /* p dominates q: q leaves S */
       }
     }
     if (!covered && e == 3) {
@@ -610,6 +660,7 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       ns = lo + 1 + w;
     } else if (!covered) {
       size_t k = ns;
+      if (e >= 4) k = axis_prefilter(L, k, p, e, amin);
       /* S is kept in increasing coordinate sum: L nearly so */
       if (e >= 4) k = nds_filter_ordered(L, k, e);
       double inner = 0.0;
@@ -621,24 +672,27 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       for (size_t j = 0; j < e; j++) ps += p[j];
       size_t w = 0, at = SIZE_MAX;
       for (size_t t = 0; t < ns; t++) {
-        const double *q = S + t * e;
-        if (weakly_dominates(p, q, e)) continue;
-        if (at == SIZE_MAX) {
-          double qs = 0.0;
-          for (size_t j = 0; j < e; j++) qs += q[j];
-          if (qs >= ps) at = w;
+        if (pd[t]) continue;
+        if (at == SIZE_MAX && Ssum[t] >= ps) at = w;
+        if (w != t) {
+          memcpy(S + w * e, S + t * e, e * sizeof *S);
+          Ssum[w] = Ssum[t];
         }
-        if (w != t) memcpy(S + w * e, q, e * sizeof *S);
         w++;
       }
       if (at == SIZE_MAX) at = w;
       memmove(S + (at + 1) * e, S + at * e, (w - at) * e * sizeof *S);
+      memmove(Ssum + at + 1, Ssum + at, (w - at) * sizeof *Ssum);
       memcpy(S + at * e, p, e * sizeof *S);
+      Ssum[at] = ps;
       ns = w + 1;
     }
     double next = i + 1 < m ? P[(i + 1) * d + d - 1] : ref[d - 1];
     total += slice * (next - p[d - 1]);
   }
+  free(Ssum);
+  free(pd);
+  free(amin);
   free(L);
   free(S);
   free(Sk);
@@ -729,7 +783,13 @@ static pg_status exclusive(const double *p, const double *Q, size_t m, size_t d,
   }
   size_t k = m;
   pg_status s = PG_OK;
-  if (d >= 4 && (s = nds_filter_alloc(L, &k, d)) != PG_OK) return s;
+  if (d >= 4) {
+    double *amin = malloc(d * sizeof *amin);
+    if (!amin) return PG_ENOMEM;
+    k = axis_prefilter(L, k, p, d, amin);
+    free(amin);
+    if ((s = nds_filter_alloc(L, &k, d)) != PG_OK) return s;
+  }
   double inner;
   s = hv_rec(L, k, d, ref, &inner);
   if (s == PG_OK) *out = box_volume(p, ref, d) - inner;
@@ -827,25 +887,63 @@ static pg_status contrib3d(const double *P, size_t m, const size_t *idx, const d
     double area = 0.0, vol = 0.0, full = (ref[0] - p[0]) * (ref[1] - p[1]);
     double zprev = p[2], zend = ref[2];
     int covered = 0;
-    for (size_t t = 0; t < m; t++) {
+    /* base level as in wfg()'s 4-D step: the lowest point left of p, the
+     * leftmost below it, and the points up and right inside their box */
+    size_t base = 0, hi = m;
+    while (base < hi) {
+      size_t mid = (base + hi) / 2;
+      if (P[3 * (size_t)zo[mid] + 2] <= p[2])
+        base = mid + 1;
+      else
+        hi = mid;
+    }
+    double yleft = ref[1], xbottom = ref[0];
+    size_t jbottom = 0;
+    for (size_t t = 0; t < base && !covered; t++) {
       size_t j = zo[t];
       if (j == i) continue;
       const double *q = P + 3 * j;
-      double lz = q[2] > p[2] ? q[2] : p[2];
+      if (q[0] <= p[0]) {
+        if (q[1] <= p[1])
+          covered = 1;
+        else if (q[1] < yleft)
+          yleft = q[1];
+      } else if (q[1] <= p[1] && q[0] < xbottom) {
+        xbottom = q[0];
+        jbottom = j;
+      }
+    }
+    if (covered) {
+      out[idx[i]] = 0.0;
+      continue;
+    }
+    for (size_t t = 0; t < base; t++) {
+      size_t j = zo[t];
+      const double *q = P + 3 * j;
+      if (j != i && q[0] > p[0] && q[1] > p[1] && q[0] < xbottom && q[1] < yleft) {
+        size_t k = 1 + (size_t)xr[j];
+        if (!fstair_dominated(&f, k, q[1])) fstair_insert(&f, k, q[0], q[1], ref[0], ref[1], &area);
+      }
+    }
+    if (yleft < ref[1] && !fstair_dominated(&f, 0, yleft))
+      fstair_insert(&f, 0, p[0], yleft, ref[0], ref[1], &area);
+    if (xbottom < ref[0]) {
+      size_t k = 1 + (size_t)xr[jbottom];
+      if (!fstair_dominated(&f, k, p[1])) fstair_insert(&f, k, xbottom, p[1], ref[0], ref[1], &area);
+    }
+    for (size_t t = base; t < m; t++) {
+      size_t j = zo[t];
+      const double *q = P + 3 * j;
+      double lz = q[2];
       vol += area * (lz - zprev);
       zprev = lz;
       if (q[0] <= p[0] && q[1] <= p[1]) {
-        if (q[2] <= p[2]) covered = 1;
         zend = lz;
         break;
       }
       double lx = q[0] > p[0] ? q[0] : p[0], ly = q[1] > p[1] ? q[1] : p[1];
       size_t k = q[0] > p[0] ? 1 + (size_t)xr[j] : 0;
       if (!fstair_dominated(&f, k, ly)) fstair_insert(&f, k, lx, ly, ref[0], ref[1], &area);
-    }
-    if (covered) {
-      out[idx[i]] = 0.0;
-      continue;
     }
     vol += area * (zend - zprev) + full * (ref[2] - zend);
     double c = full * (ref[2] - p[2]) - vol;

@@ -106,6 +106,8 @@ pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs
       slope = dot(g, d, n);
       if (!(slope < 0.0)) break;
     }
+    /* the predicted decrease of a unit step is below the tolerance: done */
+    if (cnt > 0 && -slope <= o.ftol * fmax(1.0, fabs(fv))) break;
     double t = 1.0;
     if (cnt == 0) {
       double dn = sqrt(dot(d, d, n));
@@ -133,7 +135,15 @@ pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs
       if (!finite || ft > armijo) {
         fails++;
         thi = t;
-        t = 0.5 * (tlo + thi);
+        double tn = 0.5 * (tlo + thi);
+        if (finite && tlo == 0.0) {
+          /* minimiser of the quadratic through f(0), f'(0) and f(t),
+           * safeguarded to [0.1 t, 0.5 t] */
+          double sl = dot(g, d, n), den = 2.0 * (ft - fv - sl * t);
+          double tq = den > 0.0 ? -sl * t * t / den : tn;
+          tn = tq < 0.1 * t ? 0.1 * t : (tq > 0.5 * t ? 0.5 * t : tq);
+        }
+        t = tn;
         continue;
       }
       /* sufficient decrease holds; curvature (strong Wolfe, c2 = 0.9) */

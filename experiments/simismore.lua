@@ -91,6 +91,9 @@ local methods = {
   { name = "controller_explore", run = function(d, start, s)
       return sm.adapt(agent, ctx, d, { start = start, explore = true, env = env_opts })
     end },
+  { name = "controller_climb", run = function(d, start, s)
+      return sm.adapt(agent, ctx, d, { start = start, climb = true, env = env_opts })
+    end },
   { name = "controller_refine", run = function(d, start, s)
       return sm.adapt(agent, ctx, d, { start = start, refine = "lut", rng = pg.rng(s), env = env_opts })
     end },

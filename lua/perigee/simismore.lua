@@ -286,7 +286,8 @@ end
 -- (10) latency measurements. opts: start (cell code), budget (10),
 -- deterministic (true), rng (for a stochastic policy), explore (true: each
 -- step takes the policy's most probable edit that reaches an unmeasured
--- cell, so the whole budget is used), refine ("lut" or "random": when the
+-- cell, so the whole budget is used), climb (true: explore, and step back
+-- to the best measured cell after every edit that did not improve it), refine ("lut" or "random": when the
 -- episode used fewer measurements than the budget, continue with a greedy
 -- local search from the best measured cell), select ("best": the
 -- best measured cell; "last": the cell the episode ends on), env (env
@@ -297,7 +298,7 @@ function M.adapt(agent, ctx, device, opts)
   local budget = opts.budget or 10
   local env = device_env(ctx, device, opts.env, budget)
   local ep = { start = opts.start, deterministic = opts.deterministic ~= false, rng = opts.rng,
-               explore = opts.explore }
+               explore = opts.explore or opts.climb, climb = opts.climb }
   -- one episode from the start cell: it ends when the horizon is reached or
   -- when the policy asks for an 11th distinct cell (the env refuses it)
   local tr = agent:episode(env, ep)

@@ -145,6 +145,12 @@ describe("networks of perigee.hw.network", function()
       assert.equal(#net, #r.layers)
       local totals = a:evaluate(net, { tile = { 8, 8 }, layers = false })
       assert.is_nil(totals.layers)
+      assert.is_nil(r.layers[2].levels[1].read_bits)
+      local bits = a:evaluate(net, { tile = { 8, 8 }, layers = "bits" })
+      local sum = 0
+      for _, l in ipairs(bits.layers) do sum = sum + l.levels[#l.levels].read_bits.I end
+      assert.near(bits.levels[#bits.levels].read_bits.I, sum, 1e-9 * (1 + sum))
+      assert.has_error(function() a:evaluate(net, { layers = "all" }) end)
       assert.equal(r.energy, totals.energy)
       assert.equal(r.edp, totals.edp)
       assert.equal(r.energy, t.energy)

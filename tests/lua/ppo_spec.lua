@@ -181,6 +181,14 @@ describe("the NAS-Bench-201 environment", function()
     local t4 = agent:episode(env4, { start = 7, deterministic = false, rng = pg.rng(2) })
     assert.is_true(#env4:measured() <= 4)
     assert.are.equal(7, env4:measured()[1])
+    -- explore and climb use the whole budget
+    for _, o in ipairs { { explore = true }, { explore = true, climb = true } } do
+      o.start = 7
+      local t = agent:episode(env4, o)
+      assert.are.equal(4, #env4:measured())
+      assert.is_true(t.refused)
+    end
+    assert.has_error(function() agent:episode(env4, { climb = true }) end)
     assert.has_error(function() agent:episode(env, { start = 20000 }) end)
     local other = ppo.new { obs_dim = 3, heads = { 2 } }
     assert.has_error(function() other:episode(env) end)

@@ -89,6 +89,16 @@ describe("perigee.proxy", function()
     assert.is_true(s > 0 and s < 8 * math.log(1e7))
   end)
 
+  it("computes NASWOT alike in single and double precision", function()
+    -- only ReLU signs enter NASWOT: rounding the convolutions to float may flip
+    -- a handful of near-zero codes among thousands, nothing more
+    local o = { C = 8, N = 1, side = 16, batch = 16, input = "noise" }
+    local single = P.naswot(ARCH0, o)
+    o.precision = "double"
+    local double = P.naswot(ARCH0, o)
+    assert.is_true(math.abs(single - double) < 1e-3 * math.abs(double), single .. " vs " .. double)
+  end)
+
   it("gives a disconnected cell no synaptic flow", function()
     assert.are.equal(0, P.synflow(DEAD, SMALL))
     assert.are.equal(0, P.logsynflow(DEAD, SMALL))

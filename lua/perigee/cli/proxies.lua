@@ -156,8 +156,9 @@ local function main(argv)
   end
   for _, key in ipairs { "jobs", "repeats", "batch", "side", "classes", "seed" } do
     local v = a[key]
-    if not v or v ~= math.floor(v) or v < (key == "seed" and 0 or 1) then
-      io.stderr:write("error: --" .. key .. " must be a positive integer\n")
+    local lo = key == "seed" and 0 or key == "batch" and 2 or key == "side" and 4 or 1
+    if not v or v ~= math.floor(v) or v < lo then
+      io.stderr:write(string.format("error: --%s must be an integer >= %d\n", key, lo))
       return 2
     end
   end
