@@ -281,14 +281,14 @@ for _, dn in ipairs(DEVICES) do
     "  set multiplot layout 2,1",
     ("  set title 'HSCoNAS evolution on %s (layout A): population latency per generation, target %.4g ms'"):format(dn, T),
     "  set xlabel 'generation'; set ylabel 'latency (LUT + B), ms'",
-    ("  set arrow 1 from graph 0, first %.6g to graph 1, first %.6g nohead dt 2 lw 2 lc rgb 'red'"):format(T, T),
+    ("  set arrow 1 from graph 0, first %.6g to graph 1, first %.6g nohead front dt 2 lw 2 lc rgb 'red'"):format(T, T),
     ("  plot 'fig6_%s_evolution.dat' using ($1+0.3*(rand(0)-0.5)):2 with points pt 7 ps 0.5 lc rgb '#1f77b4' title 'population', "
       .. "NaN with lines dt 2 lw 2 lc rgb 'red' title 'target'"):format(dn),
     "  unset arrow 1",
     "  set title 'latencies of the visited candidates'",
     "  set xlabel 'latency (LUT + B), ms'; set ylabel 'count'",
     "  set style fill solid 0.6 border -1",
-    ("  set arrow 2 from first %.6g, graph 0 to first %.6g, graph 1 nohead dt 2 lw 2 lc rgb 'red'"):format(T, T),
+    ("  set arrow 2 from first %.6g, graph 0 to first %.6g, graph 1 nohead front dt 2 lw 2 lc rgb 'red'"):format(T, T),
     ("  plot 'fig6_%s_histogram.dat' using 1:2:(%.6g) with boxes lc rgb '#1f77b4' title 'all generations', "
       .. "'' using 1:3:(%.6g) with boxes lc rgb '#ff7f0e' title 'final population'"):format(dn, w * 0.9, w * 0.5),
     "  unset arrow 2",
