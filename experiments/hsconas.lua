@@ -6,14 +6,16 @@
 --
 --   build/perigee experiments/hsconas.lua [--seed N] [--out DIR] [--beta B]
 --     [--generations G] [--population P] [--parents K] [--crossover p]
---     [--mutation p] [--N n] [--M m] [--no-plots]
+--     [--mutation p] [--N n] [--M m] [--holdout n] [--seeds K] [--no-plots]
+--   --seeds K: the ablation (search variants on layout A) is repeated with K
+--   seeds (seed, seed+1, ...) and summarised as mean and spread (ablation.csv).
 local pg = require "perigee"
 local H = require "perigee.hsconas"
 local R = require "perigee.results"
 
 local args = { seed = 1, out = "results/hsconas", beta = -20, generations = 20, population = 50,
                parents = 20, crossover = 0.25, mutation = 0.25, N = 100, M = 100, holdout = 200,
-               plots = true }
+               seeds = 3, plots = true }
 do
   local ov = pg.experiment and pg.experiment.overrides or {}
   if ov.seed then args.seed = ov.seed end
@@ -34,12 +36,12 @@ do
     end
     i = i + 1
   end
-  for _, k in ipairs { "seed", "generations", "population", "parents", "N", "M", "holdout" } do
+  for _, k in ipairs { "seed", "generations", "population", "parents", "N", "M", "holdout", "seeds" } do
     args[k] = math.tointeger(args[k]) or error(k .. " must be an integer")
   end
 end
 
-local t0 = os.clock()
+local t0, w0 = os.clock(), os.time()
 R.mkdir(args.out)
 local function log(fmt, ...) io.write((fmt):format(...), "\n"); io.flush() end
 
@@ -189,6 +191,55 @@ for _, dn in ipairs(DEVICES) do
   end
 end
 R.write_atomic(args.out .. "/shrinking.csv", table.concat(shrinkrows, "\n") .. "\n")
+
+-- ---------------------------------------------------------------------
+-- 3b. ablation over seeds (layout A): same tables and bias, new search seeds
+-- ---------------------------------------------------------------------
+local VARIANTS = {
+  { name = "full", shrink = true, scaling = true },
+  { name = "no_shrink", shrink = false, scaling = true },
+  { name = "no_scaling", shrink = true, scaling = false },
+  { name = "no_shrink_no_scaling", shrink = false, scaling = false },
+  { name = "random", random = true, scaling = true },
+}
+local abl = { "device,variant,seeds,F_mean,F_sd,F_min,F_max,acc_mean,lat_dev_pct_mean_abs,evaluations" }
+log("\nablation on layout A over %d seeds (%d..%d): best F, mean (sd) [min, max]; mean |LAT/T - 1|", args.seeds,
+    args.seed, args.seed + args.seeds - 1)
+for _, dn in ipairs(DEVICES) do
+  local prob = problem(dn, "A")
+  for _, v in ipairs(VARIANTS) do
+    local Fs, accs, devs_ = {}, {}, {}
+    local evals
+    for k = 0, args.seeds - 1 do
+      local rng = pg.rng(1000003 * (args.seed + k) + 17)
+      local sp = H.space { channel_scaling = v.scaling }
+      local res
+      if v.random then
+        res = H.random_search(prob, sp, budget, rng)
+      else
+        if v.shrink then sp = H.shrink(prob, sp, rng, { N = args.N }).space end
+        res = H.evolve(prob, sp, rng, eaopts)
+        if v.shrink then res.evaluated = res.evaluated + 2 * 20 * args.N end
+      end
+      evals = res.evaluated
+      Fs[#Fs + 1], accs[#accs + 1] = res.best_F, res.best_acc
+      devs_[#devs_ + 1] = math.abs(res.best_lat / targets[dn].A - 1)
+    end
+    local n = #Fs
+    local m, ma, md, lo, hi = 0, 0, 0, math.huge, -math.huge
+    for i = 1, n do
+      m, ma, md = m + Fs[i] / n, ma + accs[i] / n, md + devs_[i] / n
+      lo, hi = math.min(lo, Fs[i]), math.max(hi, Fs[i])
+    end
+    local sd = 0
+    for i = 1, n do sd = sd + (Fs[i] - m) ^ 2 end
+    sd = n > 1 and math.sqrt(sd / (n - 1)) or 0
+    log("  %-5s %-21s F %.3f (%.3f) [%.3f, %.3f]  acc~ %.2f%%  |dLAT| %.2f%%  (%d evaluations)", dn, v.name, m, sd,
+        lo, hi, ma, 100 * md, evals)
+    abl[#abl + 1] = ("%s,%s,%d,%.6g,%.4g,%.6g,%.6g,%.5g,%.4g,%d"):format(dn, v.name, n, m, sd, lo, hi, ma, 100 * md, evals)
+  end
+end
+R.write_atomic(args.out .. "/ablation.csv", table.concat(abl, "\n") .. "\n")
 
 -- ---------------------------------------------------------------------
 -- 4. Table I
@@ -343,6 +394,6 @@ for _, dn in ipairs(DEVICES) do
     end
   end
 end
-log("\n%s; outputs in %s (latency_model.csv, shrinking.csv, table1.csv, fig6_*); %.1f s CPU", ok_all and "all checks pass" or "SOME CHECKS FAIL",
-    args.out, os.clock() - t0)
+log("\n%s; outputs in %s (latency_model.csv, shrinking.csv, ablation.csv, table1.csv, fig6_*); %.1f s CPU, %d s wall",
+    ok_all and "all checks pass" or "SOME CHECKS FAIL", args.out, os.clock() - t0, os.time() - w0)
 return ok_all and 0 or 1
