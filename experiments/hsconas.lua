@@ -164,7 +164,7 @@ for _, dn in ipairs(DEVICES) do
     local ea = H.evolve(prob, sp, rng, eaopts)
     local rnd = H.random_search(prob, H.space { channel_scaling = v.scaling }, budget, master:split())
     local rnd5 = H.random_search(prob, H.space { channel_scaling = v.scaling },
-                                 budget + (v.shrink and 2 * 20 * args.N or 0), master:split())
+                                 budget + (shr and shr.evaluations or 0), master:split())
     local r = { variant = v, ea = ea, rnd = rnd, rnd_all = rnd5, shrink = shr, target = targets[dn][v.lay] }
     r.measured = {}
     for _, d2 in ipairs(DEVICES) do r.measured[d2] = H.measure(devs[d2], ea.best, v.lay) end
@@ -217,9 +217,13 @@ for _, dn in ipairs(DEVICES) do
       if v.random then
         res = H.random_search(prob, sp, budget, rng)
       else
-        if v.shrink then sp = H.shrink(prob, sp, rng, { N = args.N }).space end
+        local shr
+        if v.shrink then
+          shr = H.shrink(prob, sp, rng, { N = args.N })
+          sp = shr.space
+        end
         res = H.evolve(prob, sp, rng, eaopts)
-        if v.shrink then res.evaluated = res.evaluated + 2 * 20 * args.N end
+        if shr then res.evaluated = res.evaluated + shr.evaluations end
       end
       evals = res.evaluated
       Fs[#Fs + 1], accs[#accs + 1] = res.best_F, res.best_acc

@@ -564,7 +564,7 @@ end
 
 --- H.shrink(prob, space, rng [, {N = 100, stages = {{20,19,18,17},{16,15,14,13}},
 -- channel_scaling}]) -> {space = final space, stages = {{layers, fixed =
--- {[l] = op}, q = {[l] = {[op] = Q}}, size, space}}, size0}. Each stage
+-- {[l] = op}, q = {[l] = {[op] = Q}}, size, space}}, size0, evaluations}. Each stage
 -- visits its layers in order; for each, one subspace per legal operator
 -- (that layer fixed, the layers already visited kept fixed), Q estimated
 -- from N uniform samples, and the best operator fixed.
@@ -575,7 +575,7 @@ function H.shrink(prob, sp, rng, opts)
   local scaling = sp.hs.channel_scaling
   local fixed = {}
   for l, o in pairs(sp.hs.fixed) do fixed[l] = o end
-  local res = { size0 = sp:size(), stages = {} }
+  local res = { size0 = sp:size(), stages = {}, evaluations = 0 }
   local cur = sp
   for si, layers in ipairs(stages) do
     local st = { layers = layers, q = {}, fixed = {} }
@@ -588,6 +588,7 @@ function H.shrink(prob, sp, rng, opts)
         f2[l] = o
         local sub = H.space { channel_scaling = scaling, fixed_ops = f2 }
         local q = H.quality(prob, sub, N, rng)
+        res.evaluations = res.evaluations + N
         st.q[l][o] = q
         if q > bestq then best, bestq = o, q end
       end

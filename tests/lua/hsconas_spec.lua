@@ -158,6 +158,7 @@ describe("perigee.hsconas shrinking and search", function()
     local r1 = H.shrink(prob, sp, pg.rng(4), { N = 10 })
     local r2 = H.shrink(prob, sp, pg.rng(4), { N = 10 })
     assert.are.equal(#r1.stages, 2)
+    assert.are.equal((4 + 5 + 5 + 5 + 4 * 5) * 10, r1.evaluations)  -- 39 subspaces x N
     for si = 1, 2 do
       for _, l in ipairs(r1.stages[si].layers) do
         assert.are.equal(r1.stages[si].fixed[l], r2.stages[si].fixed[l])
