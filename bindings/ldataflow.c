@@ -20,7 +20,8 @@
  * `net` is a network of perigee.hw.network.* (bindings/lhw.c) or a table of
  * layer tables (name, kind, B, K, C, OY, OX, FY, FX, SY, SX, PY, PX, groups,
  * IY, IX, input, input2; producers are 1-based layer indices, 0 = network
- * input, default: the previous layer).
+ * input, -1 = a zero tensor (NAS-Bench-201 'none'), default: the previous
+ * layer).
  *
  * The accelerator directory is $PERIGEE_HW_DIR, else the source tree's
  * hardware/accelerators (PG_SOURCE_DIR from the generated version.h), else
@@ -482,8 +483,9 @@ static void check_network(lua_State *L, int arg, pg_hw_network *net) {
     l->prec_i = (int)layer_int(L, arg, t, idx, "prec_i", 8, 1);
     l->prec_w = (int)layer_int(L, arg, t, idx, "prec_w", 8, 1);
     l->prec_o = (int)layer_int(L, arg, t, idx, "prec_o", 8, 1);
-    int64_t in = layer_int(L, arg, t, idx, "input", idx - 1, 0);
-    int64_t in2 = layer_int(L, arg, t, idx, "input2", 0, 0);
+    /* producers: 1-based layers, 0 the network input, -1 a zero tensor */
+    int64_t in = layer_int(L, arg, t, idx, "input", idx - 1, -1);
+    int64_t in2 = layer_int(L, arg, t, idx, "input2", 0, -1);
     if (in >= idx || in2 >= idx)
       luaL_argerror(L, arg, lua_pushfstring(L, "layer %d: producers must be earlier layers", idx));
     l->input = (int)in - 1;

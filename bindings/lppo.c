@@ -28,7 +28,7 @@
 
 #include "lpg.h"
 
-#include "../engine/gzcsv_ppo.h"
+#include "../engine/gzcsv.h"
 #include "../engine/linalg.h"
 #include "../engine/nasenv.h"
 #include "../engine/ppo.h"
@@ -866,62 +866,51 @@ static int read_gzcsv(lua_State *L) {
     if (lua_type(L, -1) != LUA_TSTRING) luaL_argerror(L, 2, "column names must be strings");
     lua_pop(L, 1);
   }
-  pg_ppocsv *t;
-  pg_status st = pg_ppocsv_read(path, &t);
+  /* a userdata owns the table, so that any error below cannot leak it */
+  pg_csv *t = lua_newuserdatauv(L, sizeof *t, 0);
+  memset(t, 0, sizeof *t);
+  luaL_setmetatable(L, CSV_MT);
+  pg_status st = pg_csv_read(path, t);
   if (st != PG_OK) return pgL_argstatus(L, 1, st, path);
-  /* from here on every Lua call that may raise must not leak t: collect the
-     column indices first, and check them before building tables */
   long cols[64];
   lua_Integer lim = nc < 64 ? nc : 64;
   for (lua_Integer j = 1; j <= lim; j++) {
     lua_rawgeti(L, 2, j);
-    cols[j - 1] = pg_ppocsv_col(t, lua_tostring(L, -1));
+    cols[j - 1] = pg_csv_col(t, lua_tostring(L, -1));
     lua_pop(L, 1);
     if (cols[j - 1] < 0) {
-      pg_ppocsv_free(t);
       lua_rawgeti(L, 2, j);
       return luaL_argerror(L, 2, lua_pushfstring(L, "no column '%s' in %s", lua_tostring(L, -1), path));
     }
   }
-  if (nc > 64) {
-    pg_ppocsv_free(t);
-    return luaL_argerror(L, 2, "at most 64 columns at a time");
-  }
-  /* a userdata owns the table from here, so that a memory error while
-     building the result cannot leak it */
-  pg_ppocsv **holder = lua_newuserdatauv(L, sizeof *holder, 0);
-  *holder = t;
-  luaL_setmetatable(L, CSV_MT);
+  if (nc > 64) return luaL_argerror(L, 2, "at most 64 columns at a time");
   lua_newtable(L); /* result */
   for (lua_Integer j = 0; j < nc; j++) {
     size_t c = (size_t)cols[j];
     int numeric = 1;
     double v;
     for (size_t r = 0; r < t->nrows && numeric; r++)
-      if (pg_ppocsv_number(t, r, c, &v) != PG_OK) numeric = 0;
+      if (pg_csv_number(t, r, c, &v) != PG_OK) numeric = 0;
     lua_createtable(L, (int)t->nrows, 0);
     for (size_t r = 0; r < t->nrows; r++) {
       if (numeric) {
-        pg_ppocsv_number(t, r, c, &v);
+        pg_csv_number(t, r, c, &v);
         lua_pushnumber(L, v);
       } else {
-        lua_pushstring(L, pg_ppocsv_cell(t, r, c));
+        lua_pushstring(L, pg_csv_cell(t, r, c));
       }
       lua_rawseti(L, -2, (lua_Integer)r + 1);
     }
-    lua_setfield(L, -2, t->names[c]);
+    lua_setfield(L, -2, t->cells[c]); /* row 0 of cells is the header */
   }
   lua_pushinteger(L, (lua_Integer)t->nrows);
   lua_setfield(L, -2, "_rows");
-  *holder = NULL;
-  pg_ppocsv_free(t);
+  pg_csv_free(t);
   return 1;
 }
 
 static int csv_gc(lua_State *L) {
-  pg_ppocsv **h = luaL_checkudata(L, 1, CSV_MT);
-  pg_ppocsv_free(*h);
-  *h = NULL;
+  pg_csv_free(luaL_checkudata(L, 1, CSV_MT));
   return 0;
 }
 

@@ -1,6 +1,8 @@
 /* gzcsv.c -- whole-file gzip I/O and a minimal CSV table (see gzcsv.h). */
 #include "gzcsv.h"
 
+#include <math.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,4 +147,18 @@ void pg_csv_free(pg_csv *t) {
   free(t->buf);
   free(t->cells);
   memset(t, 0, sizeof *t);
+}
+
+pg_status pg_csv_number(const pg_csv *t, size_t r, size_t c, double *out) {
+  const char *s = pg_csv_cell(t, r, c);
+  if (!s) return PG_ERANGE;
+  if (!*s) {
+    *out = NAN;
+    return PG_OK;
+  }
+  char *e;
+  double v = strtod(s, &e);
+  if (e == s || *e != '\0' || isnan(v)) return PG_EFORMAT;
+  *out = v;
+  return PG_OK;
 }

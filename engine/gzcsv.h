@@ -39,6 +39,9 @@ pg_status pg_csv_read(const char *path, pg_csv *t);
 int pg_csv_col(const pg_csv *t, const char *name);
 /* Field of data row r (0-based) and column c. */
 const char *pg_csv_cell(const pg_csv *t, size_t r, size_t c);
+/* Field (r, c) as a number: an empty field gives NaN, "inf"/"-inf" are
+ * accepted; PG_EFORMAT when the field is not a number. */
+pg_status pg_csv_number(const pg_csv *t, size_t r, size_t c, double *out);
 void pg_csv_free(pg_csv *t);
 
 #endif

@@ -1,12 +1,14 @@
 /*
  * hv.c -- exact hypervolume (minimisation) and the quantities built on it.
  *
- * d = 2: sort lexicographically and add the rectangles of the staircase.
+ * d = 2: radix sort and add the rectangles of the staircase.
  * d = 3: N. Beume, C. M. Fonseca, M. Lopez-Ibanez, L. Paquete and
  *   J. Vahrenhold, "On the complexity of computing the hypervolume
  *   indicator", IEEE TEVC 13(5):1075-1082, 2009: sweep along the third
- *   objective keeping the 2-D staircase of the points seen so far in a
- *   balanced tree (stair.h) and its dominated area, O(n log n).
+ *   objective keeping the 2-D staircase of the points seen so far and its
+ *   dominated area, O(n log n). The staircase is keyed by the points'
+ *   lexicographic (x, y) rank in a 64-ary bit trie (fastset.h); the sorts
+ *   are radix sorts (radix.h).
  * d >= 4: L. While, L. Bradstreet and L. Barone, "A fast way of calculating
  *   exact hypervolumes", IEEE TEVC 16(1):86-95, 2012 (WFG): exclusive
  *   volumes of limited sets, V(p) - HV_{d-1}(nds(limit(S, p))) with
@@ -15,12 +17,17 @@
  *   keeps only the points non-dominated on the first d-1 objectives (the
  *   scheme of HV4D, A. P. Guerreiro and C. M. Fonseca, "Computing and
  *   updating hypervolume contributions in up to four dimensions", IEEE TEVC
- *   22(3), 2018, here with the generic limited-set step); recursion down to
- *   the 3-D sweep.
+ *   22(3), 2018). d = 4: the 3-D contribution of each new point by an
+ *   online sweep of the limited set in z order that needs the staircase
+ *   only inside the box left by the two "axis" points of the base level and
+ *   stops once p's (x, y) box is covered. d >= 5: limited sets cut first by
+ *   their axis rows (one comparison each), then filtered pairwise;
+ *   allocation-free 3-D / 4-D routines below 64 points.
  * Contributions in 2-D: a point's exclusive region is the box between its
  *   neighbours on the first front minus what the second front covers in it
  *   (a point of the second front inside that box is dominated by that point
- *   alone), O(n log n). In any dimension: V(p) - HV(limit(S \ {p}, p)).
+ *   alone), O(n log n). In 3-D: the 4-D step's online sweep per point. In
+ *   any dimension: V(p) - HV(limit(S \ {p}, p)).
  */
 #define _GNU_SOURCE /* qsort_r */
 #include "hv.h"
@@ -114,11 +121,18 @@ static size_t nds_filter_ordered(double *P, size_t m, size_t d) {
     size_t t = 0;
     while (t < k) {
       double *r = P + t * d;
-      if (weakly_dominates(r, q, d)) {
+      /* both relations without early exits: for the few objectives here
+       * the comparisons are cheaper than mispredicted branches */
+      int rq = 1, qr = 1;
+      for (size_t j = 0; j < d; j++) {
+        rq &= r[j] <= q[j];
+        qr &= q[j] <= r[j];
+      }
+      if (rq) {
         drop = 1;
         break;
       }
-      if (weakly_dominates(q, r, d)) { /* keep order: shift the rest down */
+      if (qr) { /* keep order: shift the rest down */
         memmove(r, r + d, (k - t - 1) * d * sizeof *P);
         k--;
         continue;
@@ -445,32 +459,16 @@ static int cmp_last_asc(const void *pa, const void *pb, void *c) {
  * objective, as in HV4D (Guerreiro and Fonseca, IEEE TEVC 22(3), 2018). */
 /* Cheap first cut of a limited set L (rows max(q, p), so l >= p): a row
  * equal to p in all coordinates but j ("axis row") dominates every row l
- * with l_j >= its l_j, one comparison. Keeps the lowest axis row of each
- * coordinate (first in L) and the rows none of them dominates; returns the
- * new count. amin is scratch of e doubles. */
-static size_t axis_prefilter(double *L, size_t k, const double *p, size_t e, double *amin) {
-  int any = 0;
-  for (size_t j = 0; j < e; j++) amin[j] = INFINITY;
-  for (size_t t = 0; t < k; t++) {
-    const double *l = L + t * e;
-    size_t free_j = e, nfree = 0;
-    for (size_t j = 0; j < e && nfree < 2; j++)
-      if (l[j] != p[j]) {
-        free_j = j;
-        nfree++;
-      }
-    if (nfree == 1 && l[free_j] < amin[free_j]) {
-      amin[free_j] = l[free_j];
-      any = 1;
-    }
-  }
-  if (!any) return k;
-  /* rows not dominated by an axis minimum, after the axis rows themselves */
+ * with l_j >= its l_j, one comparison. Given amin[j], the lowest axis row
+ * value of each coordinate (+Inf if none), keeps the rows none of them
+ * dominates followed by those axis rows; returns the new count (never more
+ * than k: each axis row present removes at least its own original). */
+static size_t axis_cut(double *L, size_t k, const double *p, size_t e, const double *amin) {
   size_t w = 0;
   for (size_t t = 0; t < k; t++) {
     const double *l = L + t * e;
     int dom = 0;
-    for (size_t j = 0; j < e && !dom; j++) dom = l[j] >= amin[j];
+    for (size_t j = 0; j < e; j++) dom |= l[j] >= amin[j];
     if (!dom) {
       if (w != t) memcpy(L + w * e, l, e * sizeof *L);
       w++;
@@ -484,6 +482,30 @@ static size_t axis_prefilter(double *L, size_t k, const double *p, size_t e, dou
       w++;
     }
   return w;
+}
+
+/* The axis minima of L (see axis_cut) into amin; 0 when there is none. */
+static int axis_minima(const double *L, size_t k, const double *p, size_t e, double *amin) {
+  int any = 0;
+  for (size_t j = 0; j < e; j++) amin[j] = INFINITY;
+  for (size_t t = 0; t < k; t++) {
+    const double *l = L + t * e;
+    size_t free_j = 0, nfree = 0;
+    for (size_t j = 0; j < e; j++) {
+      int fr = l[j] != p[j];
+      nfree += (size_t)fr;
+      free_j = fr ? j : free_j;
+    }
+    if (nfree == 1 && l[free_j] < amin[free_j]) {
+      amin[free_j] = l[free_j];
+      any = 1;
+    }
+  }
+  return any;
+}
+
+static size_t axis_prefilter(double *L, size_t k, const double *p, size_t e, double *amin) {
+  return axis_minima(L, k, p, e, amin) ? axis_cut(L, k, p, e, amin) : k;
 }
 
 /* rank[i] = position of row i of P (m x d) in the lexicographic order of
@@ -551,7 +573,7 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
   pg_status st = PG_OK;
   for (size_t i = 0; i < m; i++) {
     const double *p = P + i * d;
-    int covered = 0;
+    int covered = 0, anyaxis = 0;
     if (e == 3) {
       /* online 3-D sweep of limit(S, p) in the z order of S.
        * Base level (q_z <= p_z, a prefix of S): a point left of p (q_x <=
@@ -573,22 +595,22 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       }
       double yleft = ref[1], xbottom = ref[0];
       size_t tbottom = 0;
-      for (size_t t = 0; t < base && !covered; t++) {
-        const double *q = S + t * 3;
-        if (q[0] <= p[0]) {
-          if (q[1] <= p[1])
-            covered = 1;
-          else if (q[1] < yleft)
-            yleft = q[1];
-        } else if (q[1] <= p[1] && q[0] < xbottom) {
-          xbottom = q[0];
+      /* (non-short-circuit tests: the outcomes are data-dependent, the
+       * branches on their combination are rarely taken) */
+      for (size_t t = 0; t < base; t++) {
+        const double qx = S[t * 3], qy = S[t * 3 + 1];
+        int left = qx <= p[0], below = qy <= p[1];
+        covered |= left & below;
+        yleft = (left & (qy < yleft)) ? qy : yleft;
+        if ((!left) & below & (qx < xbottom)) {
+          xbottom = qx;
           tbottom = t;
         }
       }
       if (!covered) {
         for (size_t t = 0; t < base; t++) {
           const double *q = S + t * 3;
-          if (q[0] > p[0] && q[1] > p[1] && q[0] < xbottom && q[1] < yleft) {
+          if ((q[0] > p[0]) & (q[1] > p[1]) & (q[0] < xbottom) & (q[1] < yleft)) {
             size_t key = 1 + (size_t)Sk[t];
             if (!fstair_dominated(&f, key, q[1]))
               fstair_insert(&f, key, q[0], q[1], ref[0], ref[1], &area);
@@ -618,18 +640,26 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
         slice += full * (ref[2] - p[2]) - vol;
       }
     } else {
+      for (size_t j = 0; j < e; j++) amin[j] = INFINITY;
       for (size_t t = 0; t < ns; t++) {
         const double *q = S + t * e;
         double *l = L + t * e;
-        int all = 1, ge = 1;
+        int ge = 1;
+        size_t nfree = 0, fj = 0;
         for (size_t j = 0; j < e; j++) {
-          l[j] = q[j] > p[j] ? q[j] : p[j];
-          if (q[j] > p[j]) all = 0;
-          if (q[j] < p[j]) ge = 0;
+          int up = q[j] > p[j];
+          l[j] = up ? q[j] : p[j];
+          nfree += (size_t)up;
+          fj = up ? j : fj;
+          ge &= q[j] >= p[j];
         }
-        if (all) { /* q covers p on the first d-1 objectives */
+        if (nfree == 0) { /* q covers p on the first d-1 objectives */
           covered = 1;
           break;
+        }
+        if (nfree == 1 && l[fj] < amin[fj]) { /* an axis row (axis_cut) */
+          amin[fj] = l[fj];
+          anyaxis = 1;
         }
         pd[t] = (unsigned char)ge; /* p dominates q: q leaves S */
       }
@@ -648,7 +678,7 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       size_t w = 0;
       for (size_t t = lo; t < ns; t++) {
         const double *q = S + t * 3;
-        if (!weakly_dominates(p, q, 3)) {
+        if (!((q[0] >= p[0]) & (q[1] >= p[1]) & (q[2] >= p[2]))) {
           memcpy(L + w * 3, q, 3 * sizeof *S);
           Lk[w++] = Sk[t];
         }
@@ -660,7 +690,7 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       ns = lo + 1 + w;
     } else if (!covered) {
       size_t k = ns;
-      if (e >= 4) k = axis_prefilter(L, k, p, e, amin);
+      if (e >= 4 && anyaxis) k = axis_cut(L, k, p, e, amin);
       /* S is kept in increasing coordinate sum: L nearly so */
       if (e >= 4) k = nds_filter_ordered(L, k, e);
       double inner = 0.0;
@@ -899,17 +929,14 @@ static pg_status contrib3d(const double *P, size_t m, const size_t *idx, const d
     }
     double yleft = ref[1], xbottom = ref[0];
     size_t jbottom = 0;
-    for (size_t t = 0; t < base && !covered; t++) {
+    for (size_t t = 0; t < base; t++) {
       size_t j = zo[t];
-      if (j == i) continue;
-      const double *q = P + 3 * j;
-      if (q[0] <= p[0]) {
-        if (q[1] <= p[1])
-          covered = 1;
-        else if (q[1] < yleft)
-          yleft = q[1];
-      } else if (q[1] <= p[1] && q[0] < xbottom) {
-        xbottom = q[0];
+      const double qx = P[3 * j], qy = P[3 * j + 1];
+      int left = (qx <= p[0]) & (j != i), below = qy <= p[1];
+      covered |= left & below;
+      yleft = (left & (qy < yleft)) ? qy : yleft;
+      if ((qx > p[0]) & below & (qx < xbottom)) {
+        xbottom = qx;
         jbottom = j;
       }
     }
@@ -920,7 +947,7 @@ static pg_status contrib3d(const double *P, size_t m, const size_t *idx, const d
     for (size_t t = 0; t < base; t++) {
       size_t j = zo[t];
       const double *q = P + 3 * j;
-      if (j != i && q[0] > p[0] && q[1] > p[1] && q[0] < xbottom && q[1] < yleft) {
+      if ((j != i) & (q[0] > p[0]) & (q[1] > p[1]) & (q[0] < xbottom) & (q[1] < yleft)) {
         size_t k = 1 + (size_t)xr[j];
         if (!fstair_dominated(&f, k, q[1])) fstair_insert(&f, k, q[0], q[1], ref[0], ref[1], &area);
       }

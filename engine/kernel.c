@@ -279,9 +279,40 @@ void pg_kernel_describe(const pg_kernel *k, char *buf, size_t len) {
 #define PG_VECTOR_LOOPS
 #endif
 
-/* dst[i] = sqrt(max(src[i], 0)) with SSE2 (the libm call may set errno,
- * which stops GCC from vectorising a loop that contains it). */
+/* dst[i] = sqrt(max(src[i], 0)) with packed sqrt instructions (the libm
+ * call may set errno, which stops GCC from vectorising a loop that
+ * contains it): AVX-512 or AVX2 when the CPU has them, else SSE2. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#include <immintrin.h>
+#define PG_HAVE_VSQRT_X86 1
+__attribute__((target("avx512f"))) static void vsqrt_avx512(double *dst, const double *src,
+                                                             size_t n) {
+  size_t i = 0;
+  const __m512d zero = _mm512_setzero_pd();
+  for (; i + 8 <= n; i += 8)
+    _mm512_storeu_pd(dst + i, _mm512_sqrt_pd(_mm512_max_pd(_mm512_loadu_pd(src + i), zero)));
+  for (; i < n; i++) dst[i] = src[i] > 0.0 ? sqrt(src[i]) : 0.0;
+}
+__attribute__((target("avx2"))) static void vsqrt_avx2(double *dst, const double *src, size_t n) {
+  size_t i = 0;
+  const __m256d zero = _mm256_setzero_pd();
+  for (; i + 4 <= n; i += 4)
+    _mm256_storeu_pd(dst + i, _mm256_sqrt_pd(_mm256_max_pd(_mm256_loadu_pd(src + i), zero)));
+  for (; i < n; i++) dst[i] = src[i] > 0.0 ? sqrt(src[i]) : 0.0;
+}
+#endif
+
 static void vsqrt(double *dst, const double *src, size_t n) {
+#ifdef PG_HAVE_VSQRT_X86
+  if (__builtin_cpu_supports("avx512f")) {
+    vsqrt_avx512(dst, src, n);
+    return;
+  }
+  if (__builtin_cpu_supports("avx2")) {
+    vsqrt_avx2(dst, src, n);
+    return;
+  }
+#endif
   size_t i = 0;
 #if defined(__SSE2__)
   const __m128d zero = _mm_setzero_pd();
@@ -478,7 +509,15 @@ static pg_status matrix_rec(const pg_kernel *k, const double *X1, size_t n1, con
   size_t cnt = n1 * n2;
   if (is_base(k->kind)) {
     pg_status st = base_q(k, X1, n1, X2, n2, d, K);
-    if (st == PG_OK) base_apply(k, K, cnt);
+    if (st != PG_OK) return st;
+    if (X1 == X2 && n1 == n2 && n1 >= 64) {
+      /* symmetric: the radial function on the lower triangle, then mirror */
+      for (size_t a = 0; a < n1; a++) base_apply(k, K + a * n2, a + 1);
+      for (size_t a = 0; a < n1; a++)
+        for (size_t b = a + 1; b < n2; b++) K[a * n2 + b] = K[b * n2 + a];
+    } else {
+      base_apply(k, K, cnt);
+    }
     return st;
   }
   double *T = malloc(cnt * sizeof *T);

@@ -458,7 +458,7 @@ typedef struct work {
   double *cnt[2];
   int ncls[2];
   double *need_hi_prev, *in_hi_prev;
-  span *need, *comp, *inr;
+  span *need, *inr;
   pg_df_cost *acc; /* per layer accumulators */
 } work;
 
@@ -496,7 +496,6 @@ static pg_status stack_tiles(work *w, int l0, int l1, int dir, double tile, int 
       double nw = ir.hi - ir.lo;
       if (cached && ir.hi > ir.lo) nw = ir.hi - mx(ir.lo, mn(ir.hi, w->in_hi_prev[k]));
       w->need[k] = nd;
-      w->comp[k] = cp;
       w->inr[k] = ir;
       cs[3 * k] = cp.hi - cp.lo;
       cs[3 * k + 1] = ir.hi - ir.lo;
@@ -846,7 +845,7 @@ pg_status pg_df_evaluate(const pg_df_accel *a, const pg_hw_network *net, const p
   /* one block for everything, carved in order of alignment */
   size_t ints = (n + 3) & ~(size_t)1; /* even: keeps the doubles after them aligned */
   size_t bytes = n * sizeof(lay) + n * sizeof(pg_df_cost) + 2 * nmax * 3 * n * sizeof(double) +
-                 2 * nmax * sizeof(double) + 2 * n * sizeof(double) + 3 * n * sizeof(span) +
+                 2 * nmax * sizeof(double) + 2 * n * sizeof(double) + 2 * n * sizeof(span) +
                  4 * ints * sizeof(int);
   size_t head = bytes - 2 * nmax * 3 * n * sizeof(double);
   char *mem = malloc(bytes);
@@ -862,7 +861,6 @@ pg_status pg_df_evaluate(const pg_df_accel *a, const pg_hw_network *net, const p
   w.need_hi_prev = (double *)p; p += n * sizeof(double);
   w.in_hi_prev = (double *)p; p += n * sizeof(double);
   w.need = (span *)p; p += n * sizeof(span);
-  w.comp = (span *)p; p += n * sizeof(span);
   w.inr = (span *)p; p += n * sizeof(span);
   w.stack_start = (int *)p; p += ints * sizeof(int);
   w.outside = (int *)p; p += ints * sizeof(int);

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "gzcsv_ppo.h"
+#include "gzcsv.h"
 #include "nasenv.h"
 
 static const double POOL3[3][5] = {
@@ -237,28 +237,28 @@ static void test_gzcsv(void **state) {
   gzFile f = gzopen(path, "wb");
   gzputs(f, "a,name,b\n1,|x~0|,2.5\n3,y,-inf\n\n4,z,\n");
   gzclose(f);
-  pg_ppocsv *t;
-  assert_int_equal(pg_ppocsv_read(path, &t), PG_OK);
+  pg_csv tab, *t = &tab;
+  assert_int_equal(pg_csv_read(path, t), PG_OK);
   assert_int_equal(t->nrows, 3);
   assert_int_equal(t->ncols, 3);
-  assert_int_equal(pg_ppocsv_col(t, "b"), 2);
-  assert_int_equal(pg_ppocsv_col(t, "zz"), -1);
-  assert_string_equal(pg_ppocsv_cell(t, 0, 1), "|x~0|");
+  assert_int_equal(pg_csv_col(t, "b"), 2);
+  assert_int_equal(pg_csv_col(t, "zz"), -1);
+  assert_string_equal(pg_csv_cell(t, 0, 1), "|x~0|");
   double v;
-  assert_int_equal(pg_ppocsv_number(t, 0, 2, &v), PG_OK);
+  assert_int_equal(pg_csv_number(t, 0, 2, &v), PG_OK);
   assert_true(v == 2.5);
-  assert_int_equal(pg_ppocsv_number(t, 1, 2, &v), PG_OK);
+  assert_int_equal(pg_csv_number(t, 1, 2, &v), PG_OK);
   assert_true(isinf(v) && v < 0);
-  assert_int_equal(pg_ppocsv_number(t, 2, 2, &v), PG_OK);
+  assert_int_equal(pg_csv_number(t, 2, 2, &v), PG_OK);
   assert_true(isnan(v));
-  assert_int_equal(pg_ppocsv_number(t, 1, 1, &v), PG_EFORMAT);
-  pg_ppocsv_free(t);
+  assert_int_equal(pg_csv_number(t, 1, 1, &v), PG_EFORMAT);
+  pg_csv_free(t);
   f = gzopen(path, "wb");
   gzputs(f, "a,b\n1,2,3\n");
   gzclose(f);
-  assert_int_equal(pg_ppocsv_read(path, &t), PG_EFORMAT);
+  assert_int_equal(pg_csv_read(path, t), PG_EFORMAT);
   remove(path);
-  assert_int_equal(pg_ppocsv_read("/nonexistent/x.csv.gz", &t), PG_EIO);
+  assert_int_equal(pg_csv_read("/nonexistent/x.csv.gz", t), PG_EIO);
 }
 
 /* The published 18-device pool: the per-op means and population standard
@@ -273,18 +273,18 @@ static void test_published_pool(void **state) {
   }
   char path[4096];
   snprintf(path, sizeof path, "%s/simismore_per_op_latency.csv.gz", dir);
-  pg_ppocsv *t;
-  assert_int_equal(pg_ppocsv_read(path, &t), PG_OK);
+  pg_csv tab, *t = &tab;
+  assert_int_equal(pg_csv_read(path, t), PG_OK);
   assert_int_equal(t->nrows, 18);
   const char *ops[5] = {"none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3"};
   double pool[18 * 5];
   for (int o = 0; o < 5; o++) {
-    long c = pg_ppocsv_col(t, ops[o]);
+    long c = pg_csv_col(t, ops[o]);
     assert_true(c >= 0);
     for (size_t r = 0; r < 18; r++)
-      assert_int_equal(pg_ppocsv_number(t, r, (size_t)c, &pool[r * 5 + o]), PG_OK);
+      assert_int_equal(pg_csv_number(t, r, (size_t)c, &pool[r * 5 + o]), PG_OK);
   }
-  pg_ppocsv_free(t);
+  pg_csv_free(t);
   double *tf = calloc(PG_NAS_CELLS, sizeof *tf);
   pg_nas_data *d;
   assert_int_equal(pg_nas_data_new(&d, tf, pool, 18), PG_OK);

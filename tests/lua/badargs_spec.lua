@@ -25,7 +25,19 @@ local factories = {
   ["perigee.Matrix"] = function() return pg.matrix{{1, 2}, {3, 4}} end,
   ["perigee.MatrixRow"] = function() return pg.matrix{{1, 2}, {3, 4}}[1] end,
   ["perigee.Rng"] = function() return pg.rng(1) end,
+  ["perigee.GP"] = function()
+    local g = pg.gp.exact{kernel = "se"}
+    g:fit({{0}, {1}, {2}}, {0, 1, 0})
+    return g
+  end,
+  ["perigee.Accelerator"] = function() return pg.hw.accelerator "meta_prototype_df" end,
+  ["perigee.Systolic"] = function() return pg.hw.systolic{rows = 8, cols = 8} end,
+  ["perigee.HwNetwork"] = function() return pg.hw.network.nats_sss("8:8:8:8:8") end,
+  ["perigee.Space"] = function() return pg.space{pg.real("x", 0, 1), pg.choice("c", {"a", "b"})}.c end,
+  ["perigee.PPO"] = function() return pg.ppo.new{obs_dim = 3, heads = {2}, seed = 1} end,
 }
+-- methods that write files, given a valid self: left to their own specs
+local method_writes_files = { ["perigee.PPO:save"] = true }
 
 local function collect_functions()
   local found, seen = {}, {}
@@ -117,7 +129,7 @@ describe("every binding given wrong arguments", function()
         expect_error_or_ok(m.name, pcall(m.f, v, v))
       end
       local make = factories[m.type]
-      if make then
+      if make and not method_writes_files[m.name] then
         for _, v in ipairs(bad_values) do
           expect_error_or_ok(m.name, pcall(m.f, make(), v))
           expect_error_or_ok(m.name, pcall(m.f, make(), v, v))

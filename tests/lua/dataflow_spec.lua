@@ -139,7 +139,9 @@ end)
 describe("networks of perigee.hw.network", function()
   it("evaluates them, and their layer tables give the same result", function()
     local a = hw.accelerator "meta_prototype_df"
-    for _, net in ipairs { hw.network.nats_sss("24:40:64:16:48", { input = 32 }), hw.network.resnet18() } do
+    local nb = hw.network.nb201("|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|")
+    for _, net in ipairs { hw.network.nats_sss("24:40:64:16:48", { input = 32 }), hw.network.resnet18(),
+                           hw.network.mobilenetv2(), nb } do
       local r = a:evaluate(net, { tile = { 8, 8 } })
       local t = a:evaluate(net:layers(), { tile = { 8, 8 } })
       assert.equal(#net, #r.layers)
