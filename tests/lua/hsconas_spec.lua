@@ -70,6 +70,29 @@ describe("perigee.hsconas latency model", function()
     end)
   end
 
+  it("edge: table entries and the constant equal direct single-layer evaluations", function()
+    -- edge runs unfused (one stack per layer), so the device model of any
+    -- set of layers is the sum of the layers evaluated one at a time
+    local dev = H.device "edge"
+    local lut = H.lut(dev, "A")
+    local acc = pg.hw.accelerator(dev.accelerator)
+    local function one(l)
+      l.B, l.input, l.input2 = dev.batch, 0, nil
+      local r = acc:evaluate({ l }, { schedule = "layer_by_layer", fuse = false, layers = false })
+      return r.cycles / dev.clock_hz * 1e3 + dev.launch_us * 1e-3
+    end
+    local a = H.sample(H.space {}, 1, pg.rng(3))[1]
+    a.op[6], a.f[6] = 3, 3                       -- layer 6: 7x7, factor 0.3
+    local fixed, block6 = 0, 0
+    for _, l in ipairs(H.network(a, "A"):layers()) do
+      local b = tonumber(l.name:match("^L(%d+)%."))
+      if not b then fixed = fixed + one(l) elseif b == 6 then block6 = block6 + one(l) end
+    end
+    assert.is_true(math.abs(block6 - lut.t[6][3][3]) < 1e-12 * block6)
+    local direct = H.measure(dev, a, "A", { interblock = false })
+    assert.is_true(math.abs(direct - (H.lut_sum(lut, a) + fixed)) < 1e-9 * direct)
+  end)
+
   it("bias B is the least-squares intercept (Eq. 3)", function()
     local rng = pg.rng(11)
     local y, x = {}, {}
