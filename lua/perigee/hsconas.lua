@@ -169,6 +169,12 @@ end
 -- devices
 -- ---------------------------------------------------------------------
 
+local function readable(path)
+  local f = io.open(path)
+  if f then f:close() end
+  return f ~= nil
+end
+
 local function devices_dir()
   local env = os.getenv("PERIGEE_DEVICES_DIR")
   if env and env ~= "" then return env end
@@ -177,10 +183,10 @@ local function devices_dir()
     local root = here:gsub("[/\\]?lua[/\\]perigee[/\\]hsconas%.lua$", "")
     if root == "" then root = "." end
     local d = root .. "/hardware/devices"
-    if io.open(d .. "/gpu.lua") then return d end
+    if readable(d .. "/gpu.lua") then return d end
   end
   for _, d in ipairs { "/usr/local/share/perigee/devices", "/usr/share/perigee/devices" } do
-    if io.open(d .. "/gpu.lua") then return d end
+    if readable(d .. "/gpu.lua") then return d end
   end
   return "hardware/devices"
 end
@@ -357,7 +363,6 @@ local function isolate(T, first, last)
     end
     t.input = re(T[i].input)
     t.input2 = re(T[i].input2)
-    if t.input2 == 0 and T[i].input2 == nil then t.input2 = nil end
     out[#out + 1] = t
   end
   return out
@@ -689,9 +694,15 @@ function H.evolve(prob, sp, rng, opts)
       local p1, p2 = pool[rng:integer(#pool)].arch, pool[rng:integer(#pool)].arch
       push(crossover(p1, p2))
     end
+    -- random candidates; a space too small to give P new candidates gets
+    -- repeats after 10 rounds (so tiny subspaces cannot loop forever)
+    local rounds = 0
     while #nxt < P do
+      rounds = rounds + 1
       local r = H.sample(sp, P - #nxt, rng)
-      for _, c in ipairs(r) do if #nxt < P then push(c) end end
+      for _, c in ipairs(r) do
+        if #nxt < P and not push(c) and rounds > 10 then nxt[#nxt + 1] = c end
+      end
     end
     popu = nxt
   end

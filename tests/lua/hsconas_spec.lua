@@ -227,3 +227,17 @@ describe("perigee.hsconas shrinking and search", function()
     for l = 1, H.L do assert.are.equal(10, e4.best.f[l]) end
   end)
 end)
+
+describe("perigee.hsconas small spaces", function()
+  it("the search terminates on a space with a single architecture", function()
+    local fixed = {}
+    for l = 1, H.L do fixed[l] = 1 end
+    local sp = H.space { channel_scaling = false, fixed_ops = fixed }
+    assert.are.equal(1, sp:size())
+    local lut = H.lut(H.device "cpu", "A")
+    local prob = H.problem { lut = lut, bias = 0, target = 0.3 }
+    local e = H.evolve(prob, sp, pg.rng(1), { generations = 3, population = 5, parents = 2 })
+    assert.are.equal(H.key(arch({ 1 }, 10)), H.key(e.best))
+    assert.are.equal(15, e.evaluated)
+  end)
+end)
