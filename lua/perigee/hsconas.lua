@@ -4,11 +4,11 @@
 -- reconstructed search space: research/hsconas.md part B.
 --
 --   local H = require "perigee.hsconas"
---   local sp = H.space { layout = "A" }               -- 20 x (operator, channel factor)
+--   local sp = H.space {}                             -- 20 x (operator, channel factor)
 --   print(sp:size())                                  -- 4^4 * 5^16 * 10^20 = 3.9e33
 --   local dev = H.device "gpu"                        -- hardware/devices/gpu.lua
 --   local lut = H.lut(dev, "A")                       -- per (layer, op, factor) latency, ms
---   local cal = H.calibrate(lut, H.sample(sp, 100, pg.rng(1)))   -- bias B (Eq. 3)
+--   local cal = H.calibrate(lut, dev, H.sample(sp, 100, pg.rng(1)))  -- bias B (Eq. 3)
 --   local prob = H.problem { lut = lut, bias = cal.bias, target = 5.0, beta = -20 }
 --   local res = H.evolve(prob, sp, pg.rng(2))         -- 20 generations x 50 (SPOS-style EA)
 --   local shr = H.shrink(prob, sp, pg.rng(3))         -- progressive space shrinking
