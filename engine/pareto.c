@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fastset.h"
 #include "radix.h"
 #include "stair.h"
 
@@ -223,7 +224,9 @@ static pg_status fronts_ens(const double *Y, size_t d, const int32_t *u, size_t 
  *     l is <= every h on the objectives above k.
  * Both split at the median of objective k; at k = 1 they become sweeps over
  * objective 1 with a staircase of (value, -rank) (stair.h); small inputs are
- * compared pairwise. Time O(n log^(d-1) n). */
+ * compared pairwise. Time O(n log^(d-1) n). The filter variant (dominated
+ * or not) stops at k = 2 with the 3-D sweep of Kung, Luccio and Preparata,
+ * its staircase in a bit trie (fastset.h): O(n log^(d-2) n). */
 
 typedef struct dc {
   const double *V; /* column-major: objective k of point i at V[k * nu + i] */
@@ -234,6 +237,13 @@ typedef struct dc {
   int32_t *mid;  /* split scratch for the "equal" part, nu entries */
   int fail;
   int filter; /* only tell dominated (rank > 0) from non-dominated points */
+  /* filter mode's 3-D sweeps: staircase over (objective 1, objective 2)
+   * keyed by the dense lexicographic rank of that pair, in a bit trie */
+  int32_t *key12;  /* key of each point */
+  double *ky;      /* objective 2 of the points with each key */
+  pg_fastset fs;
+  int32_t *ins;    /* keys inserted by the current sweep (cleared at its end) */
+  size_t nins;
 } dc;
 
 #ifndef DC_SMALL
@@ -386,34 +396,54 @@ static void sweep_b(dc *c, const int32_t *L, size_t nl, const int32_t *H, size_t
  * objectives (1, 2) weakly dominates it there. Dominated points are never
  * inserted: whatever they dominate, their own dominators dominate too, and
  * that pair is examined in some call of the recursion. */
+static inline int st12_dominated(const dc *c, size_t r, double y) {
+  long p = pg_fs_pred(&c->fs, r);
+  return p >= 0 && c->ky[p] <= y;
+}
+
+/* Insert key r (objective 2 value y, not dominated), deleting the keys it
+ * dominates (larger pair rank, objective 2 >= y). */
+static inline void st12_insert(dc *c, size_t r, double y) {
+  long s = pg_fs_succ(&c->fs, r);
+  while (s >= 0 && c->ky[s] >= y) {
+    pg_fs_erase(&c->fs, (size_t)s);
+    s = pg_fs_succ(&c->fs, (size_t)s + 1);
+  }
+  pg_fs_insert(&c->fs, r);
+  c->ins[c->nins++] = (int32_t)r;
+}
+
+static void st12_reset(dc *c) {
+  for (size_t i = 0; i < c->nins; i++) pg_fs_erase(&c->fs, (size_t)c->ins[i]);
+  c->nins = 0;
+}
+
 static void sweep3_a(dc *c, const int32_t *S, size_t n) {
-  stair_reset(&c->pool);
-  int32_t root = -1;
   for (size_t i = 0; i < n; i++) {
-    double y = dcv(c, S[i], 1), z = dcv(c, S[i], 2);
-    if (pg_stair_dominated(&c->pool, root, y, z)) {
+    size_t r = (size_t)c->key12[S[i]];
+    double z = dcv(c, S[i], 2);
+    if (st12_dominated(c, r, z)) {
       if (c->rank[S[i]] < 1) c->rank[S[i]] = 1;
     } else if (c->rank[S[i]] == 0) {
-      pg_stair_insert(&c->pool, &root, y, z, 0.0, 0.0, NULL);
+      st12_insert(c, r, z);
     }
   }
+  st12_reset(c);
 }
 
 static void sweep3_b(dc *c, const int32_t *L, size_t nl, const int32_t *H, size_t nh) {
-  stair_reset(&c->pool);
-  int32_t root = -1;
   size_t i = 0;
   for (size_t j = 0; j < nh; j++) {
     int32_t h = H[j];
     for (; i < nl && L[i] < h; i++) {
       if (c->rank[L[i]] != 0) continue;
-      double y = dcv(c, L[i], 1), z = dcv(c, L[i], 2);
-      if (!pg_stair_dominated(&c->pool, root, y, z))
-        pg_stair_insert(&c->pool, &root, y, z, 0.0, 0.0, NULL);
+      size_t r = (size_t)c->key12[L[i]];
+      double z = dcv(c, L[i], 2);
+      if (!st12_dominated(c, r, z)) st12_insert(c, r, z);
     }
-    if (c->rank[h] == 0 && pg_stair_dominated(&c->pool, root, dcv(c, h, 1), dcv(c, h, 2)))
-      c->rank[h] = 1;
+    if (c->rank[h] == 0 && st12_dominated(c, (size_t)c->key12[h], dcv(c, h, 2))) c->rank[h] = 1;
   }
+  st12_reset(c);
 }
 
 static void helper_b(dc *c, const int32_t *L, size_t nl, const int32_t *H, size_t nh, size_t k);
@@ -516,26 +546,73 @@ static void helper_b(dc *c, const int32_t *L, size_t nl, const int32_t *H, size_
   free(B);
 }
 
+/* Dense rank of each point's (objective 1, objective 2) pair in
+ * lexicographic order (equal pairs share a key) and ky[key] = objective 2.
+ * 0 on success. */
+static int pair_keys(dc *c) {
+  size_t n = c->nu;
+  uint64_t *key = malloc(n * sizeof *key), *kt = malloc(n * sizeof *kt);
+  uint32_t *ord = malloc(n * sizeof *ord), *it = malloc(n * sizeof *it);
+  int r = -1;
+  if (key && kt && ord && it) {
+    for (size_t i = 0; i < n; i++) {
+      ord[i] = (uint32_t)i;
+      key[i] = pg_radix_key(dcv(c, (int32_t)i, 2));
+    }
+    if (pg_radix_sort(key, ord, n, kt, it) == 0) {
+      for (size_t i = 0; i < n; i++) key[i] = pg_radix_key(dcv(c, (int32_t)ord[i], 1));
+      if (pg_radix_sort(key, ord, n, kt, it) == 0) {
+        int32_t k = -1;
+        for (size_t i = 0; i < n; i++) {
+          int32_t a = (int32_t)ord[i];
+          if (i == 0 || dcv(c, a, 1) != dcv(c, (int32_t)ord[i - 1], 1) ||
+              dcv(c, a, 2) != dcv(c, (int32_t)ord[i - 1], 2))
+            k++;
+          c->key12[a] = k;
+          c->ky[k] = dcv(c, a, 2);
+        }
+        r = 0;
+      }
+    }
+  }
+  free(key);
+  free(kt);
+  free(ord);
+  free(it);
+  return r;
+}
+
 /* Fronts of the unique points by divide and conquer. While fronts are
  * large, they are peeled one at a time with the filter variant (one log
  * factor cheaper: its bottom is the 3-D sweep); once a front holds less
  * than a quarter of the remaining points, the ranking variant finishes. */
 static pg_status fronts_dc(const double *Y, size_t d, const int32_t *u, size_t nu, int *fr,
                            int maxfront, int *nf) {
-  dc c = {NULL, d, nu, NULL, {0}, NULL, NULL, 0, 0};
+  dc c;
+  memset(&c, 0, sizeof c);
+  c.d = d;
+  c.nu = nu;
   double *V = malloc(nu * d * sizeof *V);
   int32_t *S = malloc(nu * sizeof *S), *R = malloc(nu * sizeof *R);
   c.rank = calloc(nu, sizeof *c.rank);
   c.tmp = malloc(128 * sizeof *c.tmp);
   c.mid = malloc(nu * sizeof *c.mid);
+  c.key12 = malloc(nu * sizeof *c.key12);
+  c.ky = malloc(nu * sizeof *c.ky);
+  c.ins = malloc(nu * sizeof *c.ins);
   pg_status s = pg_stair_init(&c.pool, nu);
-  if (s == PG_OK && (!V || !S || !R || !c.rank || !c.tmp || !c.mid)) s = PG_ENOMEM;
+  if (s == PG_OK && (!V || !S || !R || !c.rank || !c.tmp || !c.mid || !c.key12 || !c.ky ||
+                     !c.ins || pg_fs_init(&c.fs, nu) != 0))
+    s = PG_ENOMEM;
   if (s == PG_OK) {
     for (size_t i = 0; i < nu; i++) {
       for (size_t k = 0; k < d; k++) V[k * nu + i] = Y[(size_t)u[i] * d + k];
       S[i] = (int32_t)i;
     }
     c.V = V;
+    if (pair_keys(&c) != 0) s = PG_ENOMEM;
+  }
+  if (s == PG_OK) {
     size_t ns = nu;
     int offset = 0;
     while (ns > 0 && !c.fail) {
@@ -577,12 +654,16 @@ static pg_status fronts_dc(const double *Y, size_t d, const int32_t *u, size_t n
     *nf = k;
   }
   pg_stair_free(&c.pool);
+  pg_fs_free(&c.fs);
   free(V);
   free(S);
   free(R);
   free(c.rank);
   free(c.tmp);
   free(c.mid);
+  free(c.key12);
+  free(c.ky);
+  free(c.ins);
   return s;
 }
 
