@@ -9,7 +9,7 @@
 -- error is an estimate, see its description). Keys (defaults):
 --   benchmark=auto  n_init=100  iters=30  bs=10  seeds=5  dataset=cifar10
 --   reference=3000  (evaluations of the long NSGA-II reference search; 0 = none)
---   out=results/coflex  optimizers=coflex,random,nsga2  target_margin=0.1
+--   out=results/coflex  optimizers=coflex,random,nsga2,qnparego,qehvi,qnehvi,pabo  target_margin=0.1
 -- --quick (or quick=1): n_init 20, iters 5, bs 5, 2 seeds, reference 500.
 --
 -- Writes the per-run files of every run (out/<optimizer>/seed<N>/...), the
@@ -36,7 +36,8 @@ local E = require "perigee.experiment"
 
 -- ---- options ----
 local cfg = { benchmark = "auto", n_init = 100, iters = 30, bs = 10, seeds = 5, dataset = "cifar10",
-              reference = 3000, out = "results/coflex", optimizers = "coflex,random,nsga2",
+              reference = 3000, out = "results/coflex",
+              optimizers = "coflex,random,nsga2,qnparego,qehvi,qnehvi,pabo",
               target_margin = 0.1 }
 local quick = E.overrides.quick
 for _, a in ipairs(arg or {}) do
