@@ -826,18 +826,14 @@ static pg_status eval_layer(const pg_hw_systolic_cfg *cfg, const pg_hw_layer *l,
       !mul_ok(g.M * g.N * g.K, l->groups))
     return PG_ERANGE;
 
-  /* utilisation, averaged over folds in the simulator's order */
-  double me_sum = 0.0, cu_sum = 0.0;
+  /* utilisation averaged over folds. The simulator sums used/(R C) fold by
+   * fold; the used PEs of all folds add up to Sr * Sc (the row extents sum
+   * to Sr, the column extents to Sc), so the sums have closed forms that
+   * agree with the simulator's to rounding (~1e-16 relative) at O(1) cost
+   * instead of O(folds) divisions. */
   const double RC = (double)(g.R * g.C);
-  for (int64_t fc = 0; fc < g.Fc; fc++) {
-    int64_t uc = g.Sc - fc * g.C < g.C ? g.Sc - fc * g.C : g.C;
-    for (int64_t fr = 0; fr < g.Fr; fr++) {
-      int64_t ur = g.Sr - fr * g.R < g.R ? g.Sr - fr * g.R : g.R;
-      int64_t used = ur * uc;
-      me_sum += (double)used / RC;
-      cu_sum += (double)(used * g.T) / (RC * (double)g.U);
-    }
-  }
+  double me_sum = (double)g.Sr * (double)g.Sc / RC;
+  double cu_sum = me_sum * (double)g.T / (double)g.U;
   r->mapping_eff = me_sum / (double)folds * 100;
   r->compute_util = cu_sum / (double)folds * 100;
 

@@ -115,6 +115,19 @@ function M.new(spec)
   end
   for _, d in ipairs(spec) do add(d) end
   if #self.dims == 0 then error("bad argument #1 to 'space' (no dimensions)", 2) end
+  -- A product of spaces remembers its factors (lists of dimension names),
+  -- e.g. the software and hardware blocks of a co-design space; loose
+  -- dimensions next to spaces form one more factor.
+  local factors, loose = {}, {}
+  for _, d in ipairs(spec) do
+    if getmetatable(d) == Space then
+      factors[#factors + 1] = d:names()
+    else
+      loose[#loose + 1] = d.name
+    end
+  end
+  if #factors > 0 and #loose > 0 then factors[#factors + 1] = loose end
+  if #factors >= 2 then self.factors = factors end
   local cdims = {}
   for j, d in ipairs(self.dims) do
     cdims[j] = { kind = d.kind, lo = d.lo, hi = d.hi, step = d.step, log = d.log, levels = d.levels }

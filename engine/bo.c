@@ -1,0 +1,469 @@
+/*
+ * bo.c -- joint posterior samples with a growing conditioning set,
+ * Monte-Carlo hypervolume / noisy improvement, QMC normal base samples.
+ * See bo.h for the formulas and sources.
+ */
+#include "bo.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gp.h"
+#include "hv.h"
+#include "linalg.h"
+#include "sobol.h"
+
+#define BLOCK 256
+
+struct pg_bo_post {
+  pg_kernel *k;
+  size_t n, d, S, qmax, nq;
+  double *X;     /* n x d */
+  double *L;     /* n x n lower Cholesky of K + noise I (standardised scale) */
+  double *alpha; /* n: K^-1 (y - off) / scale */
+  double off, scale;
+  double *Xq;    /* qmax x d conditioning points */
+  double *Wt;    /* qmax x n: row i = K^-1 k(X, q_i) */
+  double *Lq;    /* qmax x qmax lower factor of the posterior covariance of Q (original units) */
+  double *Zq;    /* S x qmax base samples */
+  double *Fq;    /* S x qmax samples of f at Q */
+  double *muq;   /* qmax */
+};
+
+void pg_bo_post_free(pg_bo_post *p) {
+  if (!p) return;
+  pg_kernel_free(p->k);
+  free(p->X);
+  free(p->L);
+  free(p->alpha);
+  free(p->Xq);
+  free(p->Wt);
+  free(p->Lq);
+  free(p->Zq);
+  free(p->Fq);
+  free(p->muq);
+  free(p);
+}
+
+pg_status pg_bo_post_new(pg_bo_post **out, pg_kernel *k, const double *X, size_t n, size_t d,
+                         const double *y, double noise, int standardize, size_t S,
+                         size_t qmax) {
+  *out = NULL;
+  if (!k) return PG_EINVAL;
+  if (n == 0 || d == 0 || S == 0 || !(noise > 0) || !isfinite(noise)) {
+    pg_kernel_free(k);
+    return PG_EINVAL;
+  }
+  size_t nd, nn, sq, qq, qd, qn;
+  if (pg_size_mul(n, d, &nd) || pg_size_mul(n, n, &nn) || pg_size_mul(S, qmax + 1, &sq) ||
+      pg_size_mul(qmax + 1, qmax + 1, &qq) || pg_size_mul(qmax + 1, d, &qd) ||
+      pg_size_mul(qmax + 1, n, &qn)) {
+    pg_kernel_free(k);
+    return PG_ERANGE;
+  }
+  if (!pg_all_finite(X, nd) || !pg_all_finite(y, n)) {
+    pg_kernel_free(k);
+    return PG_EDOM;
+  }
+  pg_bo_post *p = calloc(1, sizeof *p);
+  if (!p) {
+    pg_kernel_free(k);
+    return PG_ENOMEM;
+  }
+  p->k = k;
+  p->n = n;
+  p->d = d;
+  p->S = S;
+  p->qmax = qmax;
+  p->X = malloc(nd * sizeof *p->X);
+  p->L = malloc(nn * sizeof *p->L);
+  p->alpha = malloc(n * sizeof *p->alpha);
+  p->Xq = malloc(qd * sizeof *p->Xq);
+  p->Wt = malloc(qn * sizeof *p->Wt);
+  p->Lq = calloc(qq, sizeof *p->Lq);
+  p->Zq = malloc(sq * sizeof *p->Zq);
+  p->Fq = malloc(sq * sizeof *p->Fq);
+  p->muq = malloc((qmax + 1) * sizeof *p->muq);
+  if (!p->X || !p->L || !p->alpha || !p->Xq || !p->Wt || !p->Lq || !p->Zq || !p->Fq || !p->muq) {
+    pg_bo_post_free(p);
+    return PG_ENOMEM;
+  }
+  memcpy(p->X, X, nd * sizeof *X);
+  pg_status st = pg_kernel_matrix(k, X, n, X, n, d, p->L);
+  if (st) {
+    pg_bo_post_free(p);
+    return st;
+  }
+  for (size_t i = 0; i < n; i++) p->L[i * n + i] += noise;
+  double jitter = 0;
+  st = pg_cholesky(p->L, n, &jitter, 6, NULL);
+  if (st) {
+    pg_bo_post_free(p);
+    return st;
+  }
+  pg_gp_standardize(y, n, standardize, &p->off, &p->scale);
+  for (size_t i = 0; i < n; i++) p->alpha[i] = (y[i] - p->off) / p->scale;
+  pg_chol_solve(p->L, n, p->alpha, 1);
+  *out = p;
+  return PG_OK;
+}
+
+size_t pg_bo_post_nq(const pg_bo_post *p) { return p->nq; }
+size_t pg_bo_post_nsamples(const pg_bo_post *p) { return p->S; }
+void pg_bo_post_qsamples(const pg_bo_post *p, double *out) {
+  for (size_t s = 0; s < p->S; s++) memcpy(out + s * p->nq, p->Fq + s * p->qmax, p->nq * sizeof *out);
+}
+
+/* Conditional standard deviation from the residual variance t2, floored at
+ * 1e-13 of the prior variance so that the factor of Q stays invertible when
+ * a point repeats one already in Q (the same rule in add and samples keeps
+ * the samples of a point identical before and after it is added). */
+static double cond_sd(double t2, double prior) {
+  double floor = 1e-13 * (prior > 0 ? prior : 1);
+  return sqrt(t2 > floor ? t2 : floor);
+}
+
+/* mean and variance of a block of nb <= BLOCK rows; Kc is scratch n x nb. */
+static pg_status predict_block(const pg_bo_post *p, const double *Xc, size_t nb, double *mean,
+                               double *var, double *Kc, double *kd) {
+  size_t n = p->n;
+  pg_status st = pg_kernel_matrix(p->k, p->X, n, Xc, nb, p->d, Kc);
+  if (st) return st;
+  if (mean) {
+    for (size_t c = 0; c < nb; c++) mean[c] = 0;
+    for (size_t i = 0; i < n; i++) {
+      const double *row = Kc + i * nb;
+      double a = p->alpha[i];
+      for (size_t c = 0; c < nb; c++) mean[c] += a * row[c];
+    }
+    for (size_t c = 0; c < nb; c++) mean[c] = p->off + p->scale * mean[c];
+  }
+  if (var) {
+    st = pg_kernel_diag(p->k, Xc, nb, p->d, kd);
+    if (st) return st;
+    pg_trsm_lower(p->L, n, Kc, nb, 0);
+    for (size_t c = 0; c < nb; c++) var[c] = 0;
+    for (size_t i = 0; i < n; i++) {
+      const double *row = Kc + i * nb;
+      for (size_t c = 0; c < nb; c++) var[c] += row[c] * row[c];
+    }
+    double s2 = p->scale * p->scale;
+    for (size_t c = 0; c < nb; c++) {
+      double v = kd[c] - var[c];
+      var[c] = v > 0 ? s2 * v : 0;
+    }
+  }
+  return PG_OK;
+}
+
+pg_status pg_bo_post_predict(const pg_bo_post *p, const double *Xc, size_t nc, double *mean,
+                             double *var) {
+  if (nc == 0) return PG_OK;
+  if (!pg_all_finite(Xc, nc * p->d)) return PG_EDOM;
+  size_t bn = nc < BLOCK ? nc : BLOCK;
+  double *Kc = malloc(p->n * bn * sizeof *Kc);
+  double *kd = malloc(bn * sizeof *kd);
+  pg_status st = (Kc && kd) ? PG_OK : PG_ENOMEM;
+  for (size_t c0 = 0; !st && c0 < nc; c0 += BLOCK) {
+    size_t nb = nc - c0 < BLOCK ? nc - c0 : BLOCK;
+    st = predict_block(p, Xc + c0 * p->d, nb, mean ? mean + c0 : NULL, var ? var + c0 : NULL,
+                       Kc, kd);
+  }
+  free(Kc);
+  free(kd);
+  return st;
+}
+
+pg_status pg_bo_post_add(pg_bo_post *p, const double *x, const double *z) {
+  if (p->nq >= p->qmax) return PG_ERANGE;
+  if (!pg_all_finite(x, p->d) || !pg_all_finite(z, p->S)) return PG_EDOM;
+  size_t n = p->n, nq = p->nq, S = p->S, Q = p->qmax;
+  double *w = p->Wt + nq * n;
+  pg_status st = pg_kernel_matrix(p->k, p->X, n, x, 1, p->d, w); /* k(X, x) */
+  if (st) return st;
+  double kxx, mu = 0, quad = 0;
+  st = pg_kernel_diag(p->k, x, 1, p->d, &kxx);
+  if (st) return st;
+  for (size_t i = 0; i < n; i++) mu += p->alpha[i] * w[i];
+  mu = p->off + p->scale * mu;
+  /* cross-covariances with the current Q before w is overwritten */
+  double *kq = malloc((nq + 1) * sizeof *kq);
+  if (!kq) return PG_ENOMEM;
+  if (nq) {
+    st = pg_kernel_matrix(p->k, p->Xq, nq, x, 1, p->d, kq);
+    if (st) {
+      free(kq);
+      return st;
+    }
+  }
+  double s2 = p->scale * p->scale;
+  for (size_t i = 0; i < nq; i++) {
+    const double *wi = p->Wt + i * n;
+    double dot = 0;
+    for (size_t j = 0; j < n; j++) dot += w[j] * wi[j];
+    kq[i] = s2 * (kq[i] - dot);
+  }
+  /* v = L^-1 k(X, x) as in prediction (same rounding), then w = L^-T v */
+  pg_trsm_lower(p->L, n, w, 1, 0);
+  for (size_t j = 0; j < n; j++) quad += w[j] * w[j];
+  pg_trsm_lower(p->L, n, w, 1, 1);
+  double v = kxx - quad > 0 ? s2 * (kxx - quad) : 0;
+  /* a = Lq^-1 c (forward substitution), t^2 = v - |a|^2 */
+  double *a = p->Lq + nq * Q, aa = 0;
+  for (size_t i = 0; i < nq; i++) {
+    double r = kq[i];
+    for (size_t j = 0; j < i; j++) r -= p->Lq[i * Q + j] * a[j];
+    a[i] = r / p->Lq[i * Q + i];
+    aa += a[i] * a[i];
+  }
+  free(kq);
+  a[nq] = cond_sd(v - aa, s2 * kxx);
+  memcpy(p->Xq + nq * p->d, x, p->d * sizeof *x);
+  p->muq[nq] = mu;
+  /* Zq and Fq are S x qmax; column nq */
+  for (size_t s = 0; s < S; s++) {
+    double f = mu;
+    const double *zs = p->Zq + s * Q;
+    for (size_t j = 0; j < nq; j++) f += a[j] * zs[j];
+    f += a[nq] * z[s];
+    p->Zq[s * Q + nq] = z[s];
+    p->Fq[s * Q + nq] = f;
+  }
+  p->nq = nq + 1;
+  return PG_OK;
+}
+
+pg_status pg_bo_post_samples(const pg_bo_post *p, const double *Xc, size_t nc,
+                             const double *mean, const double *var, const double *z,
+                             double *F) {
+  if (nc == 0) return PG_OK;
+  if (!pg_all_finite(Xc, nc * p->d) || !pg_all_finite(mean, nc) || !pg_all_finite(var, nc) ||
+      !pg_all_finite(z, p->S))
+    return PG_EDOM;
+  size_t n = p->n, nq = p->nq, S = p->S, Q = p->qmax, d = p->d;
+  double s2 = p->scale * p->scale;
+  if (nq == 0) {
+    for (size_t c = 0; c < nc; c++) {
+      double kd;
+      pg_status st = pg_kernel_diag(p->k, Xc + c * d, 1, d, &kd);
+      if (st) return st;
+      double sd = cond_sd(var[c], s2 * kd);
+      for (size_t s = 0; s < S; s++) F[c * S + s] = mean[c] + sd * z[s];
+    }
+    return PG_OK;
+  }
+  size_t bn = nc < BLOCK ? nc : BLOCK;
+  double *Kc = malloc(bn * n * sizeof *Kc);   /* k(Xc, X): nb x n */
+  double *C = malloc(bn * nq * sizeof *C);    /* cross-covariances, then a */
+  double *Kq = malloc(bn * nq * sizeof *Kq);  /* k(Xc, Q) */
+  double *Wc = malloc(nq * n * sizeof *Wc);   /* compact Wt (nq x n) */
+  double *Zc = malloc(S * nq * sizeof *Zc);   /* compact Zq (S x nq) */
+  double *kd = malloc(bn * sizeof *kd);       /* prior variances */
+  pg_status st = (Kc && C && Kq && Wc && Zc && kd) ? PG_OK : PG_ENOMEM;
+  if (!st) {
+    memcpy(Wc, p->Wt, nq * n * sizeof *Wc);
+    for (size_t s = 0; s < S; s++) memcpy(Zc + s * nq, p->Zq + s * Q, nq * sizeof *Zc);
+  }
+  for (size_t c0 = 0; !st && c0 < nc; c0 += BLOCK) {
+    size_t nb = nc - c0 < BLOCK ? nc - c0 : BLOCK;
+    const double *Xb = Xc + c0 * d;
+    st = pg_kernel_matrix(p->k, Xb, nb, p->X, n, d, Kc);
+    if (!st) st = pg_kernel_matrix(p->k, Xb, nb, p->Xq, nq, d, Kq);
+    if (!st) st = pg_kernel_diag(p->k, Xb, nb, d, kd);
+    if (st) break;
+    pg_gemm(nb, nq, n, 1.0, Kc, Wc, 1, 0.0, C); /* k(Xc,X) K^-1 k(X,Q) */
+    for (size_t c = 0; c < nb; c++) {
+      double *ac = C + c * nq, aa = 0;
+      for (size_t i = 0; i < nq; i++) {
+        double r = s2 * (Kq[c * nq + i] - ac[i]);
+        for (size_t j = 0; j < i; j++) r -= p->Lq[i * Q + j] * ac[j];
+        ac[i] = r / p->Lq[i * Q + i];
+        aa += ac[i] * ac[i];
+      }
+      double t = cond_sd(var[c0 + c] - aa, s2 * kd[c]);
+      double *Fc = F + (c0 + c) * S;
+      for (size_t s = 0; s < S; s++) Fc[s] = mean[c0 + c] + t * z[s];
+    }
+    /* F += A Zc^T: (nb x nq) (nq x S) */
+    pg_gemm(nb, S, nq, 1.0, C, Zc, 1, 1.0, F + c0 * S);
+  }
+  free(Kc);
+  free(C);
+  free(Kq);
+  free(Wc);
+  free(Zc);
+  free(kd);
+  return st;
+}
+
+/* ---- hypervolume improvement of samples ---- */
+
+static int cmp_xy(const void *a, const void *b) {
+  const double *p = a, *q = b;
+  if (p[0] != q[0]) return p[0] < q[0] ? -1 : 1;
+  if (p[1] != q[1]) return p[1] < q[1] ? -1 : 1;
+  return 0;
+}
+
+/* Staircase of the 2-D set B (k points) below ref: sorted by x, y strictly
+ * decreasing; written to st (2 per point); returns its size. */
+static size_t staircase(const double *B, size_t k, const double *ref, double *st) {
+  size_t m = 0;
+  for (size_t i = 0; i < k; i++)
+    if (B[2 * i] < ref[0] && B[2 * i + 1] < ref[1]) {
+      st[2 * m] = B[2 * i];
+      st[2 * m + 1] = B[2 * i + 1];
+      m++;
+    }
+  qsort(st, m, 2 * sizeof *st, cmp_xy);
+  size_t out = 0;
+  double last = ref[1];
+  for (size_t i = 0; i < m; i++)
+    if (st[2 * i + 1] < last) {
+      last = st[2 * i + 1];
+      st[2 * out] = st[2 * i];
+      st[2 * out + 1] = last;
+      out++;
+    }
+  return out;
+}
+
+/* HVI of (a, b) over the strips of staircase st (h points): strip i has
+ * x in [l_i, u_i), y below h_i: (l_0, u_0, h_0) = (-inf, x_1, r_2),
+ * (l_i, u_i, h_i) = (x_i, x_{i+1} or r_1, y_i). */
+static double hvi2(const double *st, size_t h, const double *ref, double a, double b) {
+  if (!(a < ref[0] && b < ref[1])) return 0;
+  double v = 0, hgt = ref[1], lo = -INFINITY;
+  for (size_t i = 0; i <= h; i++) {
+    double up = i < h ? st[2 * i] : ref[0];
+    if (hgt <= b) break; /* heights decrease */
+    if (up > a) v += (up - (a > lo ? a : lo)) * (hgt - b);
+    if (i < h) {
+      lo = st[2 * i];
+      hgt = st[2 * i + 1];
+    }
+  }
+  return v;
+}
+
+pg_status pg_bo_hvi(const double *const *F, size_t nc, size_t S, size_t m,
+                    const double *const *sets, const size_t *k, const double *ref, double *out) {
+  if (m == 0 || S == 0) return PG_EINVAL;
+  for (size_t j = 0; j < m; j++)
+    if (!isfinite(ref[j])) return PG_EDOM;
+  for (size_t c = 0; c < nc; c++) out[c] = 0;
+  if (m == 2) {
+    size_t kmax = 0;
+    for (size_t s = 0; s < S; s++) kmax = k[s] > kmax ? k[s] : kmax;
+    double *st = malloc((2 * kmax + 2) * sizeof *st);
+    if (!st) return PG_ENOMEM;
+    for (size_t s = 0; s < S; s++) {
+      size_t h = staircase(sets[s], k[s], ref, st);
+      for (size_t c = 0; c < nc; c++) out[c] += hvi2(st, h, ref, F[0][c * S + s], F[1][c * S + s]);
+    }
+    free(st);
+  } else {
+    double *y = malloc(m * sizeof *y);
+    if (!y) return PG_ENOMEM;
+    for (size_t s = 0; s < S; s++)
+      for (size_t c = 0; c < nc; c++) {
+        int in = 1;
+        for (size_t j = 0; j < m; j++) {
+          y[j] = F[j][c * S + s];
+          if (!(y[j] < ref[j])) in = 0;
+        }
+        if (!in) continue;
+        double v;
+        pg_status st = pg_hv_improvement(sets[s], k[s], m, ref, y, 1, &v);
+        if (st) {
+          free(y);
+          return st;
+        }
+        out[c] += v;
+      }
+    free(y);
+  }
+  for (size_t c = 0; c < nc; c++) out[c] /= (double)S;
+  return PG_OK;
+}
+
+pg_status pg_bo_nei(const double *F, size_t nc, size_t S, const double *t, double *out) {
+  if (S == 0) return PG_EINVAL;
+  for (size_t c = 0; c < nc; c++) {
+    double v = 0;
+    for (size_t s = 0; s < S; s++) {
+      double g = t[s] - F[c * S + s];
+      if (g > 0) v += g;
+    }
+    out[c] = v / (double)S;
+  }
+  return PG_OK;
+}
+
+/* ---- quasi-Monte-Carlo normal samples ---- */
+
+double pg_bo_norminv(double p) {
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
+                             -2.759285104469687e+02, 1.383577518672690e+02,
+                             -3.066479806614716e+01, 2.506628277459239e+00};
+  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
+                             -1.556989798598866e+02, 6.680131188771972e+01,
+                             -1.328068155288572e+01};
+  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
+                             -2.400758277161838e+00, -2.549732539343734e+00,
+                             4.374664141464968e+00,  2.938163982698783e+00};
+  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
+                             2.445134137142996e+00, 3.754408661907416e+00};
+  if (!(p > 0)) return -INFINITY;
+  if (!(p < 1)) return INFINITY;
+  double x, q, r;
+  if (p < 0.02425) {
+    q = sqrt(-2 * log(p));
+    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else if (p <= 1 - 0.02425) {
+    q = p - 0.5;
+    r = q * q;
+    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  } else {
+    q = sqrt(-2 * log1p(-p));
+    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  /* one Halley step on Phi(x) - p */
+  double e = 0.5 * erfc(-x / sqrt(2.0)) - p;
+  double u = e * sqrt(2 * M_PI) * exp(x * x / 2);
+  return x - u / (1 + x * u / 2);
+}
+
+pg_status pg_bo_normal_qmc(size_t S, size_t D, pg_rng *rng, double *out) {
+  if (S == 0 || D == 0) return PG_EINVAL;
+  size_t SD;
+  if (pg_size_mul(S, D, &SD)) return PG_ERANGE;
+  size_t ds = D < PG_SOBOL_MAXDIM ? D : PG_SOBOL_MAXDIM;
+  pg_sobol *sb;
+  pg_status st = pg_sobol_new(ds, &sb);
+  if (st) return st;
+  pg_sobol_scramble(sb, rng);
+  double *u = malloc(ds * sizeof *u);
+  if (!u) {
+    pg_sobol_free(sb);
+    return PG_ENOMEM;
+  }
+  for (size_t s = 0; s < S && !st; s++) {
+    st = pg_sobol_next(sb, 1, u);
+    for (size_t j = 0; j < ds && !st; j++) {
+      double v = u[j];
+      if (v < 1e-12) v = 1e-12;
+      if (v > 1 - 1e-12) v = 1 - 1e-12;
+      out[s * D + j] = pg_bo_norminv(v);
+    }
+  }
+  free(u);
+  pg_sobol_free(sb);
+  for (size_t s = 0; s < S && !st; s++)
+    for (size_t j = ds; j < D; j++) out[s * D + j] = pg_rng_normal(rng);
+  return st;
+}

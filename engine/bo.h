@@ -1,0 +1,92 @@
+/*
+ * bo.h -- Monte-Carlo machinery for batch Bayesian optimisation: joint
+ * posterior samples of candidates conditioned on a growing set of points
+ * (baseline and pending points), hypervolume improvement and noisy
+ * improvement of those samples, quasi-Monte-Carlo normal base samples.
+ *
+ * Sources: Balandat et al., "BoTorch: a framework for efficient Monte-Carlo
+ * Bayesian optimization", NeurIPS 2020 (sample average approximation with
+ * fixed quasi-Monte-Carlo base samples, sequential greedy batches);
+ * Daulton, Balandat and Bakshy, "Differentiable expected hypervolume
+ * improvement for parallel multi-objective Bayesian optimization", NeurIPS
+ * 2020 (qEHVI) and "Parallel Bayesian optimization of multiple noisy
+ * objectives with expected hypervolume improvement", NeurIPS 2021 (qNEHVI).
+ *
+ * Joint samples by a growing Cholesky factor. Let Q = (q_1..q_k) be the
+ * conditioning points with posterior covariance Sigma_Q = Lq Lq^T and
+ * samples f_Q[s] = mu_Q + Lq z_Q[s] (z_Q the fixed base samples). For a
+ * candidate x with cross-covariance c = cov(x, Q) and variance v, the joint
+ * factor of (Q, x) has last row (a^T, t), a = Lq^-1 c, t^2 = v - |a|^2, so
+ *   f_x[s] = mu_x + a . z_Q[s] + t z_x[s]
+ * is a joint draw consistent with the samples already drawn for Q. Adding x
+ * to Q appends that row (no refactorisation). cov(x, q) needs only
+ * k(x, q) - k(X, x)^T W_q with W_q = K^-1 k(X, q) stored per point of Q, so
+ * a candidate costs O(n (d + k) + k^2 + S k) once its mean and variance are
+ * known (those cost O(n^2), computed in blocks and cached by the caller).
+ */
+#ifndef PG_BO_H
+#define PG_BO_H
+
+#include <stddef.h>
+
+#include "kernel.h"
+#include "rng.h"
+#include "status.h"
+
+typedef struct pg_bo_post pg_bo_post;
+
+/* Posterior of an exact GP y = f(x) + e with kernel k (taken over: freed
+ * with the object, also on failure), noise variance `noise` (on the
+ * standardised scale when `standardize`, like pg_gp), training X (n x d)
+ * and y (n). S samples per point, at most qmax conditioning points.
+ * PG_EINVAL (n = 0, S = 0, noise <= 0), PG_EDOM, PG_ENOTPD, PG_ENOMEM. */
+pg_status pg_bo_post_new(pg_bo_post **out, pg_kernel *k, const double *X, size_t n, size_t d,
+                         const double *y, double noise, int standardize, size_t S,
+                         size_t qmax);
+void pg_bo_post_free(pg_bo_post *p);
+
+/* Latent predictive mean[nc] and variance var[nc] (original scale). */
+pg_status pg_bo_post_predict(const pg_bo_post *p, const double *Xc, size_t nc, double *mean,
+                             double *var);
+
+/* Append point x (d) to the conditioning set with base samples z[S]
+ * (z[s] is the standard normal of sample s). PG_ERANGE when full. */
+pg_status pg_bo_post_add(pg_bo_post *p, const double *x, const double *z);
+
+/* Number of conditioning points and of samples; the samples of the
+ * conditioning points copied to out[s * nq + i] (S x nq). */
+size_t pg_bo_post_nq(const pg_bo_post *p);
+size_t pg_bo_post_nsamples(const pg_bo_post *p);
+void pg_bo_post_qsamples(const pg_bo_post *p, double *out);
+
+/* Joint samples F[c * S + s] of nc candidates Xc given their mean and
+ * variance (from pg_bo_post_predict) and the candidate base samples z[S]
+ * (the same for every candidate: common random numbers). */
+pg_status pg_bo_post_samples(const pg_bo_post *p, const double *Xc, size_t nc,
+                             const double *mean, const double *var, const double *z,
+                             double *F);
+
+/* Mean over samples of the hypervolume improvement of candidate samples:
+ * F[j] (j < m) is the nc x S matrix of objective j, sets[s] the k[s] x m
+ * point set of sample s (e.g. the observed front plus the pending samples),
+ * ref[m]. out[c] = (1/S) sum_s HVI(y_cs | sets[s]). For m = 2 each set is
+ * reduced once to its staircase (the strip box decomposition of the
+ * non-dominated region), then O(k) per candidate and sample; for m >= 3
+ * one exact hypervolume improvement (pg_hv_improvement) per pair. */
+pg_status pg_bo_hvi(const double *const *F, size_t nc, size_t S, size_t m,
+                    const double *const *sets, const size_t *k, const double *ref, double *out);
+
+/* Noisy expected improvement increment for minimisation:
+ * out[c] = (1/S) sum_s max(t[s] - F[c * S + s], 0). */
+pg_status pg_bo_nei(const double *F, size_t nc, size_t S, const double *t, double *out);
+
+/* S x D standard normal base samples: a scrambled Sobol' sequence (digital
+ * shift drawn from rng) in the first min(D, PG_SOBOL_MAXDIM) columns mapped
+ * through the inverse normal CDF, pseudo-random normals beyond. */
+pg_status pg_bo_normal_qmc(size_t S, size_t D, pg_rng *rng, double *out);
+
+/* Inverse of the standard normal CDF for p in (0, 1) (Acklam's rational
+ * approximation refined by one Halley step: about 1e-15 relative). */
+double pg_bo_norminv(double p);
+
+#endif

@@ -1,0 +1,403 @@
+--- HSCoNAS on perigee's device models (docs/hsconas.md): latency tables with
+-- a calibrated bias, progressive space shrinking and the evolutionary search
+-- for a GPU-like, a CPU-like and an edge-like target, with the paper's
+-- ablations (no shrinking, no channel scaling). Writes a Table-I-shaped
+-- table and the two panels of Fig. 6, and prints the checks of issue 10.
+--
+--   build/perigee experiments/hsconas.lua [--seed N] [--out DIR] [--beta B]
+--     [--generations G] [--population P] [--parents K] [--crossover p]
+--     [--mutation p] [--N n] [--M m] [--holdout n] [--seeds K] [--no-plots]
+--   --seeds K: the ablation (search variants on layout A) is repeated with K
+--   seeds (seed, seed+1, ...) and summarised as mean and spread (ablation.csv).
+local pg = require "perigee"
+local H = require "perigee.hsconas"
+local R = require "perigee.results"
+
+local args = { seed = 1, out = "results/hsconas", beta = -20, generations = 20, population = 50,
+               parents = 20, crossover = 0.25, mutation = 0.25, N = 100, M = 100, holdout = 200,
+               seeds = 3, plots = true }
+do
+  local ov = pg.experiment and pg.experiment.overrides or {}
+  if ov.seed then args.seed = ov.seed end
+  if ov.out then args.out = ov.out end
+  local i = 1
+  while i <= #arg do
+    local a = arg[i]
+    if a == "--no-plots" then
+      args.plots = false
+    elseif a == "--out" then
+      args.out = arg[i + 1] or error("--out needs a directory")
+      i = i + 1
+    elseif a:match("^%-%-") and args[a:sub(3)] ~= nil then
+      args[a:sub(3)] = tonumber(arg[i + 1]) or error(a .. " needs a number")
+      i = i + 1
+    else
+      error("unknown option " .. a)
+    end
+    i = i + 1
+  end
+  for _, k in ipairs { "seed", "generations", "population", "parents", "N", "M", "holdout", "seeds" } do
+    args[k] = math.tointeger(args[k]) or error(k .. " must be an integer")
+  end
+end
+
+local t0, w0 = os.clock(), os.time()
+R.mkdir(args.out)
+local function log(fmt, ...) io.write((fmt):format(...), "\n"); io.flush() end
+
+local DEVICES = { "gpu", "cpu", "edge" }
+
+local master = pg.rng(args.seed)
+local devs, luts, cal, targets, fitq = {}, {}, {}, {}, {}
+local ref = { op = {}, f = {} }
+for l = 1, H.L do ref.op[l], ref.f[l] = 1, 10 end
+
+-- ---------------------------------------------------------------------
+-- 1. space
+-- ---------------------------------------------------------------------
+local full = H.space {}
+local noscale = H.space { channel_scaling = false }
+log("HSCoNAS space: %d dimensions, %.4g architectures (legal: skip only at stride 1); paper's 50^20 = %.4g; without channel scaling %.4g",
+    #full, full:size(), H.paper_size(), noscale:size())
+log("accuracy estimator: %s (e_inf = %.3f, a = %.3f, b = %.3f)", H.ACCURACY_NAME, H.ACC_LAW.e_inf,
+    H.ACC_LAW.a, H.ACC_LAW.b)
+
+-- ---------------------------------------------------------------------
+-- 2. devices, tables, bias, held-out accuracy of the latency model
+-- ---------------------------------------------------------------------
+local fitrows = { "device,layout,M,bias_ms,holdout,mean_ms,rmse_ms,rmse_pct,kendall_tau,rmse_nobias_ms,paper_rmse_ms,paper_rmse_pct_of_target" }
+log("\nlatency model: LUT (per layer, operator, factor; blocks measured alone) + bias B from M = %d sampled architectures; held-out %d",
+    args.M, args.holdout)
+log("%-5s %-2s %9s %9s %9s %8s %7s %12s | paper RMSE", "dev", "L", "B (ms)", "mean", "RMSE", "RMSE %", "tau", "RMSE no B")
+for _, dn in ipairs(DEVICES) do
+  local dev = H.device(dn)
+  devs[dn] = dev
+  luts[dn], cal[dn], fitq[dn] = {}, {}, {}
+  for _, lay in ipairs { "A", "B" } do
+    local lut = H.lut(dev, lay)
+    luts[dn][lay] = lut
+    local c = H.calibrate(lut, dev, H.sample(full, args.M, master:split()))
+    cal[dn][lay] = c
+    local test = H.sample(full, args.holdout, master:split())
+    local y, p, p0 = {}, {}, {}
+    local mean = 0
+    for i, a in ipairs(test) do
+      y[i] = H.measure(dev, a, lay)
+      p0[i] = H.lut_sum(lut, a)
+      p[i] = p0[i] + c.bias
+      mean = mean + y[i] / #test
+    end
+    local q = { rmse = H.rmse(y, p), tau = H.kendall(y, p), rmse0 = H.rmse(y, p0), mean = mean }
+    fitq[dn][lay] = q
+    local pr = dev.paper
+    log("%-5s %-2s %9.4f %9.4f %9.4f %7.2f%% %7.3f %12.4f | %.1f ms (%.1f%% of its %g ms target)",
+        dn, lay, c.bias, mean, q.rmse, 100 * q.rmse / mean, q.tau, q.rmse0, pr.rmse_ms,
+        100 * pr.rmse_ms / pr.target_ms, pr.target_ms)
+    fitrows[#fitrows + 1] = ("%s,%s,%d,%.6g,%d,%.6g,%.6g,%.4g,%.4f,%.6g,%g,%.3g"):format(dn, lay, args.M,
+      c.bias, args.holdout, mean, q.rmse, 100 * q.rmse / mean, q.tau, q.rmse0, pr.rmse_ms,
+      100 * pr.rmse_ms / pr.target_ms)
+  end
+  -- target: the paper's T over its ShuffleNetV2 1.5x latency on that device,
+  -- times our reference network of the layout (all 3x3, factor 1.0)
+  -- measured on the device model
+  local ratio = dev.paper.target_ms / dev.paper.shufflenet_ms
+  targets[dn] = { refA = H.measure(dev, ref, "A"), refB = H.measure(dev, ref, "B"), ratio = ratio }
+  targets[dn].A = targets[dn].refA * ratio
+  targets[dn].B = targets[dn].refB * ratio
+end
+R.write_atomic(args.out .. "/latency_model.csv", table.concat(fitrows, "\n") .. "\n")
+log("\ntargets: T = (paper T / paper ShuffleNetV2 1.5x latency on that device) x our reference of the layout")
+log("         (all 3x3, factor 1.0) measured on the device model")
+for _, dn in ipairs(DEVICES) do
+  local t = targets[dn]
+  log("  %-5s ratio %.3f (= %g/%g): reference A %.4f ms -> T_A = %.4f ms; reference B %.4f ms -> T_B = %.4f ms",
+      dn, t.ratio, devs[dn].paper.target_ms, devs[dn].paper.shufflenet_ms, t.refA, t.A, t.refB, t.B)
+end
+
+-- ---------------------------------------------------------------------
+-- 3. shrinking and search per device
+-- ---------------------------------------------------------------------
+local eaopts = { generations = args.generations, population = args.population, parents = args.parents,
+                 crossover = args.crossover, mutation = args.mutation }
+local budget = args.generations * args.population
+local results, checks = {}, {}
+local shrinkrows = { "device,variant,stage,layers,fixed_ops,size,log10_reduction,Q_uniform_1000" }
+local function problem(dn, lay)
+  return H.problem { lut = luts[dn][lay], bias = cal[dn][lay].bias, target = targets[dn][lay], beta = args.beta }
+end
+
+for _, dn in ipairs(DEVICES) do
+  log("\n== %s (T_A = %.4f ms, beta = %g) ==", dn, targets[dn].A, args.beta)
+  results[dn] = {}
+  for _, v in ipairs {
+    { name = "full", lay = "A", shrink = true, scaling = true },
+    { name = "no_shrink", lay = "A", shrink = false, scaling = true },
+    { name = "no_scaling", lay = "A", shrink = true, scaling = false },
+    { name = "no_shrink_no_scaling", lay = "A", shrink = false, scaling = false },
+    { name = "full", lay = "B", shrink = true, scaling = true },
+  } do
+    local prob = problem(dn, v.lay)
+    local sp = H.space { channel_scaling = v.scaling }
+    local rng = master:split()
+    local shr
+    if v.shrink then
+      shr = H.shrink(prob, sp, rng, { N = args.N })
+      -- the mean objective of uniform samples, before and after each stage
+      local qrng = master:split()
+      local q0 = H.quality(prob, sp, 1000, qrng)
+      shr.q_uniform = { q0 }
+      shrinkrows[#shrinkrows + 1] = ("%s,%s-%s,0,,,%.6g,0,%.6g"):format(dn, v.name, v.lay, shr.size0, q0)
+      local prev = shr.size0
+      for si, st in ipairs(shr.stages) do
+        local q = H.quality(prob, st.space, 1000, qrng)
+        shr.q_uniform[si + 1] = q
+        local fx = {}
+        for _, l in ipairs(st.layers) do fx[#fx + 1] = ("L%d=%s"):format(l, H.OPS[st.fixed[l]]) end
+        local red = math.log(prev, 10) - math.log(st.size, 10)
+        st.log10_reduction = red
+        shrinkrows[#shrinkrows + 1] = ("%s,%s-%s,%d,%s,%s,%.6g,%.4f,%.6g"):format(dn, v.name, v.lay, si,
+          table.concat(st.layers, " "), table.concat(fx, " "), st.size, red, q)
+        prev = st.size
+      end
+      sp = shr.space
+    end
+    local ea = H.evolve(prob, sp, rng, eaopts)
+    local rnd = H.random_search(prob, H.space { channel_scaling = v.scaling }, budget, master:split())
+    local rnd5 = H.random_search(prob, H.space { channel_scaling = v.scaling },
+                                 budget + (shr and shr.evaluations or 0), master:split())
+    local r = { variant = v, ea = ea, rnd = rnd, rnd_all = rnd5, shrink = shr, target = targets[dn][v.lay] }
+    r.measured = {}
+    for _, d2 in ipairs(DEVICES) do r.measured[d2] = H.measure(devs[d2], ea.best, v.lay) end
+    r.macs = H.macs(luts[dn][v.lay], ea.best)
+    r.params = H.params(luts[dn][v.lay], ea.best)
+    results[dn][#results[dn] + 1] = r
+    local dev_pct = 100 * (ea.best_lat / r.target - 1)
+    log("%-22s %s: F = %8.4f  acc~ %.2f%%  LAT model %.4f ms (%+.2f%% of T), measured %.4f ms | random x%d F = %.4f (x%d: %.4f)",
+        v.name, v.lay, ea.best_F, ea.best_acc, ea.best_lat, dev_pct, r.measured[dn], budget, rnd.best_F,
+        rnd5.evaluated, rnd5.best_F)
+    if shr then
+      local s = {}
+      for si, st in ipairs(shr.stages) do
+        s[#s + 1] = ("stage %d -> %.3g (-%.2f orders)"):format(si, st.size, st.log10_reduction)
+      end
+      log("%24s shrinking: %.3g %s; mean F of 1000 uniform samples: %s", "", shr.size0, table.concat(s, ", "),
+          table.concat((function()
+            local t = {}
+            for i, q in ipairs(shr.q_uniform) do t[i] = ("%.3f"):format(q) end
+            return t
+          end)(), " -> "))
+    end
+    log("%24s %s", "", H.format(ea.best))
+  end
+end
+R.write_atomic(args.out .. "/shrinking.csv", table.concat(shrinkrows, "\n") .. "\n")
+
+-- ---------------------------------------------------------------------
+-- 3b. ablation over seeds (layout A): same tables and bias, new search seeds
+-- ---------------------------------------------------------------------
+local VARIANTS = {
+  { name = "full", shrink = true, scaling = true },
+  { name = "no_shrink", shrink = false, scaling = true },
+  { name = "no_scaling", shrink = true, scaling = false },
+  { name = "no_shrink_no_scaling", shrink = false, scaling = false },
+  { name = "random", random = true, scaling = true },
+}
+local abl = { "device,variant,seeds,F_mean,F_sd,F_min,F_max,acc_mean,lat_dev_pct_mean_abs,evaluations" }
+log("\nablation on layout A over %d seeds (%d..%d): best F, mean (sd) [min, max]; mean |LAT/T - 1|", args.seeds,
+    args.seed, args.seed + args.seeds - 1)
+for _, dn in ipairs(DEVICES) do
+  local prob = problem(dn, "A")
+  for _, v in ipairs(VARIANTS) do
+    local Fs, accs, devs_ = {}, {}, {}
+    local evals
+    for k = 0, args.seeds - 1 do
+      local rng = pg.rng(1000003 * (args.seed + k) + 17)
+      local sp = H.space { channel_scaling = v.scaling }
+      local res
+      if v.random then
+        res = H.random_search(prob, sp, budget, rng)
+      else
+        local shr
+        if v.shrink then
+          shr = H.shrink(prob, sp, rng, { N = args.N })
+          sp = shr.space
+        end
+        res = H.evolve(prob, sp, rng, eaopts)
+        if shr then res.evaluated = res.evaluated + shr.evaluations end
+      end
+      evals = res.evaluated
+      Fs[#Fs + 1], accs[#accs + 1] = res.best_F, res.best_acc
+      devs_[#devs_ + 1] = math.abs(res.best_lat / targets[dn].A - 1)
+    end
+    local n = #Fs
+    local m, ma, md, lo, hi = 0, 0, 0, math.huge, -math.huge
+    for i = 1, n do
+      m, ma, md = m + Fs[i] / n, ma + accs[i] / n, md + devs_[i] / n
+      lo, hi = math.min(lo, Fs[i]), math.max(hi, Fs[i])
+    end
+    local sd = 0
+    for i = 1, n do sd = sd + (Fs[i] - m) ^ 2 end
+    sd = n > 1 and math.sqrt(sd / (n - 1)) or 0
+    log("  %-5s %-21s F %.3f (%.3f) [%.3f, %.3f]  acc~ %.2f%%  |dLAT| %.2f%%  (%d evaluations)", dn, v.name, m, sd,
+        lo, hi, ma, 100 * md, evals)
+    abl[#abl + 1] = ("%s,%s,%d,%.6g,%.4g,%.6g,%.6g,%.5g,%.4g,%d"):format(dn, v.name, n, m, sd, lo, hi, ma, 100 * md, evals)
+  end
+end
+R.write_atomic(args.out .. "/ablation.csv", table.concat(abl, "\n") .. "\n")
+
+-- ---------------------------------------------------------------------
+-- 4. Table I
+-- ---------------------------------------------------------------------
+local tab = { "model,variant,layout,target_ms,accuracy_estimate_pct,top1_err_estimate_pct,macs_M,params_M,lat_model_own_ms,lat_gpu_ms,lat_cpu_ms,lat_edge_ms,F,random_F,architecture" }
+local function row(name, variant, lay, target, acc, macs, params, own, meas, F, rF, arch)
+  tab[#tab + 1] = ("%s,%s,%s,%s,%.3f,%.3f,%.2f,%.3f,%s,%.5g,%.5g,%.5g,%s,%s,%s"):format(name, variant, lay,
+    target and ("%.5g"):format(target) or "", acc, 100 - acc, macs / 1e6, params / 1e6,
+    own and ("%.5g"):format(own) or "", meas.gpu, meas.cpu, meas.edge, F and ("%.5g"):format(F) or "",
+    rF and ("%.5g"):format(rF) or "", arch)
+end
+log("\nTable I (accuracy: %s)", "capacity estimate, see above")
+log("%-28s %7s %7s %7s | %9s %9s %9s", "model", "acc~%", "MACs M", "T ms", "GPU ms", "CPU ms", "Edge ms")
+for _, lay in ipairs { "A", "B" } do
+  local refl = { op = {}, f = {} }
+  for l = 1, H.L do refl.op[l], refl.f[l] = 1, 10 end
+  local meas = {}
+  for _, d2 in ipairs(DEVICES) do meas[d2] = H.measure(devs[d2], refl, lay) end
+  local macs = H.macs(luts.gpu[lay], refl)
+  local acc = H.accuracy_from_macs(macs)
+  row("ShuffleNetV2-" .. lay .. " (all 3x3 x1.0)", "reference", lay, nil, acc, macs, H.params(luts.gpu[lay], refl), nil,
+      meas, nil, nil, H.format(refl))
+  log("%-28s %7.2f %7.1f %7s | %9.4f %9.4f %9.4f", "ShuffleNetV2-" .. lay .. " all 3x3", acc, macs / 1e6, "-",
+      meas.gpu, meas.cpu, meas.edge)
+end
+for _, lay in ipairs { "A", "B" } do
+  for _, dn in ipairs(DEVICES) do
+    for _, r in ipairs(results[dn]) do
+      if r.variant.lay == lay then
+        local nm = ("HSCoNet-%s-%s"):format(dn:upper(), lay)
+        if r.variant.name ~= "full" then nm = nm .. " (" .. r.variant.name .. ")" end
+        row(nm, r.variant.name, lay, r.target, r.ea.best_acc, r.macs, r.params, r.ea.best_lat, r.measured,
+            r.ea.best_F, r.rnd.best_F, H.format(r.ea.best))
+        log("%-40s %7.2f %7.1f %7.4f | %9.4f %9.4f %9.4f", nm, r.ea.best_acc, r.macs / 1e6, r.target,
+            r.measured.gpu, r.measured.cpu, r.measured.edge)
+      end
+    end
+  end
+end
+R.write_atomic(args.out .. "/table1.csv", table.concat(tab, "\n") .. "\n")
+
+-- ---------------------------------------------------------------------
+-- 5. Fig. 6: population latency per generation, histogram of final latencies
+-- ---------------------------------------------------------------------
+local figfiles = {}
+for _, dn in ipairs(DEVICES) do
+  local r = results[dn][1]
+  local lines = { "# generation latency_ms F" }
+  for _, h in ipairs(r.ea.history) do
+    for i = 1, #h.lat do lines[#lines + 1] = ("%d %.6g %.6g"):format(h.gen, h.lat[i], h.F[i]) end
+  end
+  R.write_atomic(("%s/fig6_%s_evolution.dat"):format(args.out, dn), table.concat(lines, "\n") .. "\n")
+  local csv = { "generation,latency_ms,F" }
+  for i = 2, #lines do csv[#csv + 1] = lines[i]:gsub(" ", ",") end
+  R.write_atomic(("%s/fig6_%s_evolution.csv"):format(args.out, dn), table.concat(csv, "\n") .. "\n")
+  -- histogram of every latency the search visited and of the final population
+  local T = r.target
+  local lo, hi = math.huge, -math.huge
+  for _, h in ipairs(r.ea.history) do
+    for _, x in ipairs(h.lat) do lo = math.min(lo, x); hi = math.max(hi, x) end
+  end
+  local nb = 30
+  local w = (hi - lo) / nb
+  if w <= 0 then w = 1e-9 end
+  local all, fin = {}, {}
+  for b = 1, nb do all[b], fin[b] = 0, 0 end
+  for g, h in ipairs(r.ea.history) do
+    for _, x in ipairs(h.lat) do
+      local b = math.min(nb, math.floor((x - lo) / w) + 1)
+      all[b] = all[b] + 1
+      if g == #r.ea.history then fin[b] = fin[b] + 1 end
+    end
+  end
+  local hl = { "bin_center_ms,visited,final_population" }
+  local hd = { "# bin_center_ms visited final_population" }
+  for b = 1, nb do
+    hl[#hl + 1] = ("%.6g,%d,%d"):format(lo + (b - 0.5) * w, all[b], fin[b])
+    hd[#hd + 1] = ("%.6g %d %d"):format(lo + (b - 0.5) * w, all[b], fin[b])
+  end
+  R.write_atomic(("%s/fig6_%s_histogram.csv"):format(args.out, dn), table.concat(hl, "\n") .. "\n")
+  R.write_atomic(("%s/fig6_%s_histogram.dat"):format(args.out, dn), table.concat(hd, "\n") .. "\n")
+  local gp = table.concat({
+    "# generated by experiments/hsconas.lua: gnuplot fig6_" .. dn .. ".gp",
+    "set datafile separator whitespace",
+    "set grid",
+    "set key top right box opaque",
+    "do for [term in 'pngcairo svg'] {",
+    "  if (term eq 'pngcairo') { set terminal pngcairo size 1000,800 font 'DejaVu Sans,11' noenhanced; set output 'fig6_" .. dn .. ".png' } "
+      .. "else { set terminal svg size 1000,800 dynamic font 'DejaVu Sans,11' noenhanced; set output 'fig6_" .. dn .. ".svg' }",
+    "  set multiplot layout 2,1",
+    ("  set title 'HSCoNAS evolution on %s (layout A): population latency per generation, target %.4g ms'"):format(dn, T),
+    "  set xlabel 'generation'; set ylabel 'latency (LUT + B), ms'",
+    ("  set arrow 1 from graph 0, first %.6g to graph 1, first %.6g nohead front dt 2 lw 2 lc rgb 'red'"):format(T, T),
+    ("  plot 'fig6_%s_evolution.dat' using ($1+0.3*(rand(0)-0.5)):2 with points pt 7 ps 0.5 lc rgb '#1f77b4' title 'population', "
+      .. "NaN with lines dt 2 lw 2 lc rgb 'red' title 'target'"):format(dn),
+    "  unset arrow 1",
+    "  set title 'latencies of the visited candidates'",
+    "  set xlabel 'latency (LUT + B), ms'; set ylabel 'count'",
+    "  set style fill solid 0.6 border -1",
+    ("  set arrow 2 from first %.6g, graph 0 to first %.6g, graph 1 nohead front dt 2 lw 2 lc rgb 'red'"):format(T, T),
+    ("  plot 'fig6_%s_histogram.dat' using 1:2:(%.6g) with boxes lc rgb '#1f77b4' title 'all generations', "
+      .. "'' using 1:3:(%.6g) with boxes lc rgb '#ff7f0e' title 'final population'"):format(dn, w * 0.9, w * 0.5),
+    "  unset arrow 2",
+    "  unset multiplot",
+    "  unset output",
+    "}",
+    "",
+  }, "\n")
+  R.write_atomic(("%s/fig6_%s.gp"):format(args.out, dn), gp)
+  figfiles[#figfiles + 1] = ("fig6_%s.gp"):format(dn)
+end
+if args.plots and os.getenv("PERIGEE_GNUPLOT") ~= "none"
+  and os.execute("command -v gnuplot >/dev/null 2>&1") == true then
+  for _, f in ipairs(figfiles) do
+    os.execute(("cd %s && gnuplot %s"):format(R.shell_quote(args.out), f))
+  end
+  log("\nFig. 6: %s/fig6_{gpu,cpu,edge}.{png,svg}", args.out)
+else
+  log("\nFig. 6 data and scripts in %s (render: cd %s && for f in fig6_*.gp; do gnuplot $f; done)", args.out, args.out)
+end
+
+-- ---------------------------------------------------------------------
+-- 6. checks of issue 10
+-- ---------------------------------------------------------------------
+local ok_all = true
+-- issue 10's checks are on layout A (the paper's main searches); the same
+-- figures for layout B are printed as [info] (PASS/FAIL shown, not counted).
+local function check(cond, fmt, ...)
+  ok_all = ok_all and cond
+  log("[%s] " .. fmt, cond and "PASS" or "FAIL", ...)
+end
+local function info(cond, fmt, ...)
+  log("[info %s] " .. fmt, cond and "pass" or "fail", ...)
+end
+log("\nchecks")
+for _, dn in ipairs(DEVICES) do
+  for _, r in ipairs(results[dn]) do
+    if r.variant.name == "full" then
+      local check = r.variant.lay == "A" and check or info
+      local dev_pct = 100 * (r.ea.best_lat / r.target - 1)
+      check(math.abs(dev_pct) <= 5, "%s-%s: modelled latency %.4f ms within 5%% of T = %.4f ms (%+.2f%%; measured on the device model %.4f ms, %+.2f%%)",
+            dn, r.variant.lay, r.ea.best_lat, r.target, dev_pct, r.measured[dn], 100 * (r.measured[dn] / r.target - 1))
+      check(r.ea.best_F > r.rnd.best_F, "%s-%s: EA F = %.4f > random sampling of %d architectures F = %.4f (random with the shrinking budget too, %d: %.4f)",
+            dn, r.variant.lay, r.ea.best_F, budget, r.rnd.best_F, r.rnd_all.evaluated, r.rnd_all.best_F)
+      local s = r.shrink
+      for si, st in ipairs(s.stages) do
+        check(st.log10_reduction >= 2.5, "%s-%s: shrinking stage %d reduces the space by %.2f orders of magnitude (%.3g -> %.3g)",
+              dn, r.variant.lay, si, st.log10_reduction, si == 1 and s.size0 or s.stages[si - 1].size, st.size)
+        check(s.q_uniform[si + 1] > s.q_uniform[1], "%s-%s: mean F of 1000 uniform samples after stage %d %.4f > full space %.4f",
+              dn, r.variant.lay, si, s.q_uniform[si + 1], s.q_uniform[1])
+      end
+    end
+  end
+end
+log("\n%s; outputs in %s (latency_model.csv, shrinking.csv, ablation.csv, table1.csv, fig6_*); %.1f s CPU, %d s wall",
+    ok_all and "all checks pass" or "SOME CHECKS FAIL", args.out, os.clock() - t0, os.time() - w0)
+return ok_all and 0 or 1
