@@ -40,7 +40,9 @@
 -- MPI: under `mpirun -np N perigee run exp.lua` rank 0 runs the grid and
 -- the evaluations go to all ranks (perigee.mpi: run_grid, worker; and
 -- docs/scaling.md); the files are the same as those of a one-process run.
--- On ranks > 0, go() returns {worker = true, runs = {}}.
+-- On ranks > 0, go() serves evaluations; it returns {worker = true, runs = {}}
+-- when rank 0 starts another experiment, and the process exits when rank 0's
+-- script is over, so code after the last go() runs on rank 0 only.
 local core = require "perigee.core"
 local space_mod = require "perigee.space"
 local bench_mod = require "perigee.benchmark"

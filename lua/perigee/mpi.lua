@@ -10,6 +10,7 @@
 --   mpi.recv(source, tag) -> value        (no cycles, no functions)
 --   mpi.encode(value) -> string, mpi.decode(string) -> value
 --   mpi.peer_lost()      a rank is dead or hung: skip MPI_Finalize at exit
+--   mpi.finish()         rank 0, end of the script: the workers exit
 --   mpi.run_grid(exp, progress, E), mpi.worker(exp, E): the experiment
 --                        runner under MPI (called by experiment:go())
 --
@@ -24,7 +25,10 @@ local C = require "perigee.mpi_c"
 
 local M = {}
 M.built = C.built
-M.TAG = { task = 1, result = 2, stop = 3 }
+M.TAG = { task = 1, result = 2, next = 3, finish = 4 }
+
+-- Experiments rank 0 has started in this process (see run_grid / finish).
+local started, finished = 0, false
 
 function M.launched() return C.launched() end
 
@@ -87,6 +91,15 @@ function M.send(dest, tag, v) C.send(dest, tag, M.encode(v)) end
 function M.probe(seconds) return C.probe(seconds) end
 function M.recv(src, tag) return M.decode(C.recv(src, tag)) end
 function M.abort(code) return C.abort(code) end
+--- Rank 0, at the end of the script (perigee run calls it): the worker
+-- ranks waiting in an experiment's loop exit. A driver other than
+-- `perigee run` that calls pg.experiment{}:go() under MPI must call it too.
+function M.finish()
+  if finished or not M.active() or M.rank() ~= 0 then return end
+  finished = true
+  for r = 1, M.size() - 1 do pcall(C.send, r, M.TAG.finish, "true") end
+end
+
 --- A rank was given up (dead or hung): do not wait for it in MPI_Finalize.
 function M.peer_lost() if C.built and inited then C.peer_lost() end end
 
@@ -128,9 +141,12 @@ function M.run_grid(exp, progress, E)
   for r = 1, size - 1 do out[r] = {} end
   local backstop = c.eval_timeout and c.eval_timeout + math.max(5, c.eval_timeout / 2)
   local next_id, alive = 0, #cos
-  local function stop_workers()
-    for r = 1, size - 1 do mpi.send(r, T.stop, true) end
+  -- the workers are still in the loop of the previous experiment: let them
+  -- go on to this one (they run the script up to its next go())
+  if started > 0 then
+    for r = 1, size - 1 do pcall(mpi.send, r, T.next, true) end
   end
+  started = started + 1
   local function complete(item, res)
     local bt = batches[item.run]
     bt.results[item.k] = res
@@ -165,7 +181,6 @@ function M.run_grid(exp, progress, E)
         local ok, res
         if v.first then ok, res = coroutine.resume(cos[i]) else ok, res = coroutine.resume(cos[i], v.results) end
         if not ok then
-          stop_workers()
           error(debug.traceback(cos[i], res), 0)
         end
         if coroutine.status(cos[i]) == "dead" then
@@ -231,12 +246,14 @@ function M.run_grid(exp, progress, E)
       end
     end
   end
-  stop_workers()
   return summaries
 end
 
---- Ranks > 0: evaluate the jobs rank 0 sends until it says stop; returns
--- what experiment:go() returns on a worker rank.
+--- Ranks > 0: evaluate the jobs rank 0 sends. When rank 0 starts another
+-- experiment, return (what experiment:go() returns on a worker rank) so that
+-- the script reaches its next go(); when rank 0's script is over
+-- (M.finish), exit the process (closing the Lua state finalises MPI): the
+-- script's code after its last go() runs on rank 0 only.
 function M.worker(exp, E)
   local mpi = M
   local T = mpi.TAG
@@ -244,7 +261,8 @@ function M.worker(exp, E)
   while true do
     local src, tag = mpi.probe(-1)
     local msg = mpi.recv(src, tag)
-    if tag == T.stop then break end
+    if tag == T.next then break end
+    if tag == T.finish then os.exit(0, true) end
     if tag == T.task then
       mpi.send(0, T.result, { id = msg.id, r = E.evaluate_job(b, msg) })
     end

@@ -183,6 +183,13 @@ describe("MPI runner", function()
     os.execute("rm -rf '" .. d .. "'")
   end)
 
+  it("two experiments in one script, then code after the last go() on rank 0 only", function()
+    if skip() then return end
+    local d = both("two 0.05")
+    assert.equal(28, same_tree(d .. "/one", d .. "/two")) -- 21 (grid) + 6 (batch) + after.txt
+    os.execute("rm -rf '" .. d .. "'")
+  end)
+
   it("a worker that dies is recorded as a failed evaluation and the run goes on (--enable-recovery)", function()
     if skip() then return end
     local d = tmpdir()

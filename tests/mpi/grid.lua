@@ -10,9 +10,32 @@
 -- MODE "batch" (bench/scaling.lua): one run, 3 batches of 4 evaluations of
 -- SLEEP s each, no failures. MODE "gridslow": 2 optimizers x 2 seeds, 3
 -- batches of 2 evaluations of SLEEP s each.
+-- MODE "two": two experiments in one script ("grid" into OUT/a, "batch" into
+-- OUT/b), then code after the last go() that only rank 0 may run.
 local pg = require "perigee"
 local mode = arg[1] or "grid"
 local sleep = tonumber(arg[2] or "0.2")
+
+local E = require "perigee.experiment"
+local out = E.overrides.out
+if mode == "two" then
+  local function with(sub, m)
+    E.overrides.out = out .. "/" .. sub
+    local save = arg[1]
+    arg[1] = m
+    local r = assert(loadfile(debug.getinfo(1, "S").source:sub(2)))(m, tostring(sleep))
+    arg[1] = save
+    return r
+  end
+  with("a", "grid")
+  local res = with("b", "batch")
+  -- after the last go(): rank 0 only (a worker's go() never returns here)
+  assert(#res.runs == 1 and res.runs[1].evaluations == 12, "post-processing sees the results")
+  local f = assert(io.open(out .. "/after.txt", "w"))
+  f:write("after the last go()\n")
+  f:close()
+  return
+end
 
 if mode == "grid" then
   return pg.experiment {

@@ -68,6 +68,7 @@ return function(args)
   local results = table.pack(xpcall(chunk, debug.traceback, table.unpack(arg)))
   E.Experiment.go = go
   if not results[1] then
+    mpi.finish() -- under MPI: the worker ranks exit (rank 0 reports the error)
     io.stderr:write("perigee run: ", tostring(results[2]), "\n")
     return 1
   end
@@ -75,10 +76,12 @@ return function(args)
   if getmetatable(ret) == E.Experiment and not ran[ret] then
     local okgo, e = xpcall(function() return ret:go() end, debug.traceback)
     if not okgo then
+      mpi.finish()
       io.stderr:write("perigee run: ", tostring(e), "\n")
       return 1
     end
   end
+  mpi.finish()
   E.overrides = {}
   return 0
 end
