@@ -46,7 +46,18 @@ static void threads_from_env(void) {
   if (*end == '\0' && n >= 1 && n <= 4096) pg_threads_set((int)n);
 }
 
+/* BLAS runs on one thread unless the user asked for more through
+ * OPENBLAS_NUM_THREADS: multi-threaded OpenBLAS changes the rounding of
+ * gemm/trsm with the thread count (so a run would depend on the machine),
+ * and on the small matrices of BO loops its spinning threads cost more than
+ * they save (docs/design.md). perigee's own loops use OpenMP instead. */
+static void blas_threads_default(void) {
+  const char *e = getenv("OPENBLAS_NUM_THREADS");
+  if (!e || !*e) pg_blas_threads_set(1);
+}
+
 void pgL_open_parallel(lua_State *L, int mod) {
+  blas_threads_default();
   threads_from_env();
   lua_pushcfunction(L, par_threads);
   lua_setfield(L, mod, "threads");

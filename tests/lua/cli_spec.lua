@@ -71,6 +71,13 @@ describe("perigee executable", function()
     assert.are.equal(1, rc3)
   end)
 
+  it("runs BLAS on one thread unless OPENBLAS_NUM_THREADS asks for more", function()
+    local out = run("env -u OPENBLAS_NUM_THREADS " .. exe .. [[ -e 'print(perigee.config().blas_threads)']])
+    assert.are.equal("1", out:match("^%s*(.-)%s*$"))
+    local out2 = run("OPENBLAS_NUM_THREADS=2 " .. exe .. [[ -e 'print(perigee.config().blas_threads)']])
+    assert.are.equal("2", out2:match("^%s*(.-)%s*$"))
+  end)
+
   it("runs stdin when it is not a terminal", function()
     local s = tmpfile("print(6*7)\n")
     local out, rc = run(exe .. " < " .. s)
