@@ -436,31 +436,33 @@ pg_status pg_gp_predict_cov(const pg_gp *g, const double *Xc, size_t nc, double 
     /* cov = K** - V V^T (lower triangle by dsyrk, then mirrored and scaled) */
     cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)nc, (int)n, -1.0, Ks, (int)n,
                 1.0, cov, (int)nc);
-    double s2 = g->scale * g->scale;
-    for (size_t i = 0; i < nc; i++) {
-      for (size_t j = 0; j < i; j++) {
-        double v = cov[i * nc + j] * s2;
-        cov[i * nc + j] = v;
-        cov[j * nc + i] = v;
-      }
-      double v = cov[i * nc + i] * s2;
-      cov[i * nc + i] = v > 0.0 ? v : 0.0;
-    }
+    pg_gp_cov_finish(cov, nc, g->scale * g->scale);
   }
   free(Ks);
   return st;
 }
 
-pg_status pg_gp_sample(const pg_gp *g, const double *Xc, size_t nc, size_t ns, pg_rng *rng,
-                       double *out) {
-  if (!g->fitted) return PG_ESTATE;
+void pg_gp_cov_finish(double *cov, size_t nc, double s2) {
+  for (size_t i = 0; i < nc; i++) {
+    for (size_t j = 0; j < i; j++) {
+      double v = cov[i * nc + j] * s2;
+      cov[i * nc + j] = v;
+      cov[j * nc + i] = v;
+    }
+    double v = cov[i * nc + i] * s2;
+    cov[i * nc + i] = v > 0.0 ? v : 0.0;
+  }
+}
+
+pg_status pg_gp_sample_from(pg_gp_cov_fn predict_cov, const void *model, const double *Xc,
+                            size_t nc, size_t ns, pg_rng *rng, double *out) {
   size_t tmp;
   if (pg_size_mul(nc, nc, &tmp) != PG_OK || pg_size_mul(ns, nc, &tmp) != PG_OK) return PG_ERANGE;
   if (nc == 0 || ns == 0) return PG_OK;
   double *buf = malloc((2 * nc * nc + nc) * sizeof *buf);
   if (!buf) return PG_ENOMEM;
   double *C = buf, *work = C + nc * nc, *mu = work + nc * nc;
-  pg_status st = pg_gp_predict_cov(g, Xc, nc, mu, C);
+  pg_status st = predict_cov(model, Xc, nc, mu, C);
   if (st == PG_OK) {
     double jit = 0.0;
     st = pg_cholesky(C, nc, &jit, 10, work);
@@ -468,6 +470,17 @@ pg_status pg_gp_sample(const pg_gp *g, const double *Xc, size_t nc, size_t ns, p
   if (st == PG_OK) pg_gp_draw(C, mu, nc, ns, rng, out);
   free(buf);
   return st;
+}
+
+static pg_status gp_cov(const void *model, const double *Xc, size_t nc, double *mean,
+                        double *cov) {
+  return pg_gp_predict_cov(model, Xc, nc, mean, cov);
+}
+
+pg_status pg_gp_sample(const pg_gp *g, const double *Xc, size_t nc, size_t ns, pg_rng *rng,
+                       double *out) {
+  if (!g->fitted) return PG_ESTATE;
+  return pg_gp_sample_from(gp_cov, g, Xc, nc, ns, rng, out);
 }
 
 void pg_gp_draw(const double *Lc, const double *mu, size_t nc, size_t ns, pg_rng *rng,

@@ -112,6 +112,19 @@ void pg_gp_standardize(const double *y, size_t n, int on, double *offset, double
  * `tries` times; *jitter = jitter used. PG_ENOTPD (A restored) or PG_EDOM. */
 pg_status pg_gp_cholesky(double *A, size_t n, double *diag, int tries, double *jitter);
 
+/* Finish a predictive covariance whose lower triangle holds the unscaled
+ * values: mirror it, multiply by s2 (the output scale squared) and clamp the
+ * diagonal at 0. Shared by the exact and the sparse GP. */
+void pg_gp_cov_finish(double *cov, size_t nc, double s2);
+
+/* ns joint draws at Xc from a model's predictive N(mu, C), given the model's
+ * predict_cov function: C is factored with jitter escalation and the draws
+ * go through pg_gp_draw. Shared by pg_gp_sample and pg_sgp_sample. */
+typedef pg_status (*pg_gp_cov_fn)(const void *model, const double *Xc, size_t nc, double *mean,
+                                  double *cov);
+pg_status pg_gp_sample_from(pg_gp_cov_fn predict_cov, const void *model, const double *Xc,
+                            size_t nc, size_t ns, pg_rng *rng, double *out);
+
 /* out[s * nc + i] = mu_i + (Lc z_s)_i for ns standard normal vectors z_s
  * drawn from rng in order (Lc lower triangular nc x nc). */
 void pg_gp_draw(const double *Lc, const double *mu, size_t nc, size_t ns, pg_rng *rng,

@@ -828,38 +828,21 @@ pg_status pg_sgp_predict_cov(const pg_sgp *s, const double *Xc, size_t nc, doubl
       cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)nc, (int)m, 1.0, S, (int)m, 1.0,
                   cov, (int)nc);
     }
-    double s2 = s->scale * s->scale;
-    for (size_t i = 0; i < nc; i++) {
-      for (size_t j = 0; j < i; j++) {
-        double v = cov[i * nc + j] * s2;
-        cov[i * nc + j] = v;
-        cov[j * nc + i] = v;
-      }
-      double v = cov[i * nc + i] * s2;
-      cov[i * nc + i] = v > 0.0 ? v : 0.0;
-    }
+    pg_gp_cov_finish(cov, nc, s->scale * s->scale);
   }
   free(S);
   return st;
 }
 
+static pg_status sgp_cov(const void *model, const double *Xc, size_t nc, double *mean,
+                         double *cov) {
+  return pg_sgp_predict_cov(model, Xc, nc, mean, cov);
+}
+
 pg_status pg_sgp_sample(const pg_sgp *s, const double *Xc, size_t nc, size_t ns, pg_rng *rng,
                         double *out) {
   if (!s->fitted) return PG_ESTATE;
-  size_t tmp;
-  if (pg_size_mul(nc, nc, &tmp) != PG_OK || pg_size_mul(ns, nc, &tmp) != PG_OK) return PG_ERANGE;
-  if (nc == 0 || ns == 0) return PG_OK;
-  double *buf = malloc((2 * nc * nc + nc) * sizeof *buf);
-  if (!buf) return PG_ENOMEM;
-  double *C = buf, *work = C + nc * nc, *mu = work + nc * nc;
-  pg_status st = pg_sgp_predict_cov(s, Xc, nc, mu, C);
-  if (st == PG_OK) {
-    double jit = 0.0;
-    st = pg_cholesky(C, nc, &jit, 10, work);
-  }
-  if (st == PG_OK) pg_gp_draw(C, mu, nc, ns, rng, out);
-  free(buf);
-  return st;
+  return pg_gp_sample_from(sgp_cov, s, Xc, nc, ns, rng, out);
 }
 
 const pg_kernel *pg_sgp_kernel(const pg_sgp *s) { return s->k; }

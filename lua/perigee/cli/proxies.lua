@@ -182,12 +182,12 @@ local function main(argv)
       return 1
     end
   end
-  local todo = 0
-  for i = 0, n - 1 do if not done[i] then todo = todo + 1 end end
+  local remaining = 0
+  for i = 0, n - 1 do if not done[i] then remaining = remaining + 1 end end
   io.stderr:write(string.format("perigee proxies: %s, %d networks (%d to compute), order: %s, "
-    .. "%d worker(s)\n", a.space, n, todo, order, a.jobs))
+    .. "%d worker(s)\n", a.space, n, remaining, order, a.jobs))
 
-  if todo > 0 then
+  if remaining > 0 then
     if a.jobs == 1 then
       a.worker, a.of = 0, 1
       work(a, list, n, done)
