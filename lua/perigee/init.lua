@@ -15,6 +15,19 @@ do
   local space = require "perigee.space"
   pg.space = space
   for _, k in ipairs { "real", "int", "ordinal", "choice", "fixed" } do pg[k] = space[k] end
+
+  --- pg.hw.coflex_space(): the perigee space of Coflex's six hardware
+  -- parameters (pg.hw.coflex_parameters: PE array x and y 1..64, three
+  -- register sizes and their width 10..512 bits, integer grids). Its size is
+  -- 64^2 x 503^4 = 2.62e14; Coflex's README quotes 2.81e14 = 2^48, counting
+  -- 512 values per register parameter (docs/dataflow.md).
+  if type(core.hw) == "table" and core.hw.coflex_parameters then
+    core.hw.coflex_space = function()
+      local dims = {}
+      for i, p in ipairs(core.hw.coflex_parameters) do dims[i] = space.int(p.name, p.min, p.max) end
+      return space(dims)
+    end
+  end
 end
 
 return setmetatable(pg, {

@@ -257,4 +257,16 @@ describe("errors", function()
                                                          reg_output = 16, reg_bw = 16, mapping = "x" } end)
     assert.has_error(function() hw.coflex_accelerator() end)
   end)
+
+  it("pg.hw.coflex_space() is the six-parameter space, every sample a valid accelerator", function()
+    local pg = require "perigee"
+    local s = pg.hw.coflex_space()
+    assert.are.equal(6, #s)
+    assert.are.equal(64 * 64 * 503 ^ 4, s:size()) -- inclusive integer grids
+    local pts = s:sample(20, pg.rng(3))
+    for _, x in ipairs(pts) do
+      local acc = pg.hw.coflex_accelerator(x)
+      assert.truthy(tostring(acc):find("accelerator", 1, true))
+    end
+  end)
 end)
