@@ -25,40 +25,68 @@
 #define PG_HAVE_AVX2 0
 #endif
 
-/* h[r, :] += sum_k X[r, k] W[k, :] over the non-zero X[r, k] (n rows, ni
- * inputs, no outputs): the first layer on one-hot inputs. */
-PG_CLONES static void sparse_forward(size_t n, size_t ni, size_t no, const double *restrict X,
+/* Output block of the sparse first layer, kept in registers. */
+#define SPARSE_JB 16
+
+/* h[r, :] += sum_k X[r, k] W[k, :] over the non-zero X[r, k], given as
+ * compressed rows (ptr, idx, val) in increasing k: the first layer on one-hot
+ * inputs. Per output the additions happen in the same order as in the dense
+ * loop over k (x * w with x = 1 is exactly w), so the result does not depend
+ * on the blocking. */
+PG_CLONES static void sparse_forward(size_t n, size_t no, const size_t *restrict ptr,
+                                     const uint32_t *restrict idx, const double *restrict val,
                                      const double *restrict W, double *restrict h) {
   for (size_t r = 0; r < n; r++) {
-    const double *x = X + r * ni;
     double *hr = h + r * no;
-    for (size_t k = 0; k < ni; k++) {
-      double xk = x[k];
-      if (xk == 0.0) continue;
-      const double *w = W + k * no;
-      if (xk == 1.0) /* one-hot entries: no multiplication (same result) */
-        for (size_t j = 0; j < no; j++) hr[j] += w[j];
-      else
-        for (size_t j = 0; j < no; j++) hr[j] += xk * w[j];
+    size_t j0 = 0;
+    for (; j0 + SPARSE_JB <= no; j0 += SPARSE_JB) {
+      double acc[SPARSE_JB];
+      for (size_t j = 0; j < SPARSE_JB; j++) acc[j] = hr[j0 + j];
+      for (size_t c = ptr[r]; c < ptr[r + 1]; c++) {
+        const double *w = W + (size_t)idx[c] * no + j0;
+        double xk = val[c];
+        for (size_t j = 0; j < SPARSE_JB; j++) acc[j] += xk * w[j];
+      }
+      for (size_t j = 0; j < SPARSE_JB; j++) hr[j0 + j] = acc[j];
+    }
+    if (j0 < no)
+      for (size_t c = ptr[r]; c < ptr[r + 1]; c++) {
+        const double *w = W + (size_t)idx[c] * no;
+        double xk = val[c];
+        for (size_t j = j0; j < no; j++) hr[j] += xk * w[j];
+      }
+  }
+}
+
+/* gW[k, :] += X[r, k] dZ[r, :] over the non-zero X[r, k] (rows in order). */
+PG_CLONES static void sparse_grad(size_t n, size_t no, const size_t *restrict ptr,
+                                  const uint32_t *restrict idx, const double *restrict val,
+                                  const double *restrict dZ, double *restrict gW) {
+  for (size_t r = 0; r < n; r++) {
+    const double *dr = dZ + r * no;
+    for (size_t c = ptr[r]; c < ptr[r + 1]; c++) {
+      double *g = gW + (size_t)idx[c] * no, xk = val[c];
+      for (size_t j = 0; j < no; j++) g[j] += xk * dr[j];
     }
   }
 }
 
-/* gW[k, :] += X[r, k] dZ[r, :] over the non-zero X[r, k]. */
-PG_CLONES static void sparse_grad(size_t n, size_t ni, size_t no, const double *restrict X,
-                                  const double *restrict dZ, double *restrict gW) {
+/* Compress the non-zero entries of X (n x ni) into (ptr, idx, val), without
+ * branches on the data; returns their number. */
+static size_t compress_rows(size_t n, size_t ni, const double *restrict X, size_t *restrict ptr,
+                            uint32_t *restrict idx, double *restrict val) {
+  size_t c = 0;
   for (size_t r = 0; r < n; r++) {
-    const double *x = X + r * ni, *dr = dZ + r * no;
+    ptr[r] = c;
+    const double *x = X + r * ni;
     for (size_t k = 0; k < ni; k++) {
-      double xk = x[k];
-      if (xk == 0.0) continue;
-      double *g = gW + k * no;
-      if (xk == 1.0)
-        for (size_t j = 0; j < no; j++) g[j] += dr[j];
-      else
-        for (size_t j = 0; j < no; j++) g[j] += xk * dr[j];
+      idx[c] = (uint32_t)k;
+      val[c] = x[k];
+      c += x[k] != 0.0;
     }
   }
+  ptr[n] = c;
+  return c;
 }
 
 static size_t max_width(const pg_mlp *m) {
@@ -106,6 +134,9 @@ void pg_mlp_free(pg_mlp *m) {
   for (size_t l = 0; l < m->nlayers; l++) free(m->h[l]);
   free(m->dbuf[0]);
   free(m->dbuf[1]);
+  free(m->nzptr);
+  free(m->nzidx);
+  free(m->nzval);
   free(m->params);
   free(m->grad);
   free(m);
@@ -128,6 +159,16 @@ static pg_status reserve(pg_mlp *m, size_t n) {
     if (!p) return PG_ENOMEM;
     m->dbuf[k] = p;
   }
+  size_t *q = realloc(m->nzptr, (cap + 1) * sizeof *q);
+  if (!q) return PG_ENOMEM;
+  m->nzptr = q;
+  /* compress_rows stores one candidate past the non-zeros found (at most n x in) */
+  uint32_t *ix = realloc(m->nzidx, (cap * m->sizes[0] + 1) * sizeof *ix);
+  if (!ix) return PG_ENOMEM;
+  m->nzidx = ix;
+  double *v = realloc(m->nzval, (cap * m->sizes[0] + 1) * sizeof *v);
+  if (!v) return PG_ENOMEM;
+  m->nzval = v;
   m->cap = cap;
   return PG_OK;
 }
@@ -218,28 +259,24 @@ static void activate(pg_mlp_act act, double *h, size_t n) {
     for (size_t i = 0; i < n; i++) h[i] = h[i] > 0.0 ? h[i] : 0.0;
 }
 
-/* Share of zeros above which the first layer skips them (one-hot inputs). */
+/* Share of non-zeros below which the first layer skips the zeros (one-hot
+ * inputs). */
 #define SPARSE_MAX_DENSITY 0.3
-
-static int mostly_zero(const double *X, size_t n) {
-  size_t nz = 0;
-  for (size_t i = 0; i < n; i++) nz += X[i] != 0.0;
-  return (double)nz < SPARSE_MAX_DENSITY * (double)n;
-}
 
 pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y) {
   if (n == 0) return PG_EINVAL;
   pg_status st = reserve(m, n);
   if (st != PG_OK) return st;
   const double *in = X;
-  m->sparse = mostly_zero(X, n * m->sizes[0]);
+  size_t nnz = compress_rows(n, m->sizes[0], X, m->nzptr, m->nzidx, m->nzval);
+  m->sparse = (double)nnz < SPARSE_MAX_DENSITY * (double)(n * m->sizes[0]);
   for (size_t l = 0; l < m->nlayers; l++) {
     size_t ni = m->sizes[l], no = m->sizes[l + 1];
     const double *W = m->params + m->offset[l], *b = W + no * ni;
     double *h = m->h[l];
     for (size_t r = 0; r < n; r++) memcpy(h + r * no, b, no * sizeof *b);
     if (l == 0 && m->sparse) {
-      sparse_forward(n, ni, no, X, W, h);
+      sparse_forward(n, no, m->nzptr, m->nzidx, m->nzval, W, h);
     } else {
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)no, (int)ni, 1.0, in,
                   (int)ni, W, (int)no, 1.0, h, (int)no);
@@ -276,7 +313,7 @@ pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX) {
     double *gW = m->grad + m->offset[l], *gb = gW + no * ni;
     /* dW += X^T dZ (W stored in x out); db += column sums of dZ */
     if (l == 0 && m->sparse) {
-      sparse_grad(n, ni, no, in, d, gW);
+      sparse_grad(n, no, m->nzptr, m->nzidx, m->nzval, d, gW);
     } else {
       cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)no, (int)n, 1.0, in,
                   (int)ni, d, (int)no, 1.0, gW, (int)no);

@@ -55,6 +55,9 @@ typedef struct pg_mlp {
   size_t n;                             /* batch size of the last forward (0: none) */
   const double *x;                      /* input of the last forward (not owned) */
   int sparse;                           /* last forward skipped zero inputs */
+  size_t *nzptr;                        /* sparse input: row r's entries are nzptr[r]..nzptr[r+1]-1 */
+  uint32_t *nzidx;                      /* column of each non-zero input, cap x sizes[0] */
+  double *nzval;                        /* its value */
   double *h[PG_MLP_MAX_LAYERS];         /* h[l] = output of layer l+1, cap x sizes[l+1] */
   double *dbuf[2];                      /* backward scratch, cap x max width */
 } pg_mlp;
