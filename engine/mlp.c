@@ -58,17 +58,54 @@ PG_CLONES static void sparse_forward(size_t n, size_t no, const size_t *restrict
   }
 }
 
-/* gW[k, :] += X[r, k] dZ[r, :] over the non-zero X[r, k] (rows in order). */
-PG_CLONES static void sparse_grad(size_t n, size_t no, const size_t *restrict ptr,
-                                  const uint32_t *restrict idx, const double *restrict val,
+/* gW[k, :] += X[r, k] dZ[r, :] over the non-zero X[r, k], given by columns
+ * (cptr, crow, cval) with rows in increasing order: per k, blocks of outputs
+ * accumulate in registers, over the rows in the same order as a loop over r,
+ * so the result does not depend on the blocking. */
+PG_CLONES static void sparse_grad(size_t ni, size_t no, const size_t *restrict cptr,
+                                  const uint32_t *restrict crow, const double *restrict cval,
                                   const double *restrict dZ, double *restrict gW) {
-  for (size_t r = 0; r < n; r++) {
-    const double *dr = dZ + r * no;
-    for (size_t c = ptr[r]; c < ptr[r + 1]; c++) {
-      double *g = gW + (size_t)idx[c] * no, xk = val[c];
-      for (size_t j = 0; j < no; j++) g[j] += xk * dr[j];
+  for (size_t k = 0; k < ni; k++) {
+    if (cptr[k] == cptr[k + 1]) continue;
+    double *g = gW + k * no;
+    size_t j0 = 0;
+    for (; j0 + SPARSE_JB <= no; j0 += SPARSE_JB) {
+      double acc[SPARSE_JB];
+      for (size_t j = 0; j < SPARSE_JB; j++) acc[j] = g[j0 + j];
+      for (size_t c = cptr[k]; c < cptr[k + 1]; c++) {
+        const double *d = dZ + (size_t)crow[c] * no + j0;
+        double xk = cval[c];
+        for (size_t j = 0; j < SPARSE_JB; j++) acc[j] += xk * d[j];
+      }
+      for (size_t j = 0; j < SPARSE_JB; j++) g[j0 + j] = acc[j];
     }
+    if (j0 < no)
+      for (size_t c = cptr[k]; c < cptr[k + 1]; c++) {
+        const double *d = dZ + (size_t)crow[c] * no;
+        double xk = cval[c];
+        for (size_t j = j0; j < no; j++) g[j] += xk * d[j];
+      }
   }
+}
+
+/* Rows (ptr, idx, val) of n x ni to columns (cptr, crow, cval), rows in
+ * increasing order within each column (counting sort). */
+static void rows_to_columns(size_t n, size_t ni, const size_t *restrict ptr,
+                            const uint32_t *restrict idx, const double *restrict val,
+                            size_t *restrict cptr, uint32_t *restrict crow,
+                            double *restrict cval) {
+  memset(cptr, 0, (ni + 1) * sizeof *cptr);
+  for (size_t c = 0; c < ptr[n]; c++) cptr[idx[c] + 1]++;
+  for (size_t k = 0; k < ni; k++) cptr[k + 1] += cptr[k];
+  for (size_t r = 0; r < n; r++)
+    for (size_t c = ptr[r]; c < ptr[r + 1]; c++) {
+      size_t at = cptr[idx[c]]++;
+      crow[at] = (uint32_t)r;
+      cval[at] = val[c];
+    }
+  /* cptr[k] now holds the end of column k: shift back */
+  for (size_t k = ni; k > 0; k--) cptr[k] = cptr[k - 1];
+  cptr[0] = 0;
 }
 
 /* Compress the non-zero entries of X (n x ni) into (ptr, idx, val), without
@@ -137,6 +174,9 @@ void pg_mlp_free(pg_mlp *m) {
   free(m->nzptr);
   free(m->nzidx);
   free(m->nzval);
+  free(m->cptr);
+  free(m->crow);
+  free(m->cval);
   free(m->params);
   free(m->grad);
   free(m);
@@ -169,6 +209,13 @@ static pg_status reserve(pg_mlp *m, size_t n) {
   double *v = realloc(m->nzval, (cap * m->sizes[0] + 1) * sizeof *v);
   if (!v) return PG_ENOMEM;
   m->nzval = v;
+  if (!m->cptr && !(m->cptr = malloc((m->sizes[0] + 1) * sizeof *m->cptr))) return PG_ENOMEM;
+  ix = realloc(m->crow, cap * m->sizes[0] * sizeof *ix);
+  if (!ix) return PG_ENOMEM;
+  m->crow = ix;
+  v = realloc(m->cval, cap * m->sizes[0] * sizeof *v);
+  if (!v) return PG_ENOMEM;
+  m->cval = v;
   m->cap = cap;
   return PG_OK;
 }
@@ -400,7 +447,8 @@ pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX) {
     double *gW = m->grad + m->offset[l], *gb = gW + no * ni;
     /* dW += X^T dZ (W stored in x out); db += column sums of dZ */
     if (l == 0 && m->sparse) {
-      sparse_grad(n, no, m->nzptr, m->nzidx, m->nzval, d, gW);
+      rows_to_columns(n, ni, m->nzptr, m->nzidx, m->nzval, m->cptr, m->crow, m->cval);
+      sparse_grad(ni, no, m->cptr, m->crow, m->cval, d, gW);
     } else {
       cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)no, (int)n, 1.0, in,
                   (int)ni, d, (int)no, 1.0, gW, (int)no);

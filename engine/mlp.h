@@ -58,6 +58,9 @@ typedef struct pg_mlp {
   size_t *nzptr;                        /* sparse input: row r's entries are nzptr[r]..nzptr[r+1]-1 */
   uint32_t *nzidx;                      /* column of each non-zero input, cap x sizes[0] */
   double *nzval;                        /* its value */
+  size_t *cptr;                         /* the same by columns (backward): sizes[0] + 1 */
+  uint32_t *crow;                       /* row of each non-zero, cap x sizes[0] */
+  double *cval;                         /* its value */
   double *h[PG_MLP_MAX_LAYERS];         /* h[l] = output of layer l+1, cap x sizes[l+1] */
   double *dbuf[2];                      /* backward scratch, cap x max width */
 } pg_mlp;
