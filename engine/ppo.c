@@ -609,6 +609,18 @@ static pg_status loss_grad(pg_ppo *p, const double *X, const int *act, const dou
   return PG_OK;
 }
 
+/* Sum of squares with eight partial sums (lane j takes the entries i = j mod
+ * 8, combined pairwise at the end): independent chains the compiler turns
+ * into vector code; a fixed order, so deterministic. */
+static double sumsq(const double *g, size_t n) {
+  double acc[8] = {0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t j = 0; j < 8; j++) acc[j] += g[i + j] * g[i + j];
+  for (size_t j = 0; i < n; i++, j++) acc[j] += g[i] * g[i];
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
 /* One minibatch: gather idx[0..nb), loss and gradient, clip, Adam. */
 static pg_status minibatch(pg_ppo *p, const size_t *idx, size_t nb, upd_acc *acc) {
   const pg_ppo_config *c = &p->cfg;
@@ -630,8 +642,7 @@ static pg_status minibatch(pg_ppo *p, const size_t *idx, size_t nb, upd_acc *acc
   pg_mlp *nets[3] = {p->trunk, p->pi, p->vf};
   double gn = 0.0;
   for (int k = 0; k < 3; k++)
-    if (nets[k])
-      for (size_t i = 0; i < nets[k]->nparams; i++) gn += nets[k]->grad[i] * nets[k]->grad[i];
+    if (nets[k]) gn += sumsq(nets[k]->grad, nets[k]->nparams);
   gn = sqrt(gn);
   if (!isfinite(gn)) return PG_EDOM;
   if (c->max_grad_norm > 0.0 && gn > c->max_grad_norm) {
