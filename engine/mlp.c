@@ -399,17 +399,10 @@ static void activate(pg_mlp_act act, double *h, size_t n) {
   }
 }
 
-/* Share of non-zeros below which the first layer skips the zeros (one-hot
- * inputs). */
-#define SPARSE_MAX_DENSITY 0.3
-
-pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y) {
-  if (n == 0) return PG_EINVAL;
-  pg_status st = reserve(m, n);
-  if (st != PG_OK) return st;
+/* The layers, once the first layer's input is set up (X dense, or the
+ * compressed rows in m->nz* when m->sparse). */
+static void forward_layers(pg_mlp *m, const double *X, size_t n, double *Y) {
   const double *in = X;
-  size_t nnz = compress_rows(n, m->sizes[0], X, m->nzptr, m->nzidx, m->nzval);
-  m->sparse = (double)nnz < SPARSE_MAX_DENSITY * (double)(n * m->sizes[0]);
   for (size_t l = 0; l < m->nlayers; l++) {
     size_t ni = m->sizes[l], no = m->sizes[l + 1];
     const double *W = m->params + m->offset[l], *b = W + no * ni;
@@ -427,6 +420,37 @@ pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y) {
   m->n = n;
   m->x = X;
   if (Y) memcpy(Y, m->h[m->nlayers - 1], n * m->sizes[m->nlayers] * sizeof *Y);
+}
+
+pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y) {
+  if (n == 0) return PG_EINVAL;
+  pg_status st = reserve(m, n);
+  if (st != PG_OK) return st;
+  size_t nnz = compress_rows(n, m->sizes[0], X, m->nzptr, m->nzidx, m->nzval);
+  m->sparse = (double)nnz < PG_MLP_SPARSE_MAX_DENSITY * (double)(n * m->sizes[0]);
+  forward_layers(m, X, n, Y);
+  return PG_OK;
+}
+
+pg_status pg_mlp_forward_sparse(pg_mlp *m, size_t n, const size_t *ptr, const uint32_t *idx,
+                                const double *val, double *Y) {
+  if (n == 0) return PG_EINVAL;
+  size_t ni = m->sizes[0];
+  for (size_t r = 0; r < n; r++) {
+    if (ptr[r + 1] < ptr[r] || ptr[r + 1] - ptr[r] > ni) return PG_EINVAL;
+    for (size_t c = ptr[r]; c < ptr[r + 1]; c++)
+      if (idx[c - ptr[0]] >= ni || (c > ptr[r] && idx[c - ptr[0]] <= idx[c - 1 - ptr[0]]))
+        return PG_EINVAL;
+  }
+  pg_status st = reserve(m, n);
+  if (st != PG_OK) return st;
+  size_t nnz = ptr[n] - ptr[0];
+  for (size_t r = 0; r <= n; r++) m->nzptr[r] = ptr[r] - ptr[0];
+  memcpy(m->nzidx, idx, nnz * sizeof *idx);
+  memcpy(m->nzval, val, nnz * sizeof *val);
+  m->sparse = 1;
+  forward_layers(m, NULL, n, Y);
+  m->n = n;
   return PG_OK;
 }
 
