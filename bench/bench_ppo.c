@@ -74,11 +74,18 @@ static void run_ppo(pg_nas_data *data, size_t n_envs, int shared, pg_mlp_act act
     fprintf(stderr, "learn failed: %s\n", pg_strerror(s));
     exit(1);
   }
+  /* checksum of the trained parameters: optimisations that keep the
+     arithmetic print the same value */
+  size_t np = pg_ppo_get_params(p, NULL);
+  double *par = malloc(np * sizeof *par), sum = 0.0;
+  pg_ppo_get_params(p, par);
+  for (size_t i = 0; i < np; i++) sum += par[i] * (double)(i % 7 + 1);
+  free(par);
   printf("env + PPO  envs=%-2zu %-8s %-4s epochs=%-2zu batch=%-3zu %7llu steps %6.2f s %8.0f "
-         "steps/s wall %8.0f steps/s cpu (mean return %.2f)\n",
+         "steps/s wall %8.0f steps/s cpu (mean return %.2f, params %.17g)\n",
          n_envs, shared ? "shared" : "separate", act == PG_MLP_TANH ? "tanh" : "relu", epochs, batch,
          (unsigned long long)st.timesteps, dt,
-         (double)st.timesteps / dt, (double)st.timesteps / dc, st.ep_return_mean);
+         (double)st.timesteps / dt, (double)st.timesteps / dc, st.ep_return_mean, sum);
   pg_ppo_free(p);
   for (size_t i = 0; i < n_envs; i++) pg_nasenv_free(envs[i]);
   free(envs);

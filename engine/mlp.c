@@ -18,40 +18,112 @@
 #define PG_CLONES
 #endif
 
-/* h[r, :] += sum_k X[r, k] W[k, :] over the non-zero X[r, k] (n rows, ni
- * inputs, no outputs): the first layer on one-hot inputs. */
-PG_CLONES static void sparse_forward(size_t n, size_t ni, size_t no, const double *restrict X,
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#include <immintrin.h>
+#define PG_HAVE_AVX2 1
+#else
+#define PG_HAVE_AVX2 0
+#endif
+
+/* Output block of the sparse first layer, kept in registers. */
+#define SPARSE_JB 16
+
+/* h[r, :] += sum_k X[r, k] W[k, :] over the non-zero X[r, k], given as
+ * compressed rows (ptr, idx, val) in increasing k: the first layer on one-hot
+ * inputs. Per output the additions happen in the same order as in the dense
+ * loop over k (x * w with x = 1 is exactly w), so the result does not depend
+ * on the blocking. */
+PG_CLONES static void sparse_forward(size_t n, size_t no, const size_t *restrict ptr,
+                                     const uint32_t *restrict idx, const double *restrict val,
                                      const double *restrict W, double *restrict h) {
   for (size_t r = 0; r < n; r++) {
-    const double *x = X + r * ni;
     double *hr = h + r * no;
-    for (size_t k = 0; k < ni; k++) {
-      double xk = x[k];
-      if (xk == 0.0) continue;
-      const double *w = W + k * no;
-      if (xk == 1.0) /* one-hot entries: no multiplication (same result) */
-        for (size_t j = 0; j < no; j++) hr[j] += w[j];
-      else
-        for (size_t j = 0; j < no; j++) hr[j] += xk * w[j];
+    size_t j0 = 0;
+    for (; j0 + SPARSE_JB <= no; j0 += SPARSE_JB) {
+      double acc[SPARSE_JB];
+      for (size_t j = 0; j < SPARSE_JB; j++) acc[j] = hr[j0 + j];
+      for (size_t c = ptr[r]; c < ptr[r + 1]; c++) {
+        const double *w = W + (size_t)idx[c] * no + j0;
+        double xk = val[c];
+        for (size_t j = 0; j < SPARSE_JB; j++) acc[j] += xk * w[j];
+      }
+      for (size_t j = 0; j < SPARSE_JB; j++) hr[j0 + j] = acc[j];
     }
+    if (j0 < no)
+      for (size_t c = ptr[r]; c < ptr[r + 1]; c++) {
+        const double *w = W + (size_t)idx[c] * no;
+        double xk = val[c];
+        for (size_t j = j0; j < no; j++) hr[j] += xk * w[j];
+      }
   }
 }
 
-/* gW[k, :] += X[r, k] dZ[r, :] over the non-zero X[r, k]. */
-PG_CLONES static void sparse_grad(size_t n, size_t ni, size_t no, const double *restrict X,
+/* gW[k, :] += X[r, k] dZ[r, :] over the non-zero X[r, k], given by columns
+ * (cptr, crow, cval) with rows in increasing order: per k, blocks of outputs
+ * accumulate in registers, over the rows in the same order as a loop over r,
+ * so the result does not depend on the blocking. */
+PG_CLONES static void sparse_grad(size_t ni, size_t no, const size_t *restrict cptr,
+                                  const uint32_t *restrict crow, const double *restrict cval,
                                   const double *restrict dZ, double *restrict gW) {
+  for (size_t k = 0; k < ni; k++) {
+    if (cptr[k] == cptr[k + 1]) continue;
+    double *g = gW + k * no;
+    size_t j0 = 0;
+    for (; j0 + SPARSE_JB <= no; j0 += SPARSE_JB) {
+      double acc[SPARSE_JB];
+      for (size_t j = 0; j < SPARSE_JB; j++) acc[j] = g[j0 + j];
+      for (size_t c = cptr[k]; c < cptr[k + 1]; c++) {
+        const double *d = dZ + (size_t)crow[c] * no + j0;
+        double xk = cval[c];
+        for (size_t j = 0; j < SPARSE_JB; j++) acc[j] += xk * d[j];
+      }
+      for (size_t j = 0; j < SPARSE_JB; j++) g[j0 + j] = acc[j];
+    }
+    if (j0 < no)
+      for (size_t c = cptr[k]; c < cptr[k + 1]; c++) {
+        const double *d = dZ + (size_t)crow[c] * no;
+        double xk = cval[c];
+        for (size_t j = j0; j < no; j++) g[j] += xk * d[j];
+      }
+  }
+}
+
+/* Rows (ptr, idx, val) of n x ni to columns (cptr, crow, cval), rows in
+ * increasing order within each column (counting sort). */
+static void rows_to_columns(size_t n, size_t ni, const size_t *restrict ptr,
+                            const uint32_t *restrict idx, const double *restrict val,
+                            size_t *restrict cptr, uint32_t *restrict crow,
+                            double *restrict cval) {
+  memset(cptr, 0, (ni + 1) * sizeof *cptr);
+  for (size_t c = 0; c < ptr[n]; c++) cptr[idx[c] + 1]++;
+  for (size_t k = 0; k < ni; k++) cptr[k + 1] += cptr[k];
+  for (size_t r = 0; r < n; r++)
+    for (size_t c = ptr[r]; c < ptr[r + 1]; c++) {
+      size_t at = cptr[idx[c]]++;
+      crow[at] = (uint32_t)r;
+      cval[at] = val[c];
+    }
+  /* cptr[k] now holds the end of column k: shift back */
+  for (size_t k = ni; k > 0; k--) cptr[k] = cptr[k - 1];
+  cptr[0] = 0;
+}
+
+/* Compress the non-zero entries of X (n x ni) into (ptr, idx, val), without
+ * branches on the data; returns their number. */
+static size_t compress_rows(size_t n, size_t ni, const double *restrict X, size_t *restrict ptr,
+                            uint32_t *restrict idx, double *restrict val) {
+  size_t c = 0;
   for (size_t r = 0; r < n; r++) {
-    const double *x = X + r * ni, *dr = dZ + r * no;
+    ptr[r] = c;
+    const double *x = X + r * ni;
     for (size_t k = 0; k < ni; k++) {
-      double xk = x[k];
-      if (xk == 0.0) continue;
-      double *g = gW + k * no;
-      if (xk == 1.0)
-        for (size_t j = 0; j < no; j++) g[j] += dr[j];
-      else
-        for (size_t j = 0; j < no; j++) g[j] += xk * dr[j];
+      idx[c] = (uint32_t)k;
+      val[c] = x[k];
+      c += x[k] != 0.0;
     }
   }
+  ptr[n] = c;
+  return c;
 }
 
 static size_t max_width(const pg_mlp *m) {
@@ -99,6 +171,12 @@ void pg_mlp_free(pg_mlp *m) {
   for (size_t l = 0; l < m->nlayers; l++) free(m->h[l]);
   free(m->dbuf[0]);
   free(m->dbuf[1]);
+  free(m->nzptr);
+  free(m->nzidx);
+  free(m->nzval);
+  free(m->cptr);
+  free(m->crow);
+  free(m->cval);
   free(m->params);
   free(m->grad);
   free(m);
@@ -121,6 +199,23 @@ static pg_status reserve(pg_mlp *m, size_t n) {
     if (!p) return PG_ENOMEM;
     m->dbuf[k] = p;
   }
+  size_t *q = realloc(m->nzptr, (cap + 1) * sizeof *q);
+  if (!q) return PG_ENOMEM;
+  m->nzptr = q;
+  /* compress_rows stores one candidate past the non-zeros found (at most n x in) */
+  uint32_t *ix = realloc(m->nzidx, (cap * m->sizes[0] + 1) * sizeof *ix);
+  if (!ix) return PG_ENOMEM;
+  m->nzidx = ix;
+  double *v = realloc(m->nzval, (cap * m->sizes[0] + 1) * sizeof *v);
+  if (!v) return PG_ENOMEM;
+  m->nzval = v;
+  if (!m->cptr && !(m->cptr = malloc((m->sizes[0] + 1) * sizeof *m->cptr))) return PG_ENOMEM;
+  ix = realloc(m->crow, cap * m->sizes[0] * sizeof *ix);
+  if (!ix) return PG_ENOMEM;
+  m->crow = ix;
+  v = realloc(m->cval, cap * m->sizes[0] * sizeof *v);
+  if (!v) return PG_ENOMEM;
+  m->cval = v;
   m->cap = cap;
   return PG_OK;
 }
@@ -190,49 +285,131 @@ pg_status pg_mlp_init(pg_mlp *m, pg_rng *rng, pg_mlp_init_kind kind, double gain
   return PG_OK;
 }
 
-/* tanh through exp (glibc's tanh goes through the slower expm1): a Taylor
- * polynomial below |x| = 0.02 (truncation error < 1e-17 relative), and
- * 1 - 2 / (exp(2|x|) + 1) above (relative error a few ulp). */
-static inline double fast_tanh(double x) {
+/* tanh without libm, in straight-line code that runs four lanes at a time
+ * (AVX2) or one (scalar) with the same IEEE operations in the same order, so
+ * both give the same bits:
+ *   |x| < 0.02: Taylor polynomial to x^7 (truncation < 1e-17 relative);
+ *   else t = exp(-2|x|) (|x| clamped at 20, where tanh = 1 in double) and
+ *   tanh = sign(x) (1 - t) / (1 + t).
+ * exp(y), y in [-40, 0]: y = n ln2 + r with n = round(y / ln2) (the
+ * 1.5 * 2^52 rounding trick), ln2 split in a high part with trailing zero
+ * bits and a low part (Cody-Waite), |r| <= ln2 / 2; e^r by its Taylor series
+ * to r^13 (truncation < 1e-17 relative), times 2^n built in the exponent
+ * bits. Multiply-adds are fused (one rounding). The vector path needs
+ * AVX2 and FMA. Error: a few ulp, like the exp-based formula it replaces. */
+#define TANH_SMALL 0.02
+#define TANH_BIG 20.0
+#define EXP_MAGIC 6755399441055744.0 /* 1.5 * 2^52 */
+#define EXP_LOG2E 1.4426950408889634
+#define EXP_LN2HI 6.93147180369123816490e-01
+#define EXP_LN2LO 1.90821492927058770002e-10
+
+static const double EXP_C[14] = {1.0,
+                                 1.0,
+                                 1.0 / 2,
+                                 1.0 / 6,
+                                 1.0 / 24,
+                                 1.0 / 120,
+                                 1.0 / 720,
+                                 1.0 / 5040,
+                                 1.0 / 40320,
+                                 1.0 / 362880,
+                                 1.0 / 3628800,
+                                 1.0 / 39916800,
+                                 1.0 / 479001600,
+                                 1.0 / 6227020800.0};
+
+/* Every multiply-add is an explicit fused one (exactly rounded: C's fma and
+ * vfmadd agree), nothing is left for the compiler to contract. */
+__attribute__((noinline)) static double tanh_scalar(double x) {
   double a = fabs(x);
-  if (a < 0.02) {
-    double x2 = x * x;
-    return x * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0))));
-  }
-  if (a > 20.0) return x > 0 ? 1.0 : -1.0;
-  double t = 1.0 - 2.0 / (exp(2.0 * a) + 1.0);
-  return x > 0 ? t : -t;
+  double x2 = x * x;
+  double q = fma(x2, -17.0 / 315.0, 2.0 / 15.0);
+  q = fma(x2, q, -1.0 / 3.0);
+  q = fma(x2, q, 1.0);
+  double small = x * q;
+  double ac = TANH_BIG < a ? TANH_BIG : a; /* NaN stays NaN, as minpd(20, a) */
+  double y = -2.0 * ac;
+  double k = fma(y, EXP_LOG2E, EXP_MAGIC);
+  double nd = k - EXP_MAGIC;
+  double r = fma(nd, -EXP_LN2HI, y);
+  r = fma(nd, -EXP_LN2LO, r);
+  double p = EXP_C[13];
+  for (int i = 12; i >= 0; i--) p = fma(p, r, EXP_C[i]);
+  uint64_t kb, mb, sb;
+  double magic = EXP_MAGIC, scale;
+  memcpy(&kb, &k, sizeof kb);
+  memcpy(&mb, &magic, sizeof mb);
+  sb = (kb - mb + 1023) << 52;
+  memcpy(&scale, &sb, sizeof scale);
+  double t = p * scale;
+  double big = (1.0 - t) / (1.0 + t);
+  big = x < 0.0 ? -big : big;
+  return a < TANH_SMALL ? small : big;
 }
+
+#if PG_HAVE_AVX2
+__attribute__((target("avx2,fma"))) static void tanh_avx2(double *h, size_t n) {
+  const __m256d sgn = _mm256_set1_pd(-0.0), one = _mm256_set1_pd(1.0),
+                magic = _mm256_set1_pd(EXP_MAGIC);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    __m256d x = _mm256_loadu_pd(h + i);
+    __m256d a = _mm256_andnot_pd(sgn, x);
+    __m256d x2 = _mm256_mul_pd(x, x);
+    __m256d q = _mm256_fmadd_pd(x2, _mm256_set1_pd(-17.0 / 315.0), _mm256_set1_pd(2.0 / 15.0));
+    q = _mm256_fmadd_pd(x2, q, _mm256_set1_pd(-1.0 / 3.0));
+    q = _mm256_fmadd_pd(x2, q, one);
+    __m256d small = _mm256_mul_pd(x, q);
+    __m256d ac = _mm256_min_pd(_mm256_set1_pd(TANH_BIG), a);
+    __m256d y = _mm256_mul_pd(_mm256_set1_pd(-2.0), ac);
+    __m256d k = _mm256_fmadd_pd(y, _mm256_set1_pd(EXP_LOG2E), magic);
+    __m256d nd = _mm256_sub_pd(k, magic);
+    __m256d r = _mm256_fmadd_pd(nd, _mm256_set1_pd(-EXP_LN2HI), y);
+    r = _mm256_fmadd_pd(nd, _mm256_set1_pd(-EXP_LN2LO), r);
+    __m256d p = _mm256_set1_pd(EXP_C[13]);
+    for (int j = 12; j >= 0; j--) p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(EXP_C[j]));
+    __m256i sb = _mm256_slli_epi64(
+        _mm256_add_epi64(_mm256_sub_epi64(_mm256_castpd_si256(k), _mm256_castpd_si256(magic)),
+                         _mm256_set1_epi64x(1023)),
+        52);
+    __m256d t = _mm256_mul_pd(p, _mm256_castsi256_pd(sb));
+    __m256d big = _mm256_div_pd(_mm256_sub_pd(one, t), _mm256_add_pd(one, t));
+    /* sign of x (x < 0: negate; -0.0 and +0.0 take the small branch) */
+    __m256d neg = _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ);
+    big = _mm256_blendv_pd(big, _mm256_xor_pd(big, sgn), neg);
+    __m256d issmall = _mm256_cmp_pd(a, _mm256_set1_pd(TANH_SMALL), _CMP_LT_OQ);
+    _mm256_storeu_pd(h + i, _mm256_blendv_pd(big, small, issmall));
+  }
+  for (; i < n; i++) h[i] = tanh_scalar(h[i]);
+}
+#endif
 
 static void activate(pg_mlp_act act, double *h, size_t n) {
-  if (act == PG_MLP_TANH)
-    for (size_t i = 0; i < n; i++) h[i] = fast_tanh(h[i]);
-  else
+  if (act == PG_MLP_TANH) {
+#if PG_HAVE_AVX2
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+      tanh_avx2(h, n);
+      return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++) h[i] = tanh_scalar(h[i]);
+  } else {
     for (size_t i = 0; i < n; i++) h[i] = h[i] > 0.0 ? h[i] : 0.0;
+  }
 }
 
-/* Share of zeros above which the first layer skips them (one-hot inputs). */
-#define SPARSE_MAX_DENSITY 0.3
-
-static int mostly_zero(const double *X, size_t n) {
-  size_t nz = 0;
-  for (size_t i = 0; i < n; i++) nz += X[i] != 0.0;
-  return (double)nz < SPARSE_MAX_DENSITY * (double)n;
-}
-
-pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y) {
-  if (n == 0) return PG_EINVAL;
-  pg_status st = reserve(m, n);
-  if (st != PG_OK) return st;
+/* The layers, once the first layer's input is set up (X dense, or the
+ * compressed rows in m->nz* when m->sparse). */
+static void forward_layers(pg_mlp *m, const double *X, size_t n, double *Y) {
   const double *in = X;
-  m->sparse = mostly_zero(X, n * m->sizes[0]);
   for (size_t l = 0; l < m->nlayers; l++) {
     size_t ni = m->sizes[l], no = m->sizes[l + 1];
     const double *W = m->params + m->offset[l], *b = W + no * ni;
     double *h = m->h[l];
     for (size_t r = 0; r < n; r++) memcpy(h + r * no, b, no * sizeof *b);
     if (l == 0 && m->sparse) {
-      sparse_forward(n, ni, no, X, W, h);
+      sparse_forward(n, no, m->nzptr, m->nzidx, m->nzval, W, h);
     } else {
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)no, (int)ni, 1.0, in,
                   (int)ni, W, (int)no, 1.0, h, (int)no);
@@ -243,6 +420,37 @@ pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y) {
   m->n = n;
   m->x = X;
   if (Y) memcpy(Y, m->h[m->nlayers - 1], n * m->sizes[m->nlayers] * sizeof *Y);
+}
+
+pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y) {
+  if (n == 0) return PG_EINVAL;
+  pg_status st = reserve(m, n);
+  if (st != PG_OK) return st;
+  size_t nnz = compress_rows(n, m->sizes[0], X, m->nzptr, m->nzidx, m->nzval);
+  m->sparse = (double)nnz < PG_MLP_SPARSE_MAX_DENSITY * (double)(n * m->sizes[0]);
+  forward_layers(m, X, n, Y);
+  return PG_OK;
+}
+
+pg_status pg_mlp_forward_sparse(pg_mlp *m, size_t n, const size_t *ptr, const uint32_t *idx,
+                                const double *val, double *Y) {
+  if (n == 0) return PG_EINVAL;
+  size_t ni = m->sizes[0];
+  for (size_t r = 0; r < n; r++) {
+    if (ptr[r + 1] < ptr[r] || ptr[r + 1] - ptr[r] > ni) return PG_EINVAL;
+    for (size_t c = ptr[r]; c < ptr[r + 1]; c++)
+      if (idx[c - ptr[0]] >= ni || (c > ptr[r] && idx[c - ptr[0]] <= idx[c - 1 - ptr[0]]))
+        return PG_EINVAL;
+  }
+  pg_status st = reserve(m, n);
+  if (st != PG_OK) return st;
+  size_t nnz = ptr[n] - ptr[0];
+  for (size_t r = 0; r <= n; r++) m->nzptr[r] = ptr[r] - ptr[0];
+  memcpy(m->nzidx, idx, nnz * sizeof *idx);
+  memcpy(m->nzval, val, nnz * sizeof *val);
+  m->sparse = 1;
+  forward_layers(m, NULL, n, Y);
+  m->n = n;
   return PG_OK;
 }
 
@@ -269,7 +477,8 @@ pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX) {
     double *gW = m->grad + m->offset[l], *gb = gW + no * ni;
     /* dW += X^T dZ (W stored in x out); db += column sums of dZ */
     if (l == 0 && m->sparse) {
-      sparse_grad(n, ni, no, in, d, gW);
+      rows_to_columns(n, ni, m->nzptr, m->nzidx, m->nzval, m->cptr, m->crow, m->cval);
+      sparse_grad(ni, no, m->cptr, m->crow, m->cval, d, gW);
     } else {
       cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)no, (int)n, 1.0, in,
                   (int)ni, d, (int)no, 1.0, gW, (int)no);
@@ -324,22 +533,59 @@ void pg_mlp_adam_free(pg_mlp_adam *a) {
   a->n = 0;
 }
 
-PG_CLONES void pg_mlp_adam_step(pg_mlp_adam *a, double *restrict params,
-                                const double *restrict grad) {
-  a->t++;
-  double c1 = 1.0 - pow(a->beta1, (double)a->t), c2 = 1.0 - pow(a->beta2, (double)a->t);
-  double step = a->lr / c1, isc2 = 1.0 / sqrt(c2), eps = a->eps;
-  double b1 = a->beta1, b2 = a->beta2, ob1 = 1.0 - b1, ob2 = 1.0 - b2;
-  double *restrict m = a->m, *restrict v = a->v;
-  size_t n = a->n;
+/* One Adam update of n parameters. torch's form:
+ *   p -= lr/c1 * m / (sqrt(v)/sqrt(c2) + eps). */
+static void adam_scalar(size_t n, double b1, double b2, double step, double isc2, double eps,
+                        double *restrict m, double *restrict v, double *restrict params,
+                        const double *restrict grad) {
+  double ob1 = 1.0 - b1, ob2 = 1.0 - b2;
   for (size_t i = 0; i < n; i++) {
     double g = grad[i];
     double mi = b1 * m[i] + ob1 * g, vi = b2 * v[i] + ob2 * g * g;
     m[i] = mi;
     v[i] = vi;
-    /* torch's form: p -= lr/c1 * m / (sqrt(v)/sqrt(c2) + eps) */
     params[i] -= step * mi / (sqrt(vi) * isc2 + eps);
   }
+}
+
+#if PG_HAVE_AVX2
+/* The same operations four at a time (the compiler does not vectorise the
+ * scalar loop: libm's sqrt may set errno). No FMA, correctly rounded
+ * vsqrtpd/vdivpd: bit-identical to adam_scalar. */
+__attribute__((target("avx2"))) static void adam_avx2(size_t n, double b1, double b2, double step,
+                                                      double isc2, double eps, double *restrict m,
+                                                      double *restrict v, double *restrict params,
+                                                      const double *restrict grad) {
+  __m256d vb1 = _mm256_set1_pd(b1), vb2 = _mm256_set1_pd(b2), vob1 = _mm256_set1_pd(1.0 - b1),
+          vob2 = _mm256_set1_pd(1.0 - b2), vstep = _mm256_set1_pd(step),
+          visc2 = _mm256_set1_pd(isc2), veps = _mm256_set1_pd(eps);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    __m256d g = _mm256_loadu_pd(grad + i);
+    __m256d mi = _mm256_add_pd(_mm256_mul_pd(vb1, _mm256_loadu_pd(m + i)), _mm256_mul_pd(vob1, g));
+    __m256d vi = _mm256_add_pd(_mm256_mul_pd(vb2, _mm256_loadu_pd(v + i)),
+                               _mm256_mul_pd(_mm256_mul_pd(vob2, g), g));
+    _mm256_storeu_pd(m + i, mi);
+    _mm256_storeu_pd(v + i, vi);
+    __m256d den = _mm256_add_pd(_mm256_mul_pd(_mm256_sqrt_pd(vi), visc2), veps);
+    __m256d upd = _mm256_div_pd(_mm256_mul_pd(vstep, mi), den);
+    _mm256_storeu_pd(params + i, _mm256_sub_pd(_mm256_loadu_pd(params + i), upd));
+  }
+  adam_scalar(n - i, b1, b2, step, isc2, eps, m + i, v + i, params + i, grad + i);
+}
+#endif
+
+void pg_mlp_adam_step(pg_mlp_adam *a, double *restrict params, const double *restrict grad) {
+  a->t++;
+  double c1 = 1.0 - pow(a->beta1, (double)a->t), c2 = 1.0 - pow(a->beta2, (double)a->t);
+  double step = a->lr / c1, isc2 = 1.0 / sqrt(c2);
+#if PG_HAVE_AVX2
+  if (__builtin_cpu_supports("avx2")) {
+    adam_avx2(a->n, a->beta1, a->beta2, step, isc2, a->eps, a->m, a->v, params, grad);
+    return;
+  }
+#endif
+  adam_scalar(a->n, a->beta1, a->beta2, step, isc2, a->eps, a->m, a->v, params, grad);
 }
 
 /* ---- files ---- */

@@ -37,6 +37,9 @@
 
 #define PG_MLP_MAX_LAYERS 16
 #define PG_MLP_MAX_WIDTH 65536
+/* pg_mlp_forward skips zero inputs when their count is below this share of
+ * n x sizes[0] (as a double comparison: nnz < share * n * in). */
+#define PG_MLP_SPARSE_MAX_DENSITY 0.3
 
 typedef enum pg_mlp_act { PG_MLP_TANH = 0, PG_MLP_RELU = 1 } pg_mlp_act;
 typedef enum pg_mlp_init_kind { PG_MLP_INIT_ORTHOGONAL = 0, PG_MLP_INIT_NORMAL = 1 } pg_mlp_init_kind;
@@ -55,6 +58,12 @@ typedef struct pg_mlp {
   size_t n;                             /* batch size of the last forward (0: none) */
   const double *x;                      /* input of the last forward (not owned) */
   int sparse;                           /* last forward skipped zero inputs */
+  size_t *nzptr;                        /* sparse input: row r's entries are nzptr[r]..nzptr[r+1]-1 */
+  uint32_t *nzidx;                      /* column of each non-zero input, cap x sizes[0] */
+  double *nzval;                        /* its value */
+  size_t *cptr;                         /* the same by columns (backward): sizes[0] + 1 */
+  uint32_t *crow;                       /* row of each non-zero, cap x sizes[0] */
+  double *cval;                         /* its value */
   double *h[PG_MLP_MAX_LAYERS];         /* h[l] = output of layer l+1, cap x sizes[l+1] */
   double *dbuf[2];                      /* backward scratch, cap x max width */
 } pg_mlp;
@@ -75,6 +84,14 @@ pg_status pg_mlp_init(pg_mlp *m, pg_rng *rng, pg_mlp_init_kind kind, double gain
 /* Y[n x out] = f(X[n x in]); caches the activations for pg_mlp_backward.
  * Y may be NULL (the output stays readable through pg_mlp_output). */
 pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y);
+/* The same forward for an input given by its non-zero entries, compressed
+ * rows: row r's are idx[k], val[k] for k = ptr[r] - ptr[0] .. ptr[r+1] - ptr[0]
+ * - 1, columns strictly increasing within a row (they are copied). The
+ * first layer always skips the zeros, with the same results as
+ * pg_mlp_forward when that one does (inputs with < 30% non-zeros).
+ * PG_EINVAL on a column >= sizes[0], decreasing ptr or n = 0. */
+pg_status pg_mlp_forward_sparse(pg_mlp *m, size_t n, const size_t *ptr, const uint32_t *idx,
+                                const double *val, double *Y);
 /* Output of the last forward, n x sizes[L] (valid until the next forward). */
 const double *pg_mlp_output(const pg_mlp *m);
 

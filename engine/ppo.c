@@ -31,6 +31,11 @@ struct pg_ppo {
   int *act;
   unsigned char *done;
   size_t *perm;
+  /* the rollout's observations as compressed rows (non-zeros), and a
+     minibatch's */
+  size_t *optr, *bptr;
+  uint32_t *oidx, *bidx;
+  double *oval, *bval;
   /* minibatch scratch */
   double *xb, *dlogits, *dv, *dh1, *dh2, *lsm, *scratch, *mb;
   int *actb;
@@ -188,6 +193,15 @@ static void free_buffers(pg_ppo *p) {
   free(p->done);
   free(p->perm);
   free(p->last_val);
+  free(p->optr);
+  free(p->oidx);
+  free(p->oval);
+  free(p->bptr);
+  free(p->bidx);
+  free(p->bval);
+  p->optr = p->bptr = NULL;
+  p->oidx = p->bidx = NULL;
+  p->oval = p->bval = NULL;
   p->env_ctx = NULL;
   p->env_rng = NULL;
   p->cur_obs = p->ep_ret = p->ep_len = p->obs = p->logp = p->val = p->rew = p->adv = p->ret =
@@ -282,19 +296,40 @@ static void decode_choice(const pg_ppo *p, size_t b, size_t idx, int *a) {
 
 /* ---- networks ---- */
 
-static pg_status forward(pg_ppo *p, const double *X, size_t n, const double **logits,
-                         const double **values) {
+/* Non-zero entries of n observations, compressed rows (see
+ * pg_mlp_forward_sparse). */
+typedef struct sparse_in {
+  const size_t *ptr;
+  const uint32_t *idx;
+  const double *val;
+} sparse_in;
+
+/* Forward on X, or, when sp is not NULL, on the same observations given by
+ * their non-zeros (X unused). */
+static pg_status forward_in(pg_ppo *p, const double *X, const sparse_in *sp, size_t n,
+                            const double **logits, const double **values) {
   pg_status st;
   const double *in = X;
-  if (p->trunk) {
-    if ((st = pg_mlp_forward(p->trunk, X, n, NULL)) != PG_OK) return st;
-    in = pg_mlp_output(p->trunk);
+  pg_mlp *first[2] = {p->trunk ? p->trunk : p->pi, p->trunk ? NULL : p->vf};
+  for (int k = 0; k < 2; k++) {
+    if (!first[k]) continue;
+    st = sp ? pg_mlp_forward_sparse(first[k], n, sp->ptr, sp->idx, sp->val, NULL)
+            : pg_mlp_forward(first[k], X, n, NULL);
+    if (st != PG_OK) return st;
   }
-  if ((st = pg_mlp_forward(p->pi, in, n, NULL)) != PG_OK) return st;
-  if ((st = pg_mlp_forward(p->vf, in, n, NULL)) != PG_OK) return st;
+  if (p->trunk) {
+    in = pg_mlp_output(p->trunk);
+    if ((st = pg_mlp_forward(p->pi, in, n, NULL)) != PG_OK) return st;
+    if ((st = pg_mlp_forward(p->vf, in, n, NULL)) != PG_OK) return st;
+  }
   *logits = pg_mlp_output(p->pi);
   *values = pg_mlp_output(p->vf);
   return PG_OK;
+}
+
+static pg_status forward(pg_ppo *p, const double *X, size_t n, const double **logits,
+                         const double **values) {
+  return forward_in(p, X, NULL, n, logits, values);
 }
 
 static size_t trunk_width(const pg_ppo *p) {
@@ -435,9 +470,16 @@ static pg_status attach(pg_ppo *p, pg_env *envs, size_t E) {
   p->act = malloc(N * p->cfg.nheads * sizeof(int));
   p->done = malloc(N);
   p->perm = malloc(N * sizeof(size_t));
+  size_t B = p->cfg.batch_size < N ? p->cfg.batch_size : N;
+  p->optr = malloc((N + 1) * sizeof(size_t));
+  p->oidx = malloc(N * D * sizeof(uint32_t));
+  p->oval = malloc(N * D * sizeof(double));
+  p->bptr = malloc((B + 1) * sizeof(size_t));
+  p->bidx = malloc(B * D * sizeof(uint32_t));
+  p->bval = malloc(B * D * sizeof(double));
   if (!p->env_ctx || !p->env_rng || !p->cur_obs || !p->ep_ret || !p->ep_len || !p->last_val ||
       !p->obs || !p->logp || !p->val || !p->rew || !p->adv || !p->ret || !p->act || !p->done ||
-      !p->perm) {
+      !p->perm || !p->optr || !p->oidx || !p->oval || !p->bptr || !p->bidx || !p->bval) {
     free_buffers(p);
     return PG_ENOMEM;
   }
@@ -523,13 +565,13 @@ typedef struct upd_acc {
  * X: nb observations; act: nb x nheads; lpo: old log-probabilities; adv:
  * raw advantages (normalised here when cfg.norm_adv); ret: returns; vold:
  * old values (for clip_vf). */
-static pg_status loss_grad(pg_ppo *p, const double *X, const int *act, const double *lpo,
-                           const double *adv, const double *ret, const double *vold, size_t nb,
-                           double *loss, upd_acc *acc) {
+static pg_status loss_grad(pg_ppo *p, const double *X, const sparse_in *sp, const int *act,
+                           const double *lpo, const double *adv, const double *ret,
+                           const double *vold, size_t nb, double *loss, upd_acc *acc) {
   const pg_ppo_config *c = &p->cfg;
   size_t nh = c->nheads, nl = p->nlogits;
   const double *Z, *V;
-  pg_status st = forward(p, X, nb, &Z, &V);
+  pg_status st = forward_in(p, X, sp, nb, &Z, &V);
   if (st != PG_OK) return st;
   double *lpn = p->mb, *an = p->mb + nb, *g = p->mb + 2 * nb;
   double mean = 0.0, sd = 0.0;
@@ -609,29 +651,53 @@ static pg_status loss_grad(pg_ppo *p, const double *X, const int *act, const dou
   return PG_OK;
 }
 
+/* Sum of squares with eight partial sums (lane j takes the entries i = j mod
+ * 8, combined pairwise at the end): independent chains the compiler turns
+ * into vector code; a fixed order, so deterministic. */
+static double sumsq(const double *g, size_t n) {
+  double acc[8] = {0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t j = 0; j < 8; j++) acc[j] += g[i + j] * g[i + j];
+  for (size_t j = 0; i < n; i++, j++) acc[j] += g[i] * g[i];
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
 /* One minibatch: gather idx[0..nb), loss and gradient, clip, Adam. */
 static pg_status minibatch(pg_ppo *p, const size_t *idx, size_t nb, upd_acc *acc) {
   const pg_ppo_config *c = &p->cfg;
   size_t D = c->obs_dim, nh = c->nheads;
   double *lpo = p->mb + 3 * nb, *adv = p->mb + 4 * nb, *ret = p->mb + 5 * nb,
          *vold = p->mb + 6 * nb;
+  size_t nz = 0;
   for (size_t i = 0; i < nb; i++) {
     size_t k = idx[i];
-    memcpy(p->xb + i * D, p->obs + k * D, D * sizeof(double));
     memcpy(p->actb + i * nh, p->act + k * nh, nh * sizeof(int));
     lpo[i] = p->logp[k];
     adv[i] = p->adv[k];
     ret[i] = p->ret[k];
     vold[i] = p->val[k];
+    /* the observation's non-zeros, from the compressed rollout */
+    size_t a = p->optr[k], len = p->optr[k + 1] - a;
+    p->bptr[i] = nz;
+    memcpy(p->bidx + nz, p->oidx + a, len * sizeof *p->bidx);
+    memcpy(p->bval + nz, p->oval + a, len * sizeof *p->bval);
+    nz += len;
   }
+  p->bptr[nb] = nz;
+  /* a sparse minibatch (the test pg_mlp_forward makes) skips the dense copy */
+  sparse_in sp = {p->bptr, p->bidx, p->bval};
+  int sparse = (double)nz < PG_MLP_SPARSE_MAX_DENSITY * (double)(nb * D);
+  if (!sparse)
+    for (size_t i = 0; i < nb; i++) memcpy(p->xb + i * D, p->obs + idx[i] * D, D * sizeof(double));
   double loss;
-  pg_status st = loss_grad(p, p->xb, p->actb, lpo, adv, ret, vold, nb, &loss, acc);
+  pg_status st = loss_grad(p, p->xb, sparse ? &sp : NULL, p->actb, lpo, adv, ret, vold, nb, &loss,
+                           acc);
   if (st != PG_OK) return st;
   pg_mlp *nets[3] = {p->trunk, p->pi, p->vf};
   double gn = 0.0;
   for (int k = 0; k < 3; k++)
-    if (nets[k])
-      for (size_t i = 0; i < nets[k]->nparams; i++) gn += nets[k]->grad[i] * nets[k]->grad[i];
+    if (nets[k]) gn += sumsq(nets[k]->grad, nets[k]->nparams);
   gn = sqrt(gn);
   if (!isfinite(gn)) return PG_EDOM;
   if (c->max_grad_norm > 0.0 && gn > c->max_grad_norm) {
@@ -648,8 +714,20 @@ static pg_status minibatch(pg_ppo *p, const size_t *idx, size_t nb, upd_acc *acc
 }
 
 static pg_status update(pg_ppo *p, upd_acc *acc) {
-  size_t N = p->cfg.n_steps * p->n_envs;
+  size_t N = p->cfg.n_steps * p->n_envs, D = p->cfg.obs_dim;
   size_t B = p->cfg.batch_size < N ? p->cfg.batch_size : N;
+  /* compress the rollout's observations once (branch-free) */
+  size_t c = 0;
+  for (size_t r = 0; r < N; r++) {
+    p->optr[r] = c;
+    const double *x = p->obs + r * D;
+    for (size_t k = 0; k < D; k++) {
+      p->oidx[c] = (uint32_t)k;
+      p->oval[c] = x[k];
+      c += x[k] != 0.0;
+    }
+  }
+  p->optr[N] = c;
   for (size_t e = 0; e < p->cfg.n_epochs; e++) {
     for (size_t i = 0; i < N; i++) p->perm[i] = i;
     pg_rng_shuffle(&p->rng, p->perm, N);
@@ -880,7 +958,7 @@ pg_status pg_ppo_loss(pg_ppo *p, const double *obs, const int *actions, const do
   pg_status st = PG_OK;
   if (n > p->batch_cap) st = reserve_batch(p, n);
   if (st != PG_OK) return st;
-  st = loss_grad(p, obs, actions, logp_old, adv, returns, values_old, n, loss, NULL);
+  st = loss_grad(p, obs, NULL, actions, logp_old, adv, returns, values_old, n, loss, NULL);
   if (st != PG_OK || !grad) return st;
   const pg_mlp *nets[3] = {p->trunk, p->pi, p->vf};
   size_t o = 0;

@@ -245,12 +245,121 @@ static void test_xor(void **state) {
   pg_mlp_free(m);
 }
 
+/* A wide one-hot-like first layer (37 outputs: two register blocks of 16
+ * and a tail): output and weight gradient against sums written out here,
+ * pg_mlp_forward_sparse bit-identical to pg_mlp_forward, and its argument
+ * checks. */
+static void test_sparse_input(void **state) {
+  (void)state;
+  enum { NI = 40, NO = 37, N = 9 };
+  size_t sizes[] = {NI, NO};
+  pg_mlp *m, *m2;
+  assert_int_equal(pg_mlp_new(&m, 1, sizes, PG_MLP_TANH, 1), PG_OK);
+  assert_int_equal(pg_mlp_new(&m2, 1, sizes, PG_MLP_TANH, 1), PG_OK);
+  pg_rng r;
+  pg_rng_seed(&r, 5);
+  assert_int_equal(pg_mlp_init(m, &r, PG_MLP_INIT_NORMAL, 1.0, 3.0), PG_OK);
+  for (size_t i = 0; i < m->nparams; i++) m->params[i] += 0.2 * pg_rng_normal(&r);
+  assert_int_equal(pg_mlp_copy_params(m2, m), PG_OK);
+  double X[N * NI] = {0}, c[N * NO];
+  for (size_t row = 0; row < N; row++) { /* 3 one-hot entries and one real value per row */
+    for (int t = 0; t < 3; t++) X[row * NI + t * 10 + pg_rng_below(&r, 10)] = 1.0;
+    X[row * NI + 30 + row % 10] = pg_rng_normal(&r);
+  }
+  for (size_t i = 0; i < N * NO; i++) c[i] = pg_rng_normal(&r);
+  assert_int_equal(pg_mlp_forward(m, X, N, NULL), PG_OK);
+  assert_int_equal(m->sparse, 1);
+  const double *Y = pg_mlp_output(m), *W = m->params, *b = m->params + NI * NO;
+  double dZ[N * NO];
+  for (size_t row = 0; row < N; row++)
+    for (size_t j = 0; j < NO; j++) {
+      double z = b[j];
+      for (size_t k = 0; k < NI; k++) z += X[row * NI + k] * W[k * NO + j];
+      assert_true(fabs(tanh(z) - Y[row * NO + j]) < 1e-14);
+      dZ[row * NO + j] = c[row * NO + j] * (1.0 - Y[row * NO + j] * Y[row * NO + j]);
+    }
+  pg_mlp_zero_grad(m);
+  assert_int_equal(pg_mlp_backward(m, c, NULL), PG_OK);
+  for (size_t k = 0; k < NI; k++)
+    for (size_t j = 0; j < NO; j++) {
+      double g = 0.0;
+      for (size_t row = 0; row < N; row++) g += X[row * NI + k] * dZ[row * NO + j];
+      assert_true(fabs(g - m->grad[k * NO + j]) < 1e-12);
+    }
+  /* the same input as compressed rows, offset by 3 entries */
+  size_t ptr[N + 1], nz = 3;
+  uint32_t idx[3 + N * NI];
+  double val[3 + N * NI];
+  for (size_t row = 0; row < N; row++) {
+    ptr[row] = nz;
+    for (size_t k = 0; k < NI; k++)
+      if (X[row * NI + k] != 0.0) {
+        idx[nz - 3] = (uint32_t)k;
+        val[nz - 3] = X[row * NI + k];
+        nz++;
+      }
+  }
+  ptr[N] = nz;
+  assert_int_equal(pg_mlp_forward_sparse(m2, N, ptr, idx, val, NULL), PG_OK);
+  assert_memory_equal(pg_mlp_output(m2), Y, N * NO * sizeof *Y);
+  pg_mlp_zero_grad(m2);
+  assert_int_equal(pg_mlp_backward(m2, c, NULL), PG_OK);
+  assert_memory_equal(m2->grad, m->grad, m->nparams * sizeof *m->grad);
+  /* argument checks */
+  uint32_t save = idx[1];
+  idx[1] = NI; /* column out of range */
+  assert_int_equal(pg_mlp_forward_sparse(m2, N, ptr, idx, val, NULL), PG_EINVAL);
+  idx[1] = idx[0]; /* repeated column */
+  assert_int_equal(pg_mlp_forward_sparse(m2, N, ptr, idx, val, NULL), PG_EINVAL);
+  idx[1] = save;
+  size_t p1 = ptr[1];
+  ptr[1] = ptr[2] + 1; /* decreasing */
+  assert_int_equal(pg_mlp_forward_sparse(m2, N, ptr, idx, val, NULL), PG_EINVAL);
+  ptr[1] = p1;
+  assert_int_equal(pg_mlp_forward_sparse(m2, 0, ptr, idx, val, NULL), PG_EINVAL);
+  pg_mlp_free(m);
+  pg_mlp_free(m2);
+}
+
+/* tanh of the hidden layers against libm's over a sweep (both sides of the
+ * 0.02 switch, the clamp at 20, infinities, NaN): a 1 -> 64 layer with unit
+ * weights and zero biases computes tanh(x) in every output. */
+static void test_tanh(void **state) {
+  (void)state;
+  size_t sizes[] = {1, 64};
+  pg_mlp *m;
+  assert_int_equal(pg_mlp_new(&m, 1, sizes, PG_MLP_TANH, 1), PG_OK);
+  for (size_t j = 0; j < 64; j++) m->params[j] = 1.0;
+  enum { N = 4007 };
+  double *X = malloc(N * sizeof *X);
+  for (size_t i = 0; i < N - 7; i++) X[i] = -25.0 + 50.0 * (double)i / (double)(N - 8);
+  X[N - 7] = 0.02;
+  X[N - 6] = -0.019999999999;
+  X[N - 5] = 1e-300;
+  X[N - 4] = INFINITY;
+  X[N - 3] = -INFINITY;
+  X[N - 2] = 0.0;
+  X[N - 1] = NAN;
+  assert_int_equal(pg_mlp_forward(m, X, N, NULL), PG_OK);
+  const double *Y = pg_mlp_output(m);
+  for (size_t i = 0; i + 1 < N; i++)
+    for (size_t j = 0; j < 64; j++) {
+      double t = tanh(X[i]), y = Y[i * 64 + j];
+      assert_true(fabs(y - t) <= 1e-14 * fabs(t));
+      if (t != 0.0) assert_true(!signbit(y) == !signbit(t));
+    }
+  for (size_t j = 0; j < 64; j++) assert_true(isnan(Y[(N - 1) * 64 + j]));
+  free(X);
+  pg_mlp_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_grad_tanh), cmocka_unit_test(test_grad_relu),
       cmocka_unit_test(test_orthogonal), cmocka_unit_test(test_adam),
       cmocka_unit_test(test_save_load), cmocka_unit_test(test_bad_sizes),
-      cmocka_unit_test(test_xor),
+      cmocka_unit_test(test_xor),          cmocka_unit_test(test_sparse_input),
+      cmocka_unit_test(test_tanh),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
