@@ -147,6 +147,40 @@ static size_t nds_filter_ordered(double *P, size_t m, size_t d) {
   return k;
 }
 
+/* nds_filter_ordered for 4 objectives, unrolled. */
+static size_t nds_filter_ordered4(double *P, size_t m) {
+  size_t k = 0;
+  for (size_t i = 0; i < m; i++) {
+    const double q0 = P[4 * i], q1 = P[4 * i + 1], q2 = P[4 * i + 2], q3 = P[4 * i + 3];
+    int drop = 0;
+    size_t t = 0;
+    while (t < k) {
+      double *r = P + t * 4;
+      const int rq = (r[0] <= q0) & (r[1] <= q1) & (r[2] <= q2) & (r[3] <= q3);
+      const int qr = (q0 <= r[0]) & (q1 <= r[1]) & (q2 <= r[2]) & (q3 <= r[3]);
+      if (rq | qr) {
+        if (rq) {
+          drop = 1;
+          break;
+        }
+        memmove(r, r + 4, (k - t - 1) * 4 * sizeof *P);
+        k--;
+        continue;
+      }
+      t++;
+    }
+    if (!drop) {
+      double *w = P + k * 4;
+      w[0] = q0;
+      w[1] = q1;
+      w[2] = q2;
+      w[3] = q3;
+      k++;
+    }
+  }
+  return k;
+}
+
 /* nds_filter with its own scratch. */
 static pg_status nds_filter_alloc(double *P, size_t *m, size_t d) {
   double *W = malloc((*m ? *m : 1) * d * sizeof *W);
@@ -639,6 +673,39 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
         vol += area * (zend - zprev) + full * (ref[2] - zend);
         slice += full * (ref[2] - p[2]) - vol;
       }
+    } else if (e == 4) {
+      /* the same limit / axis / cover pass as below with the four
+       * coordinates unrolled and no data-dependent branch but the rare
+       * "covered" exit (maxsd and masks instead of mispredicted jumps) */
+      const double p0 = p[0], p1 = p[1], p2 = p[2], p3 = p[3];
+      double a0 = INFINITY, a1 = INFINITY, a2 = INFINITY, a3 = INFINITY;
+      for (size_t t = 0; t < ns; t++) {
+        const double *q = S + t * 4;
+        double *l = L + t * 4;
+        const double q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
+        const int u0 = q0 > p0, u1 = q1 > p1, u2 = q2 > p2, u3 = q3 > p3;
+        const double l0 = u0 ? q0 : p0, l1 = u1 ? q1 : p1, l2 = u2 ? q2 : p2, l3 = u3 ? q3 : p3;
+        l[0] = l0;
+        l[1] = l1;
+        l[2] = l2;
+        l[3] = l3;
+        const int nfree = u0 + u1 + u2 + u3;
+        if (nfree == 0) {
+          covered = 1;
+          break;
+        }
+        const int one = nfree == 1;
+        a0 = (one & u0 & (l0 < a0)) ? l0 : a0;
+        a1 = (one & u1 & (l1 < a1)) ? l1 : a1;
+        a2 = (one & u2 & (l2 < a2)) ? l2 : a2;
+        a3 = (one & u3 & (l3 < a3)) ? l3 : a3;
+        pd[t] = (unsigned char)((q0 >= p0) & (q1 >= p1) & (q2 >= p2) & (q3 >= p3));
+      }
+      amin[0] = a0;
+      amin[1] = a1;
+      amin[2] = a2;
+      amin[3] = a3;
+      anyaxis = (a0 < INFINITY) | (a1 < INFINITY) | (a2 < INFINITY) | (a3 < INFINITY);
     } else {
       for (size_t j = 0; j < e; j++) amin[j] = INFINITY;
       for (size_t t = 0; t < ns; t++) {
@@ -692,7 +759,10 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       size_t k = ns;
       if (e >= 4 && anyaxis) k = axis_cut(L, k, p, e, amin);
       /* S is kept in increasing coordinate sum: L nearly so */
-      if (e >= 4) k = nds_filter_ordered(L, k, e);
+      if (e == 4)
+        k = nds_filter_ordered4(L, k);
+      else if (e > 4)
+        k = nds_filter_ordered(L, k, e);
       double inner = 0.0;
       if ((st = hv_rec(L, k, e, ref, &inner)) != PG_OK) break;
       slice += box_volume(p, ref, e) - inner;
