@@ -372,8 +372,54 @@ static double hv3d_small(const double *P, size_t m, const double *ref) {
   return vol;
 }
 
-/* 4-D hypervolume of m <= SMALL points: the slice sweep of wfg() with
- * hv3d_small for each limited set. P is not modified. */
+/* 3-D volume of the limited set L (m <= SMALL rows max(q, p), so every row
+ * is >= p) given in increasing z: the sweep of hv3d_small without its sort,
+ * stopping at the first row equal to p in (x, y), from where the slice is
+ * p's whole (x, y) box. */
+static double hv3d_limited(const double *L, size_t m, const double *ref, const double *p) {
+  double sx[SMALL + 1], sy[SMALL + 1];
+  const double full = (ref[0] - p[0]) * (ref[1] - p[1]);
+  size_t c = 0;
+  double area = 0.0, vol = 0.0, zprev = p[2];
+  for (size_t t = 0; t < m; t++) {
+    const double *l = L + 3 * t;
+    double x = l[0], y = l[1];
+    vol += area * (l[2] - zprev);
+    zprev = l[2];
+    if ((x <= p[0]) & (y <= p[1])) return vol + full * (ref[2] - zprev);
+    size_t j = 0;
+    while (j < c && sx[j] < x) j++;
+    int dom = (j > 0 && sy[j - 1] <= y) || (j < c && sx[j] == x && sy[j] <= y);
+    if (dom) continue;
+    double cap = j > 0 ? sy[j - 1] : ref[1], cur = x;
+    size_t e = j;
+    while (e < c && sy[e] >= y) {
+      area += (sx[e] - cur) * (cap - y);
+      cap = sy[e];
+      cur = sx[e];
+      e++;
+    }
+    area += ((e < c ? sx[e] : ref[0]) - cur) * (cap - y);
+    size_t removed = e - j;
+    if (removed == 0) {
+      memmove(sx + j + 1, sx + j, (c - j) * sizeof *sx);
+      memmove(sy + j + 1, sy + j, (c - j) * sizeof *sy);
+      c++;
+    } else if (removed > 1) {
+      memmove(sx + j + 1, sx + e, (c - e) * sizeof *sx);
+      memmove(sy + j + 1, sy + e, (c - e) * sizeof *sy);
+      c -= removed - 1;
+    }
+    sx[j] = x;
+    sy[j] = y;
+  }
+  return vol + area * (ref[2] - zprev);
+}
+
+/* 4-D hypervolume of m <= SMALL points: the slice sweep of wfg() keeping S
+ * (the points non-dominated on the first three objectives) in increasing z,
+ * so that each limited set max(S, p) is in z order as well (max with p_z is
+ * monotone) and hv3d_limited needs no sort. P is not modified. */
 static double hv4d_small(const double *P, size_t m, const double *ref) {
   size_t o[SMALL];
   double S[SMALL * 3], L[SMALL * 3];
@@ -389,23 +435,34 @@ static double hv4d_small(const double *P, size_t m, const double *ref) {
   double slice = 0.0, total = 0.0;
   for (size_t t = 0; t < m; t++) {
     const double *p = P + 4 * o[t];
+    const double p0 = p[0], p1 = p[1], p2 = p[2];
     int covered = 0;
-    for (size_t u = 0; u < ns && !covered; u++) {
+    for (size_t u = 0; u < ns; u++) {
       const double *q = S + 3 * u;
-      if (q[0] <= p[0] && q[1] <= p[1] && q[2] <= p[2]) covered = 1;
-      for (size_t j = 0; j < 3; j++) L[3 * u + j] = q[j] > p[j] ? q[j] : p[j];
+      const double q0 = q[0], q1 = q[1], q2 = q[2];
+      covered |= (q0 <= p0) & (q1 <= p1) & (q2 <= p2);
+      L[3 * u] = q0 > p0 ? q0 : p0;
+      L[3 * u + 1] = q1 > p1 ? q1 : p1;
+      L[3 * u + 2] = q2 > p2 ? q2 : p2;
     }
     if (!covered) {
-      slice += box_volume(p, ref, 3) - hv3d_small(L, ns, ref);
-      size_t w = 0;
-      for (size_t u = 0; u < ns; u++)
-        if (!weakly_dominates(p, S + 3 * u, 3)) {
-          if (w != u) memcpy(S + 3 * w, S + 3 * u, 3 * sizeof *S);
-          w++;
-        }
-      ns = w;
-      memcpy(S + 3 * ns, p, 3 * sizeof *S);
-      ns++;
+      slice += box_volume(p, ref, 3) - hv3d_limited(L, ns, ref, p);
+      /* drop what p dominates (all at z >= p_z), insert p before the
+       * first member with z >= p_z */
+      size_t w = 0, at = SIZE_MAX;
+      for (size_t u = 0; u < ns; u++) {
+        const double *q = S + 3 * u;
+        if (at == SIZE_MAX && q[2] >= p2) at = w;
+        if ((q[0] >= p0) & (q[1] >= p1) & (q[2] >= p2)) continue;
+        if (w != u) memcpy(S + 3 * w, q, 3 * sizeof *S);
+        w++;
+      }
+      if (at == SIZE_MAX) at = w;
+      memmove(S + 3 * (at + 1), S + 3 * at, (w - at) * 3 * sizeof *S);
+      S[3 * at] = p0;
+      S[3 * at + 1] = p1;
+      S[3 * at + 2] = p2;
+      ns = w + 1;
     }
     double next = t + 1 < m ? P[4 * o[t + 1] + 3] : ref[3];
     total += slice * (next - p[3]);
