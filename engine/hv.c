@@ -738,14 +738,9 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       double a0 = INFINITY, a1 = INFINITY, a2 = INFINITY, a3 = INFINITY;
       for (size_t t = 0; t < ns; t++) {
         const double *q = S + t * 4;
-        double *l = L + t * 4;
         const double q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
         const int u0 = q0 > p0, u1 = q1 > p1, u2 = q2 > p2, u3 = q3 > p3;
         const double l0 = u0 ? q0 : p0, l1 = u1 ? q1 : p1, l2 = u2 ? q2 : p2, l3 = u3 ? q3 : p3;
-        l[0] = l0;
-        l[1] = l1;
-        l[2] = l2;
-        l[3] = l3;
         const int nfree = u0 + u1 + u2 + u3;
         if (nfree == 0) {
           covered = 1;
@@ -814,7 +809,32 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       ns = lo + 1 + w;
     } else if (!covered) {
       size_t k = ns;
-      if (e >= 4 && anyaxis) k = axis_cut(L, k, p, e, amin);
+      if (e == 4) {
+        /* limited rows that no axis row dominates (axis_cut), compacted
+         * without branches, then the axis rows */
+        const double p0 = p[0], p1 = p[1], p2 = p[2], p3 = p[3];
+        const double a0 = amin[0], a1 = amin[1], a2 = amin[2], a3 = amin[3];
+        k = 0;
+        for (size_t t = 0; t < ns; t++) {
+          const double *q = S + t * 4;
+          double *l = L + k * 4;
+          const double l0 = q[0] > p0 ? q[0] : p0, l1 = q[1] > p1 ? q[1] : p1;
+          const double l2 = q[2] > p2 ? q[2] : p2, l3 = q[3] > p3 ? q[3] : p3;
+          l[0] = l0;
+          l[1] = l1;
+          l[2] = l2;
+          l[3] = l3;
+          k += (size_t)!((l0 >= a0) | (l1 >= a1) | (l2 >= a2) | (l3 >= a3));
+        }
+        for (size_t j = 0; j < 4; j++)
+          if (amin[j] < INFINITY) {
+            double *l = L + k * 4;
+            memcpy(l, p, 4 * sizeof *L);
+            l[j] = amin[j];
+            k++;
+          }
+      } else if (e > 4 && anyaxis)
+        k = axis_cut(L, k, p, e, amin);
       /* S is kept in increasing coordinate sum: L nearly so */
       if (e == 4)
         k = nds_filter_ordered4(L, k);
