@@ -740,17 +740,22 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
         const double *q = S + t * 4;
         const double q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
         const int u0 = q0 > p0, u1 = q1 > p1, u2 = q2 > p2, u3 = q3 > p3;
-        const double l0 = u0 ? q0 : p0, l1 = u1 ? q1 : p1, l2 = u2 ? q2 : p2, l3 = u3 ? q3 : p3;
         const int nfree = u0 + u1 + u2 + u3;
-        if (nfree == 0) {
-          covered = 1;
-          break;
+        if (nfree <= 1) { /* rare: q covers p, or q limits to an axis row */
+          if (nfree == 0) {
+            covered = 1;
+            break;
+          }
+          /* the free coordinate of an axis row is q's own */
+          if (u0)
+            a0 = q0 < a0 ? q0 : a0;
+          else if (u1)
+            a1 = q1 < a1 ? q1 : a1;
+          else if (u2)
+            a2 = q2 < a2 ? q2 : a2;
+          else
+            a3 = q3 < a3 ? q3 : a3;
         }
-        const int one = nfree == 1;
-        a0 = (one & u0 & (l0 < a0)) ? l0 : a0;
-        a1 = (one & u1 & (l1 < a1)) ? l1 : a1;
-        a2 = (one & u2 & (l2 < a2)) ? l2 : a2;
-        a3 = (one & u3 & (l3 < a3)) ? l3 : a3;
         pd[t] = (unsigned char)((q0 >= p0) & (q1 >= p1) & (q2 >= p2) & (q3 >= p3));
       }
       amin[0] = a0;
