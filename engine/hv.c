@@ -37,6 +37,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "fastset.h"
 #include "radix.h"
 #include "stair.h"
@@ -154,10 +158,19 @@ static size_t nds_filter_ordered4(double *P, size_t m) {
     const double q0 = P[4 * i], q1 = P[4 * i + 1], q2 = P[4 * i + 2], q3 = P[4 * i + 3];
     int drop = 0;
     size_t t = 0;
+#if defined(__SSE2__)
+    const __m128d qa = _mm_loadu_pd(P + 4 * i), qb = _mm_loadu_pd(P + 4 * i + 2);
+#endif
     while (t < k) {
       double *r = P + t * 4;
+#if defined(__SSE2__)
+      const __m128d ra = _mm_loadu_pd(r), rb = _mm_loadu_pd(r + 2);
+      const int rq = _mm_movemask_pd(_mm_and_pd(_mm_cmple_pd(ra, qa), _mm_cmple_pd(rb, qb))) == 3;
+      const int qr = _mm_movemask_pd(_mm_and_pd(_mm_cmple_pd(qa, ra), _mm_cmple_pd(qb, rb))) == 3;
+#else
       const int rq = (r[0] <= q0) & (r[1] <= q1) & (r[2] <= q2) & (r[3] <= q3);
       const int qr = (q0 <= r[0]) & (q1 <= r[1]) & (q2 <= r[2]) & (q3 <= r[3]);
+#endif
       if (rq | qr) {
         if (rq) {
           drop = 1;
