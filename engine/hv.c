@@ -744,17 +744,34 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
         slice += full * (ref[2] - p[2]) - vol;
       }
     } else if (e == 4) {
-      /* the same limit / axis / cover pass as below with the four
-       * coordinates unrolled and no data-dependent branch but the rare
-       * "covered" exit (maxsd and masks instead of mispredicted jumps) */
-      const double p0 = p[0], p1 = p[1], p2 = p[2], p3 = p[3];
+      /* the axis / cover pass of the general case below with the four
+       * coordinates unrolled (SSE2 masks when available) and a single
+       * branch, on the rare rows with at most one free coordinate; the
+       * limited rows themselves are built by the axis cut further down */
       double a0 = INFINITY, a1 = INFINITY, a2 = INFINITY, a3 = INFINITY;
+#if defined(__SSE2__)
+      const __m128d pa = _mm_loadu_pd(p), pb = _mm_loadu_pd(p + 2);
+#else
+      const double p0 = p[0], p1 = p[1], p2 = p[2], p3 = p[3];
+#endif
       for (size_t t = 0; t < ns; t++) {
         const double *q = S + t * 4;
         const double q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
+#if defined(__SSE2__)
+        const __m128d qa = _mm_loadu_pd(q), qb = _mm_loadu_pd(q + 2);
+        /* bit j: q_j > p_j (a free coordinate of the limited row) */
+        const int up = _mm_movemask_pd(_mm_cmpgt_pd(qa, pa)) | _mm_movemask_pd(_mm_cmpgt_pd(qb, pb)) << 2;
+        const int ge = _mm_movemask_pd(_mm_cmpge_pd(qa, pa)) & _mm_movemask_pd(_mm_cmpge_pd(qb, pb));
+        pd[t] = (unsigned char)(ge == 3);
+        if ((up & (up - 1)) == 0) { /* rare: q covers p, or q limits to an axis row */
+          const int u0 = up & 1, u1 = (up >> 1) & 1, u2 = (up >> 2) & 1;
+          const int nfree = up != 0;
+#else
         const int u0 = q0 > p0, u1 = q1 > p1, u2 = q2 > p2, u3 = q3 > p3;
         const int nfree = u0 + u1 + u2 + u3;
+        pd[t] = (unsigned char)((q0 >= p0) & (q1 >= p1) & (q2 >= p2) & (q3 >= p3));
         if (nfree <= 1) { /* rare: q covers p, or q limits to an axis row */
+#endif
           if (nfree == 0) {
             covered = 1;
             break;
@@ -769,7 +786,6 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
           else
             a3 = q3 < a3 ? q3 : a3;
         }
-        pd[t] = (unsigned char)((q0 >= p0) & (q1 >= p1) & (q2 >= p2) & (q3 >= p3));
       }
       amin[0] = a0;
       amin[1] = a1;
