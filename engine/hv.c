@@ -21,8 +21,12 @@
  *   online sweep of the limited set in z order that needs the staircase
  *   only inside the box left by the two "axis" points of the base level and
  *   stops once p's (x, y) box is covered. d >= 5: limited sets cut first by
- *   their axis rows (one comparison each), then filtered pairwise;
- *   allocation-free 3-D / 4-D routines below 64 points.
+ *   their axis rows (one comparison each), then filtered pairwise; for
+ *   d = 5 both passes are unrolled and use SSE2 masks where available.
+ *   Below 64 points, allocation-free 3-D / 4-D routines; the 4-D one keeps
+ *   its S in z order, so that each limited set max(S, p) comes out in z
+ *   order too and its 3-D sweep needs no sort and stops at the first row
+ *   covering p in (x, y).
  * Contributions in 2-D: a point's exclusive region is the box between its
  *   neighbours on the first front minus what the second front covers in it
  *   (a point of the second front inside that box is dominated by that point
