@@ -705,9 +705,18 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       size_t tbottom = 0;
       /* (non-short-circuit tests: the outcomes are data-dependent, the
        * branches on their combination are rarely taken) */
+#if defined(__SSE2__)
+      const __m128d pxy = _mm_loadu_pd(p);
+#endif
       for (size_t t = 0; t < base; t++) {
         const double qx = S[t * 3], qy = S[t * 3 + 1];
+#if defined(__SSE2__)
+        /* bit 0: left (q_x <= p_x), bit 1: below (q_y <= p_y) */
+        const int lb = _mm_movemask_pd(_mm_cmple_pd(_mm_loadu_pd(S + t * 3), pxy));
+        const int left = lb & 1, below = lb >> 1;
+#else
         int left = qx <= p[0], below = qy <= p[1];
+#endif
         covered |= left & below;
         yleft = (left & (qy < yleft)) ? qy : yleft;
         if ((!left) & below & (qx < xbottom)) {
@@ -716,9 +725,17 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
         }
       }
       if (!covered) {
+#if defined(__SSE2__)
+        const __m128d box = _mm_set_pd(yleft, xbottom);
+#endif
         for (size_t t = 0; t < base; t++) {
           const double *q = S + t * 3;
+#if defined(__SSE2__)
+          const __m128d qxy = _mm_loadu_pd(q);
+          if (_mm_movemask_pd(_mm_and_pd(_mm_cmpgt_pd(qxy, pxy), _mm_cmplt_pd(qxy, box))) == 3) {
+#else
           if ((q[0] > p[0]) & (q[1] > p[1]) & (q[0] < xbottom) & (q[1] < yleft)) {
+#endif
             size_t key = 1 + (size_t)Sk[t];
             if (!fstair_dominated(&f, key, q[1]))
               fstair_insert(&f, key, q[0], q[1], ref[0], ref[1], &area);
