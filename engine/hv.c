@@ -19,8 +19,9 @@
  *   updating hypervolume contributions in up to four dimensions", IEEE TEVC
  *   22(3), 2018). d = 4: the 3-D contribution of each new point by an
  *   online sweep of the limited set in z order that needs the staircase
- *   only inside the box left by the two "axis" points of the base level and
- *   stops once p's (x, y) box is covered. d >= 5: limited sets cut first by
+ *   only inside the box left by the two "axis" points of the base level (its
+ *   scans compare (x, y) pairs with SSE2 where available) and stops once
+ *   p's (x, y) box is covered. d >= 5: limited sets cut first by
  *   their axis rows (one comparison each), then filtered pairwise; for
  *   d = 5 both passes are unrolled and use SSE2 masks where available.
  *   Below 64 points, allocation-free 3-D / 4-D routines; the 4-D one keeps
