@@ -19,10 +19,15 @@
  *   updating hypervolume contributions in up to four dimensions", IEEE TEVC
  *   22(3), 2018). d = 4: the 3-D contribution of each new point by an
  *   online sweep of the limited set in z order that needs the staircase
- *   only inside the box left by the two "axis" points of the base level and
- *   stops once p's (x, y) box is covered. d >= 5: limited sets cut first by
- *   their axis rows (one comparison each), then filtered pairwise;
- *   allocation-free 3-D / 4-D routines below 64 points.
+ *   only inside the box left by the two "axis" points of the base level (its
+ *   scans compare (x, y) pairs with SSE2 where available) and stops once
+ *   p's (x, y) box is covered. d >= 5: limited sets cut first by
+ *   their axis rows (one comparison each), then filtered pairwise; for
+ *   d = 5 both passes are unrolled and use SSE2 masks where available.
+ *   Below 64 points, allocation-free 3-D / 4-D routines; the 4-D one keeps
+ *   its S in z order, so that each limited set max(S, p) comes out in z
+ *   order too and its 3-D sweep needs no sort and stops at the first row
+ *   covering p in (x, y).
  * Contributions in 2-D: a point's exclusive region is the box between its
  *   neighbours on the first front minus what the second front covers in it
  *   (a point of the second front inside that box is dominated by that point
@@ -36,6 +41,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "fastset.h"
 #include "radix.h"
@@ -141,6 +150,49 @@ static size_t nds_filter_ordered(double *P, size_t m, size_t d) {
     }
     if (!drop) {
       if (k != i) memmove(P + k * d, q, d * sizeof *P);
+      k++;
+    }
+  }
+  return k;
+}
+
+/* nds_filter_ordered for 4 objectives, unrolled. */
+static size_t nds_filter_ordered4(double *P, size_t m) {
+  size_t k = 0;
+  for (size_t i = 0; i < m; i++) {
+    const double q0 = P[4 * i], q1 = P[4 * i + 1], q2 = P[4 * i + 2], q3 = P[4 * i + 3];
+    int drop = 0;
+    size_t t = 0;
+#if defined(__SSE2__)
+    const __m128d qa = _mm_loadu_pd(P + 4 * i), qb = _mm_loadu_pd(P + 4 * i + 2);
+#endif
+    while (t < k) {
+      double *r = P + t * 4;
+#if defined(__SSE2__)
+      const __m128d ra = _mm_loadu_pd(r), rb = _mm_loadu_pd(r + 2);
+      const int rq = _mm_movemask_pd(_mm_and_pd(_mm_cmple_pd(ra, qa), _mm_cmple_pd(rb, qb))) == 3;
+      const int qr = _mm_movemask_pd(_mm_and_pd(_mm_cmple_pd(qa, ra), _mm_cmple_pd(qb, rb))) == 3;
+#else
+      const int rq = (r[0] <= q0) & (r[1] <= q1) & (r[2] <= q2) & (r[3] <= q3);
+      const int qr = (q0 <= r[0]) & (q1 <= r[1]) & (q2 <= r[2]) & (q3 <= r[3]);
+#endif
+      if (rq | qr) {
+        if (rq) {
+          drop = 1;
+          break;
+        }
+        memmove(r, r + 4, (k - t - 1) * 4 * sizeof *P);
+        k--;
+        continue;
+      }
+      t++;
+    }
+    if (!drop) {
+      double *w = P + k * 4;
+      w[0] = q0;
+      w[1] = q1;
+      w[2] = q2;
+      w[3] = q3;
       k++;
     }
   }
@@ -338,8 +390,54 @@ static double hv3d_small(const double *P, size_t m, const double *ref) {
   return vol;
 }
 
-/* 4-D hypervolume of m <= SMALL points: the slice sweep of wfg() with
- * hv3d_small for each limited set. P is not modified. */
+/* 3-D volume of the limited set L (m <= SMALL rows max(q, p), so every row
+ * is >= p) given in increasing z: the sweep of hv3d_small without its sort,
+ * stopping at the first row equal to p in (x, y), from where the slice is
+ * p's whole (x, y) box. */
+static double hv3d_limited(const double *L, size_t m, const double *ref, const double *p) {
+  double sx[SMALL + 1], sy[SMALL + 1];
+  const double full = (ref[0] - p[0]) * (ref[1] - p[1]);
+  size_t c = 0;
+  double area = 0.0, vol = 0.0, zprev = p[2];
+  for (size_t t = 0; t < m; t++) {
+    const double *l = L + 3 * t;
+    double x = l[0], y = l[1];
+    vol += area * (l[2] - zprev);
+    zprev = l[2];
+    if ((x <= p[0]) & (y <= p[1])) return vol + full * (ref[2] - zprev);
+    size_t j = 0;
+    while (j < c && sx[j] < x) j++;
+    int dom = (j > 0 && sy[j - 1] <= y) || (j < c && sx[j] == x && sy[j] <= y);
+    if (dom) continue;
+    double cap = j > 0 ? sy[j - 1] : ref[1], cur = x;
+    size_t e = j;
+    while (e < c && sy[e] >= y) {
+      area += (sx[e] - cur) * (cap - y);
+      cap = sy[e];
+      cur = sx[e];
+      e++;
+    }
+    area += ((e < c ? sx[e] : ref[0]) - cur) * (cap - y);
+    size_t removed = e - j;
+    if (removed == 0) {
+      memmove(sx + j + 1, sx + j, (c - j) * sizeof *sx);
+      memmove(sy + j + 1, sy + j, (c - j) * sizeof *sy);
+      c++;
+    } else if (removed > 1) {
+      memmove(sx + j + 1, sx + e, (c - e) * sizeof *sx);
+      memmove(sy + j + 1, sy + e, (c - e) * sizeof *sy);
+      c -= removed - 1;
+    }
+    sx[j] = x;
+    sy[j] = y;
+  }
+  return vol + area * (ref[2] - zprev);
+}
+
+/* 4-D hypervolume of m <= SMALL points: the slice sweep of wfg() keeping S
+ * (the points non-dominated on the first three objectives) in increasing z,
+ * so that each limited set max(S, p) is in z order as well (max with p_z is
+ * monotone) and hv3d_limited needs no sort. P is not modified. */
 static double hv4d_small(const double *P, size_t m, const double *ref) {
   size_t o[SMALL];
   double S[SMALL * 3], L[SMALL * 3];
@@ -355,23 +453,34 @@ static double hv4d_small(const double *P, size_t m, const double *ref) {
   double slice = 0.0, total = 0.0;
   for (size_t t = 0; t < m; t++) {
     const double *p = P + 4 * o[t];
+    const double p0 = p[0], p1 = p[1], p2 = p[2];
     int covered = 0;
-    for (size_t u = 0; u < ns && !covered; u++) {
+    for (size_t u = 0; u < ns; u++) {
       const double *q = S + 3 * u;
-      if (q[0] <= p[0] && q[1] <= p[1] && q[2] <= p[2]) covered = 1;
-      for (size_t j = 0; j < 3; j++) L[3 * u + j] = q[j] > p[j] ? q[j] : p[j];
+      const double q0 = q[0], q1 = q[1], q2 = q[2];
+      covered |= (q0 <= p0) & (q1 <= p1) & (q2 <= p2);
+      L[3 * u] = q0 > p0 ? q0 : p0;
+      L[3 * u + 1] = q1 > p1 ? q1 : p1;
+      L[3 * u + 2] = q2 > p2 ? q2 : p2;
     }
     if (!covered) {
-      slice += box_volume(p, ref, 3) - hv3d_small(L, ns, ref);
-      size_t w = 0;
-      for (size_t u = 0; u < ns; u++)
-        if (!weakly_dominates(p, S + 3 * u, 3)) {
-          if (w != u) memcpy(S + 3 * w, S + 3 * u, 3 * sizeof *S);
-          w++;
-        }
-      ns = w;
-      memcpy(S + 3 * ns, p, 3 * sizeof *S);
-      ns++;
+      slice += box_volume(p, ref, 3) - hv3d_limited(L, ns, ref, p);
+      /* drop what p dominates (all at z >= p_z), insert p before the
+       * first member with z >= p_z */
+      size_t w = 0, at = SIZE_MAX;
+      for (size_t u = 0; u < ns; u++) {
+        const double *q = S + 3 * u;
+        if (at == SIZE_MAX && q[2] >= p2) at = w;
+        if ((q[0] >= p0) & (q[1] >= p1) & (q[2] >= p2)) continue;
+        if (w != u) memcpy(S + 3 * w, q, 3 * sizeof *S);
+        w++;
+      }
+      if (at == SIZE_MAX) at = w;
+      memmove(S + 3 * (at + 1), S + 3 * at, (w - at) * 3 * sizeof *S);
+      S[3 * at] = p0;
+      S[3 * at + 1] = p1;
+      S[3 * at + 2] = p2;
+      ns = w + 1;
     }
     double next = t + 1 < m ? P[4 * o[t + 1] + 3] : ref[3];
     total += slice * (next - p[3]);
@@ -597,9 +706,18 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       size_t tbottom = 0;
       /* (non-short-circuit tests: the outcomes are data-dependent, the
        * branches on their combination are rarely taken) */
+#if defined(__SSE2__)
+      const __m128d pxy = _mm_loadu_pd(p);
+#endif
       for (size_t t = 0; t < base; t++) {
         const double qx = S[t * 3], qy = S[t * 3 + 1];
+#if defined(__SSE2__)
+        /* bit 0: left (q_x <= p_x), bit 1: below (q_y <= p_y) */
+        const int lb = _mm_movemask_pd(_mm_cmple_pd(_mm_loadu_pd(S + t * 3), pxy));
+        const int left = lb & 1, below = lb >> 1;
+#else
         int left = qx <= p[0], below = qy <= p[1];
+#endif
         covered |= left & below;
         yleft = (left & (qy < yleft)) ? qy : yleft;
         if ((!left) & below & (qx < xbottom)) {
@@ -608,9 +726,17 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
         }
       }
       if (!covered) {
+#if defined(__SSE2__)
+        const __m128d box = _mm_set_pd(yleft, xbottom);
+#endif
         for (size_t t = 0; t < base; t++) {
           const double *q = S + t * 3;
+#if defined(__SSE2__)
+          const __m128d qxy = _mm_loadu_pd(q);
+          if (_mm_movemask_pd(_mm_and_pd(_mm_cmpgt_pd(qxy, pxy), _mm_cmplt_pd(qxy, box))) == 3) {
+#else
           if ((q[0] > p[0]) & (q[1] > p[1]) & (q[0] < xbottom) & (q[1] < yleft)) {
+#endif
             size_t key = 1 + (size_t)Sk[t];
             if (!fstair_dominated(&f, key, q[1]))
               fstair_insert(&f, key, q[0], q[1], ref[0], ref[1], &area);
@@ -639,6 +765,55 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
         vol += area * (zend - zprev) + full * (ref[2] - zend);
         slice += full * (ref[2] - p[2]) - vol;
       }
+    } else if (e == 4) {
+      /* the axis / cover pass of the general case below with the four
+       * coordinates unrolled (SSE2 masks when available) and a single
+       * branch, on the rare rows with at most one free coordinate; the
+       * limited rows themselves are built by the axis cut further down */
+      double a0 = INFINITY, a1 = INFINITY, a2 = INFINITY, a3 = INFINITY;
+#if defined(__SSE2__)
+      const __m128d pa = _mm_loadu_pd(p), pb = _mm_loadu_pd(p + 2);
+#else
+      const double p0 = p[0], p1 = p[1], p2 = p[2], p3 = p[3];
+#endif
+      for (size_t t = 0; t < ns; t++) {
+        const double *q = S + t * 4;
+        const double q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
+#if defined(__SSE2__)
+        const __m128d qa = _mm_loadu_pd(q), qb = _mm_loadu_pd(q + 2);
+        /* bit j: q_j > p_j (a free coordinate of the limited row) */
+        const int up = _mm_movemask_pd(_mm_cmpgt_pd(qa, pa)) | _mm_movemask_pd(_mm_cmpgt_pd(qb, pb)) << 2;
+        const int ge = _mm_movemask_pd(_mm_cmpge_pd(qa, pa)) & _mm_movemask_pd(_mm_cmpge_pd(qb, pb));
+        pd[t] = (unsigned char)(ge == 3);
+        if ((up & (up - 1)) == 0) { /* rare: q covers p, or q limits to an axis row */
+          const int u0 = up & 1, u1 = (up >> 1) & 1, u2 = (up >> 2) & 1;
+          const int nfree = up != 0;
+#else
+        const int u0 = q0 > p0, u1 = q1 > p1, u2 = q2 > p2, u3 = q3 > p3;
+        const int nfree = u0 + u1 + u2 + u3;
+        pd[t] = (unsigned char)((q0 >= p0) & (q1 >= p1) & (q2 >= p2) & (q3 >= p3));
+        if (nfree <= 1) { /* rare: q covers p, or q limits to an axis row */
+#endif
+          if (nfree == 0) {
+            covered = 1;
+            break;
+          }
+          /* the free coordinate of an axis row is q's own */
+          if (u0)
+            a0 = q0 < a0 ? q0 : a0;
+          else if (u1)
+            a1 = q1 < a1 ? q1 : a1;
+          else if (u2)
+            a2 = q2 < a2 ? q2 : a2;
+          else
+            a3 = q3 < a3 ? q3 : a3;
+        }
+      }
+      amin[0] = a0;
+      amin[1] = a1;
+      amin[2] = a2;
+      amin[3] = a3;
+      anyaxis = (a0 < INFINITY) | (a1 < INFINITY) | (a2 < INFINITY) | (a3 < INFINITY);
     } else {
       for (size_t j = 0; j < e; j++) amin[j] = INFINITY;
       for (size_t t = 0; t < ns; t++) {
@@ -690,9 +865,37 @@ static pg_status wfg(double *P, size_t m, size_t d, const double *ref, double *o
       ns = lo + 1 + w;
     } else if (!covered) {
       size_t k = ns;
-      if (e >= 4 && anyaxis) k = axis_cut(L, k, p, e, amin);
+      if (e == 4) {
+        /* limited rows that no axis row dominates (axis_cut), compacted
+         * without branches, then the axis rows */
+        const double p0 = p[0], p1 = p[1], p2 = p[2], p3 = p[3];
+        const double a0 = amin[0], a1 = amin[1], a2 = amin[2], a3 = amin[3];
+        k = 0;
+        for (size_t t = 0; t < ns; t++) {
+          const double *q = S + t * 4;
+          double *l = L + k * 4;
+          const double l0 = q[0] > p0 ? q[0] : p0, l1 = q[1] > p1 ? q[1] : p1;
+          const double l2 = q[2] > p2 ? q[2] : p2, l3 = q[3] > p3 ? q[3] : p3;
+          l[0] = l0;
+          l[1] = l1;
+          l[2] = l2;
+          l[3] = l3;
+          k += (size_t)!((l0 >= a0) | (l1 >= a1) | (l2 >= a2) | (l3 >= a3));
+        }
+        for (size_t j = 0; j < 4; j++)
+          if (amin[j] < INFINITY) {
+            double *l = L + k * 4;
+            memcpy(l, p, 4 * sizeof *L);
+            l[j] = amin[j];
+            k++;
+          }
+      } else if (e > 4 && anyaxis)
+        k = axis_cut(L, k, p, e, amin);
       /* S is kept in increasing coordinate sum: L nearly so */
-      if (e >= 4) k = nds_filter_ordered(L, k, e);
+      if (e == 4)
+        k = nds_filter_ordered4(L, k);
+      else if (e > 4)
+        k = nds_filter_ordered(L, k, e);
       double inner = 0.0;
       if ((st = hv_rec(L, k, e, ref, &inner)) != PG_OK) break;
       slice += box_volume(p, ref, e) - inner;

@@ -133,6 +133,37 @@ static void test_vs_slicing(void **state) {
   free(Y);
 }
 
+/* Fronts with ties: near-sphere points rounded to a grid of eighths, some
+ * repeated, so limited sets are full of equal coordinates, duplicates and
+ * axis rows (the 4-D and 5-D sweeps' pruning). */
+static void test_vs_slicing_tied(void **state) {
+  (void)state;
+  pg_rng g;
+  pg_rng_seed(&g, 5);
+  int vg = getenv("PERIGEE_VALGRIND") != NULL;
+  double *Y = malloc(90 * 6 * sizeof *Y), ref[6] = {1, 1, 1, 1, 1, 1};
+  for (size_t d = 3; d <= 6; d++)
+    for (int rep = 0; rep < 6; rep++) {
+      size_t n = d == 6 ? 30 : (rep < 3 || vg ? 40 : 90);
+      for (size_t i = 0; i < n; i++) {
+        if (i > 0 && pg_rng_uniform(&g) < 0.15) {
+          memcpy(Y + i * d, Y + pg_rng_below(&g, i) * d, d * sizeof *Y);
+          continue;
+        }
+        double s = 0.0;
+        for (size_t j = 0; j < d; j++) {
+          double v = fabs(pg_rng_normal(&g));
+          Y[i * d + j] = v;
+          s += v * v;
+        }
+        for (size_t j = 0; j < d; j++) Y[i * d + j] = round(Y[i * d + j] / sqrt(s) * 8.0) / 8.0;
+      }
+      double want = hv_slice(Y, n, d, ref), got = hv(Y, n, d, ref);
+      assert_true(fabs(got - want) <= 1e-12 * (1.0 + fabs(want)));
+    }
+  free(Y);
+}
+
 /* Staircase i/k, (k-i)/k: HV with ref (1,1) is (k-1)/(2k). Quarter circle:
  * HV -> 1 - pi/4 with error below 1/k (each strip is off by < 1/k^2). */
 static void test_analytic(void **state) {
@@ -374,6 +405,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_vs_inclusion_exclusion),
       cmocka_unit_test(test_vs_slicing),
+      cmocka_unit_test(test_vs_slicing_tied),
       cmocka_unit_test(test_analytic),
       cmocka_unit_test(test_invariance),
       cmocka_unit_test(test_contrib_and_improvement),
