@@ -271,14 +271,17 @@ pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *gra
        * triangle (row-major) */
       double tr = 0.0;
       for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j <= i; j++) {
-          double v = 0.5 * (alpha[i] * alpha[j] - A[i * n + j]);
-          W[i * n + j] = v;
-          W[j * n + i] = v;
-        }
+        for (size_t j = 0; j <= i; j++) W[i * n + j] = 0.5 * (alpha[i] * alpha[j] - A[i * n + j]);
         tr += W[i * n + i];
       }
-      st = pg_kernel_grad(k, g->X, n, g->X, n, g->d, W, grad);
+      /* mirror the lower triangle in tiles (column-wise writes miss the cache) */
+      const size_t T = 32;
+      for (size_t i0 = 0; i0 < n; i0 += T)
+        for (size_t j0 = 0; j0 <= i0; j0 += T)
+          for (size_t i = i0; i < i0 + T && i < n; i++)
+            for (size_t j = j0; j < j0 + T && j < i; j++) W[j * n + i] = W[i * n + j];
+      /* A (the inverse) is no longer needed: it is the gradient's scratch */
+      st = pg_kernel_grad_work(k, g->X, n, g->X, n, g->d, W, grad, A);
       grad[p] = tr * exp(theta[p]); /* dK/dlog noise = noise I (jitter ignored) */
     }
   }

@@ -577,14 +577,15 @@ static double sum8(const double *t, size_t n) {
 /* Gradient of a base kernel; grad has ndims + 1 entries (overwritten). */
 PG_VECTOR_LOOPS
 static pg_status base_grad(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
-                           size_t n2, size_t d, const double *dLdK, double *grad) {
+                           size_t n2, size_t d, const double *dLdK, double *grad, double *work) {
   size_t nd = k->ndims, cnt = n1 * n2;
   double s2 = exp(k->logvar);
-  double *Q = malloc(cnt * sizeof *Q);
+  double *own = work ? NULL : malloc(cnt * sizeof *own); /* Q unless the caller's */
+  double *Q = work ? work : own;
   if (!Q) return PG_ENOMEM;
   pg_status st = base_q(k, X1, n1, X2, n2, d, Q);
   if (st != PG_OK) {
-    free(Q);
+    free(own);
     return st;
   }
   if (k->kind == PG_KERNEL_HAMMING) {
@@ -606,7 +607,7 @@ static pg_status base_grad(const pg_kernel *k, const double *X1, size_t n1, cons
       }
       grad[j] = g * exp(-k->loglen[j]);
     }
-    free(Q);
+    free(own);
     return PG_OK;
   }
   /* W = dLdK * s2 * w(q) and, for the variance, sum dLdK * K. */
@@ -681,7 +682,7 @@ static pg_status base_grad(const pg_kernel *k, const double *X1, size_t n1, cons
   if (!Z1 || !cs) {
     free(Z1);
     free(cs);
-    free(Q);
+    free(own);
     return PG_ENOMEM;
   }
   double *Z2 = same ? Z1 : Z1 + n1 * nd;
@@ -691,7 +692,7 @@ static pg_status base_grad(const pg_kernel *k, const double *X1, size_t n1, cons
   if (st != PG_OK) {
     free(Z1);
     free(cs);
-    free(Q);
+    free(own);
     return st;
   }
   pg_gemm(n1, nd, n2, 1.0, Q, Z2, 0, 0.0, WZ);
@@ -710,18 +711,18 @@ static pg_status base_grad(const pg_kernel *k, const double *X1, size_t n1, cons
   }
   free(Z1);
   free(cs);
-  free(Q);
+  free(own);
   return PG_OK;
 }
 
 static pg_status grad_rec(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
-                          size_t n2, size_t d, const double *dLdK, double *grad) {
-  if (is_base(k->kind)) return base_grad(k, X1, n1, X2, n2, d, dLdK, grad);
+                          size_t n2, size_t d, const double *dLdK, double *grad, double *work) {
+  if (is_base(k->kind)) return base_grad(k, X1, n1, X2, n2, d, dLdK, grad, work);
   size_t cnt = n1 * n2;
   if (k->kind == PG_KERNEL_SUM) {
     size_t p = 0;
     for (size_t c = 0; c < k->nchild; c++) {
-      pg_status st = grad_rec(k->child[c], X1, n1, X2, n2, d, dLdK, grad + p);
+      pg_status st = grad_rec(k->child[c], X1, n1, X2, n2, d, dLdK, grad + p, work);
       if (st != PG_OK) return st;
       p += pg_kernel_nparams(k->child[c]);
     }
@@ -741,7 +742,7 @@ static pg_status grad_rec(const pg_kernel *k, const double *X1, size_t n1, const
     for (size_t o = 0; o < C; o++)
       if (o != c)
         for (size_t i = 0; i < cnt; i++) D[i] *= Ks[o * cnt + i];
-    st = grad_rec(k->child[c], X1, n1, X2, n2, d, D, grad + p);
+    st = grad_rec(k->child[c], X1, n1, X2, n2, d, D, grad + p, work);
     p += pg_kernel_nparams(k->child[c]);
   }
   free(Ks);
@@ -750,6 +751,12 @@ static pg_status grad_rec(const pg_kernel *k, const double *X1, size_t n1, const
 
 pg_status pg_kernel_grad(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
                          size_t n2, size_t d, const double *dLdK, double *grad) {
+  return pg_kernel_grad_work(k, X1, n1, X2, n2, d, dLdK, grad, NULL);
+}
+
+pg_status pg_kernel_grad_work(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                              size_t n2, size_t d, const double *dLdK, double *grad,
+                              double *work) {
   if (d < pg_kernel_mindim(k)) return PG_ESHAPE;
   size_t cnt, p = pg_kernel_nparams(k);
   if (pg_size_mul(n1, n2, &cnt) != PG_OK) return PG_ERANGE;
@@ -757,7 +764,7 @@ pg_status pg_kernel_grad(const pg_kernel *k, const double *X1, size_t n1, const 
     for (size_t i = 0; i < p; i++) grad[i] = 0.0;
     return PG_OK;
   }
-  return grad_rec(k, X1, n1, X2, n2, d, dLdK, grad);
+  return grad_rec(k, X1, n1, X2, n2, d, dLdK, grad, work);
 }
 
 /* Diagonal gradient: only the variances matter (k(x, x) = prod/sum of s2). */
