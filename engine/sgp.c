@@ -292,6 +292,24 @@ typedef struct core_out {
 
 /* Objective (and gradient, and/or the predictive factors) for kernel k and
  * log noise ln on the stored data and inducing inputs. */
+/* V = V L^-T in place for row-major V (nb x m, leading dimension ldv) and
+ * lower-triangular L (m x m, leading dimension ldl), by recursive halving of
+ * L: with L = [L11 0; L21 L22], V1 = V1 L11^-T, then V2 = (V2 - V1 L21^T)
+ * L22^-T. Most flops go to dgemm, which OpenBLAS runs about twice as fast as
+ * its dtrsm kernels. */
+static void trsm_rlt(const double *L, size_t m, size_t ldl, double *V, size_t nb, size_t ldv) {
+  if (m <= 16) {
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)nb, (int)m,
+                1.0, L, (int)ldl, V, (int)ldv);
+    return;
+  }
+  size_t m1 = m / 2, m2 = m - m1;
+  trsm_rlt(L, m1, ldl, V, nb, ldv);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m2, (int)m1, -1.0, V,
+              (int)ldv, L + m1 * ldl, (int)ldl, 1.0, V + m1, (int)ldv);
+  trsm_rlt(L + m1 * ldl + m1, m2, ldl, V + m1, nb, ldv);
+}
+
 static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bound,
                       double *grad, core_out *out) {
   const size_t n = s->n, m = s->m, d = s->d, mm = m * m;
@@ -339,8 +357,7 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
     double *Vb = Vt ? Vt + i0 * m : S1;
     st = pg_kernel_matrix(k, X + i0 * d, nb, Z, m, d, Vb);
     if (st != PG_OK) goto done;
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)nb, (int)m,
-                1.0, Luu, (int)m, Vb, (int)m);
+    trsm_rlt(Luu, m, m, Vb, nb, m);
     for (size_t i = i0; i < i0 + nb; i++) {
       const double *v = Vb + (i - i0) * m;
       double q = 0.0;
