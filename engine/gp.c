@@ -223,28 +223,6 @@ pg_status pg_gp_set_params(pg_gp *g, const double *theta) {
   return st;
 }
 
-/* In-place inverse of the column-major upper-triangular U (n x n, leading
- * dimension ld), recursively: with U = [A B; 0 C], U^-1 = [A^-1, -A^-1 B C^-1;
- * 0, C^-1], the off-diagonal block by two dtrmm after inverting A and C. Same
- * result as dtrtri('U', 'N'), about twice as fast with OpenBLAS, whose dtrtri
- * runs diagonal blocks of a few hundred rows through the level-2 dtrti2.
- * Returns the LAPACK info (i > 0: U_ii is zero). */
-static lapack_int trtri_upper(double *U, size_t n, size_t ld) {
-  if (n <= 64)
-    return LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, 'U', 'N', (lapack_int)n, U, (lapack_int)ld);
-  size_t n1 = n / 2, n2 = n - n1;
-  double *B = U + n1 * ld, *C = B + n1;
-  lapack_int info = trtri_upper(U, n1, ld);
-  if (info != 0) return info;
-  info = trtri_upper(C, n2, ld);
-  if (info != 0) return info > 0 ? info + (lapack_int)n1 : info;
-  cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n1, (int)n2,
-              -1.0, U, (int)ld, B, (int)ld);
-  cblas_dtrmm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n1,
-              (int)n2, 1.0, C, (int)ld, B, (int)ld);
-  return 0;
-}
-
 /* LML and gradient at theta on the stored data; the model is unchanged
  * (a clone of the kernel carries theta). */
 pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *grad) {
@@ -286,9 +264,7 @@ pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *gra
     g->ws_valid = 0; /* the factor is overwritten by the inverse */
     /* K^-1 from the factor: row-major lower L is column-major upper U = L^T
      * with K = U^T U, which is what dpotri('U') takes. */
-    lapack_int info = trtri_upper(A, n, n); /* dpotri = dtrtri + dlauum */
-    if (info == 0)
-      info = LAPACKE_dlauum_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, A, (lapack_int)n);
+    lapack_int info = LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, A, (lapack_int)n);
     if (info != 0) st = info < 0 ? PG_ELAPACK : PG_ENOTPD;
     if (st == PG_OK) {
       /* W = dL/dK = (alpha alpha^T - K^-1) / 2, the inverse is in the lower
