@@ -25,7 +25,12 @@ struct pg_gp {
   double *alpha;   /* (K + noise I)^-1 y */
   double offset, scale, jitter, lml;
   int fitted;
-  double *ws; /* 2 n^2 + n workspace of pg_gp_lml_grad, kept while training */
+  double *ws; /* 2 n^2 + n + P workspace of pg_gp_lml_grad, kept while training */
+  /* ws holds the Cholesky factor and alpha at the P parameters stored at
+   * its end (a call without gradient keeps them for a call with gradient at
+   * the same parameters, see pg_lbfgs_opts.lazy_grad) */
+  int ws_valid;
+  double ws_lml, ws_jit;
 };
 
 pg_gp_opts pg_gp_defaults(void) {
@@ -63,6 +68,7 @@ static void clear_fit(pg_gp *g) {
   free(g->alpha);
   free(g->ws);
   g->X = g->y = g->L = g->alpha = g->ws = NULL;
+  g->ws_valid = 0;
   g->n = 0;
   g->fitted = 0;
   g->lml = NAN;
@@ -226,19 +232,36 @@ pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *gra
   if (!k) return PG_ENOMEM;
   pg_status st = pg_kernel_set_params(k, theta);
   if (st == PG_OK && (!isfinite(theta[p]) || fabs(theta[p]) > 700.0)) st = PG_EDOM;
-  double *A = NULL, *W = NULL, *alpha = NULL;
+  double *A = NULL, *W = NULL, *alpha = NULL, *wtheta = NULL;
   if (st == PG_OK && !g->ws) {
-    g->ws = malloc((2 * n * n + n) * sizeof *g->ws); /* reused by later calls */
+    g->ws = malloc((2 * n * n + n + p + 1) * sizeof *g->ws); /* reused by later calls */
+    g->ws_valid = 0;
     if (!g->ws) st = PG_ENOMEM;
   }
   if (st == PG_OK) {
     A = g->ws;
     W = A + n * n;
     alpha = W + n * n;
+    wtheta = alpha + n;
   }
   double jit;
-  if (st == PG_OK) st = factor(g, k, theta[p], A, W, alpha, &jit, lml);
+  if (st == PG_OK) {
+    if (g->ws_valid && memcmp(wtheta, theta, (p + 1) * sizeof *theta) == 0) {
+      *lml = g->ws_lml; /* factored by the previous call at the same theta */
+      jit = g->ws_jit;
+    } else {
+      g->ws_valid = 0;
+      st = factor(g, k, theta[p], A, W, alpha, &jit, lml);
+      if (st == PG_OK && !grad) {
+        memcpy(wtheta, theta, (p + 1) * sizeof *theta);
+        g->ws_lml = *lml;
+        g->ws_jit = jit;
+        g->ws_valid = 1;
+      }
+    }
+  }
   if (st == PG_OK && grad) {
+    g->ws_valid = 0; /* the factor is overwritten by the inverse */
     /* K^-1 from the factor: row-major lower L is column-major upper U = L^T
      * with K = U^T U, which is what dpotri('U') takes. */
     lapack_int info = LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, A, (lapack_int)n);
@@ -248,14 +271,17 @@ pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *gra
        * triangle (row-major) */
       double tr = 0.0;
       for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j <= i; j++) {
-          double v = 0.5 * (alpha[i] * alpha[j] - A[i * n + j]);
-          W[i * n + j] = v;
-          W[j * n + i] = v;
-        }
+        for (size_t j = 0; j <= i; j++) W[i * n + j] = 0.5 * (alpha[i] * alpha[j] - A[i * n + j]);
         tr += W[i * n + i];
       }
-      st = pg_kernel_grad(k, g->X, n, g->X, n, g->d, W, grad);
+      /* mirror the lower triangle in tiles (column-wise writes miss the cache) */
+      const size_t T = 32;
+      for (size_t i0 = 0; i0 < n; i0 += T)
+        for (size_t j0 = 0; j0 <= i0; j0 += T)
+          for (size_t i = i0; i < i0 + T && i < n; i++)
+            for (size_t j = j0; j < j0 + T && j < i; j++) W[j * n + i] = W[i * n + j];
+      /* A (the inverse) is no longer needed: it is the gradient's scratch */
+      st = pg_kernel_grad_work(k, g->X, n, g->X, n, g->d, W, grad, A);
       grad[p] = tr * exp(theta[p]); /* dK/dlog noise = noise I (jitter ignored) */
     }
   }
@@ -277,7 +303,7 @@ static double train_obj(const double *x, double *grad, void *vctx) {
   size_t np = c->g->o.train_noise ? c->p + 1 : c->p;
   memcpy(c->theta, x, np * sizeof *x);
   double lml;
-  pg_status st = pg_gp_lml_grad(c->g, c->theta, &lml, c->grad);
+  pg_status st = pg_gp_lml_grad(c->g, c->theta, &lml, grad ? c->grad : NULL);
   if (st != PG_OK || !isfinite(lml)) return INFINITY;
   if (grad)
     for (size_t i = 0; i < np; i++) grad[i] = -c->grad[i];
@@ -316,6 +342,7 @@ pg_status pg_gp_train(pg_gp *g, pg_rng *rng, int restarts) {
   lo_opts.ftol = 1e-9;
   lo_opts.lower = lo;
   lo_opts.upper = hi;
+  lo_opts.lazy_grad = 1; /* a rejected trial step costs a factorisation only */
   pg_status st = PG_OK;
   for (int r = 0; r < restarts; r++) {
     memcpy(x, start, P * sizeof *x);
@@ -336,6 +363,7 @@ pg_status pg_gp_train(pg_gp *g, pg_rng *rng, int restarts) {
   }
   free(g->ws); /* the training workspace is 2 n^2 doubles: release it */
   g->ws = NULL;
+  g->ws_valid = 0;
   if (st == PG_OK) st = pg_gp_set_params(g, best);
   if (st == PG_OK && !isfinite(fbest)) st = PG_ENOCONV;
   free(start);

@@ -113,6 +113,12 @@ pg_status pg_kernel_diag(const pg_kernel *k, const double *X, size_t n, size_t d
  * (the symmetric case, then pass the full symmetric dLdK). */
 pg_status pg_kernel_grad(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
                          size_t n2, size_t d, const double *dLdK, double *grad);
+/* Same with caller-provided scratch work[n1 x n2] (its contents are
+ * overwritten; NULL: allocated inside), so that repeated calls (training)
+ * do not map and fault in a fresh n1 x n2 buffer each time. */
+pg_status pg_kernel_grad_work(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                              size_t n2, size_t d, const double *dLdK, double *grad,
+                              double *work);
 
 /* Same for the diagonal: grad[i] = sum_a dLdiag_a d k(X_a,X_a)/dtheta_i. */
 pg_status pg_kernel_grad_diag(const pg_kernel *k, const double *X, size_t n, size_t d,

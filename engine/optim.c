@@ -8,7 +8,7 @@
 #include <string.h>
 
 pg_lbfgs_opts pg_lbfgs_defaults(void) {
-  pg_lbfgs_opts o = {10, 200, 500, 1e-6, 1e-10, NULL, NULL};
+  pg_lbfgs_opts o = {10, 200, 500, 1e-6, 1e-10, NULL, NULL, 0};
   return o;
 }
 
@@ -115,7 +115,7 @@ pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs
     }
     /* line search */
     double ft = NAN, tlo = 0.0, thi = INFINITY;
-    int accepted = 0;
+    int accepted = 0, have_grad = 1;
     /* at most 12 halvings: beyond that the decrease is below rounding */
     for (int ls = 0, fails = 0; ls < 40 && fails <= 12 && nev < o.max_evals; ls++) {
       int clipped = 0;
@@ -125,13 +125,21 @@ pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs
         if (c != v) clipped = 1;
         xt[i] = c;
       }
-      ft = f(xt, gt, ctx);
-      nev++;
+      double armijo = fv + 1e-4 * dot(g, xt, n) - 1e-4 * dot(g, x, n);
+      if (o.lazy_grad) {
+        ft = f(xt, NULL, ctx);
+        nev++;
+        have_grad = isfinite(ft) && ft <= armijo;
+        if (have_grad) ft = f(xt, gt, ctx); /* same x: same value */
+        else for (size_t i = 0; i < n; i++) gt[i] = 0.0;
+      } else {
+        ft = f(xt, gt, ctx);
+        nev++;
+      }
       int finite = isfinite(ft);
       for (size_t i = 0; finite && i < n; i++) finite = isfinite(gt[i]);
       double sd = 0.0;
       for (size_t i = 0; i < n; i++) sd += gt[i] * (xt[i] - x[i]);
-      double armijo = fv + 1e-4 * dot(g, xt, n) - 1e-4 * dot(g, x, n);
       if (!finite || ft > armijo) {
         fails++;
         thi = t;
@@ -166,6 +174,8 @@ pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs
         memcpy(xt, xb, n * sizeof *xt);
         memcpy(gt, gb, n * sizeof *gt);
         ft = fb;
+      } else if (!have_grad) { /* the last trial is kept: its gradient was skipped */
+        ft = f(xt, gt, ctx);
       }
     } else if (accepted == 0) {
       break; /* no acceptable step */

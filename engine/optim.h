@@ -20,8 +20,9 @@
 
 #include "status.h"
 
-/* Objective: returns f(x) and writes grad[n] = df/dx. A non-finite return
- * value marks x as infeasible: the line search then shortens the step. */
+/* Objective: returns f(x) and writes grad[n] = df/dx (grad may be NULL: f
+ * alone). A non-finite return value marks x as infeasible: the line search
+ * then shortens the step. */
 typedef double (*pg_optim_fn)(const double *x, double *grad, void *ctx);
 
 typedef struct pg_lbfgs_opts {
@@ -32,6 +33,12 @@ typedef struct pg_lbfgs_opts {
   double ftol;          /* stop when relative decrease < ftol (1e-10) */
   const double *lower;  /* optional box (NULL: unbounded) */
   const double *upper;
+  int lazy_grad;        /* 1: line-search trials are first evaluated with
+                           grad = NULL (f alone) and f is called again with
+                           the gradient only at trials that pass the Armijo
+                           test; worth it when f can reuse the work of the
+                           previous call at the same x (default 0). The
+                           iterates are the same as with 0. */
 } pg_lbfgs_opts;
 
 /* Defaults as listed above. */
