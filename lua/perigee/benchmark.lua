@@ -309,4 +309,35 @@ function M.running_min(n, f)
   return out
 end
 
+--- The ZDT family (Zitzler, Deb and Thiele, Evolutionary Computation 8(2),
+-- 2000): n real variables in [0, 1] (opts.n, default 30), two minimised
+-- objectives f1 = x1, f2 = g h(f1, g) with g = 1 + 9/(n-1) sum_{i>=2} x_i.
+-- The Pareto front is g = 1; its non-dominated points are sampled on a grid
+-- of opts.front_points (default `points`) values of f1. ZDT1-3 differ only
+-- in h, so their benchmark files are one call of this builder.
+function M.zdt(name, label, h, opts, points)
+  local pg = require "perigee"
+  local n = opts.n or 30
+  assert(math.type(n) == "integer" and n >= 2, name .. ": n must be an integer >= 2")
+  local dims = {}
+  for i = 1, n do dims[i] = pg.real("x" .. i, 0, 1) end
+  return {
+    name = name,
+    description = ("%s: %s (%d variables, 2 objectives)"):format(name:upper(), label, n),
+    space = pg.space(dims),
+    objectives = { "f1", "f2" },
+    reference_point = { 11, 11 },
+    evaluate = function(x)
+      local s = 0
+      for i = 2, n do s = s + x["x" .. i] end
+      local g = 1 + 9 * s / (n - 1)
+      local f1 = x.x1
+      return { f1, g * h(f1, g) }
+    end,
+    true_front = function()
+      return M.running_min(opts.front_points or points, function(t) return h(t, 1) end)
+    end,
+  }
+end
+
 return setmetatable(M, { __call = function(_, name, opts) return M.load(name, opts) end })
