@@ -12,6 +12,8 @@
  *   perigee.proxy.parse(arch)                -> space ("nb201" | "nats_sss"), table of ops/channels
  *   perigee.proxy.read_gz(path) -> string;  perigee.proxy.write_gz(path, string)
  *   perigee.proxy.load(path)                 -> {[arch] = record}, n  (a `perigee proxies` table)
+ *   perigee.proxy.append_gz(path, lines [, header]) -> true  (one locked gzip member, O_APPEND)
+ *   perigee.proxy.read_lines_gz(path)        -> text of the complete lines, intact
  *
  * arch is an NB201 string "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|" or a NATS
  * size-space string "C1:C2:C3:C4:C5". Options (all optional):
@@ -24,9 +26,15 @@
  * absent, input = "fmnist" falls back to seeded Gaussian noise and the
  * second result of naswot (and scores().input) says "noise".
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "../engine/gzcsv.h"
 #include "../engine/proxy.h"
@@ -355,6 +363,205 @@ static int proxy_write_gz(lua_State *L) {
 
 #define CSV_MT "perigee.ProxyTable"
 
+/* ---- Append-only gzip tables shared by several processes ----
+ * A table is a sequence of gzip members (RFC 1952 allows concatenation;
+ * zlib's gzread decodes them as one stream). A writer compresses its rows
+ * into one member in memory, then opens the file with O_APPEND, takes an
+ * exclusive flock, checks the descriptor still names the path (a repair
+ * may have renamed a new file over it), writes the header first when the
+ * file is empty, and writes the member with write(2) before closing. A
+ * reader takes a shared lock. A member cut by a crash is dropped by a
+ * repair (rewrite of the complete lines under the exclusive lock). */
+
+/* One gzip member of len bytes of data into a malloc'ed buffer. */
+static pg_status gz_member(const char *data, size_t len, unsigned char **out, size_t *outlen) {
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  *out = NULL;
+  if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return PG_ENOMEM;
+  uLong cap = deflateBound(&z, (uLong)len);
+  unsigned char *buf = malloc(cap);
+  if (!buf) {
+    deflateEnd(&z);
+    return PG_ENOMEM;
+  }
+  z.next_in = (Bytef *)(uintptr_t)data;
+  z.avail_in = (uInt)len;
+  z.next_out = buf;
+  z.avail_out = (uInt)cap;
+  int r = deflate(&z, Z_FINISH);
+  *outlen = z.total_out;
+  deflateEnd(&z);
+  if (r != Z_STREAM_END) {
+    free(buf);
+    return PG_EIO;
+  }
+  *out = buf;
+  return PG_OK;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Open path with flags, flock it with op, and make sure the descriptor
+ * still names path (retry otherwise). -1 on failure. */
+static int open_locked(const char *path, int flags, int op) {
+  for (int attempt = 0; attempt < 100; attempt++) {
+    int fd = open(path, flags | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    while (flock(fd, op) != 0)
+      if (errno != EINTR) {
+        close(fd);
+        return -1;
+      }
+    struct stat a, b;
+    if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+      return fd;
+    close(fd);
+  }
+  return -1;
+}
+
+/* Decode the whole table from fd (gzip members or plain text). *complete
+ * is 0 when the stream is cut or corrupt; the text is then cut after its
+ * last newline. The buffer is malloc'ed (caller frees). */
+static pg_status read_fd(int fd, char **text, size_t *len, int *complete) {
+  *text = NULL;
+  *len = 0;
+  *complete = 1;
+  int d = dup(fd);
+  if (d < 0) return PG_EIO;
+  gzFile f = gzdopen(d, "rb");
+  if (!f) {
+    close(d);
+    return PG_EIO;
+  }
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap + 1);
+  pg_status st = buf ? PG_OK : PG_ENOMEM;
+  while (!st) {
+    if (cap - n < (1 << 15)) {
+      char *nb = realloc(buf, 2 * cap + 1);
+      if (!nb) {
+        st = PG_ENOMEM;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    int r = gzread(f, buf + n, (unsigned)(cap - n));
+    if (r < 0) {
+      *complete = 0;
+      break;
+    }
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  int errnum = Z_OK;
+  gzerror(f, &errnum);
+  if (errnum != Z_OK && errnum != Z_STREAM_END) *complete = 0;
+  gzclose(f);
+  if (st) {
+    free(buf);
+    return st;
+  }
+  if (n > 0 && buf[n - 1] != '\n') { /* a cut last line */
+    *complete = 0;
+    while (n > 0 && buf[n - 1] != '\n') n--;
+  }
+  buf[n] = '\0';
+  *text = buf;
+  *len = n;
+  return PG_OK;
+}
+
+/* append_gz(path, lines [, header]): append lines (complete lines, each
+ * ending in a newline) as one gzip member; when the file is empty (new),
+ * header (one line, newline added) is written first. */
+static int proxy_append_gz(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t len, hlen = 0;
+  const char *lines = luaL_checklstring(L, 2, &len);
+  const char *header = luaL_optlstring(L, 3, NULL, &hlen);
+  luaL_argcheck(L, len > 0 && lines[len - 1] == '\n', 2, "lines must end with a newline");
+  luaL_argcheck(L, len < (1u << 30), 2, "too long");
+  luaL_argcheck(L, !header || (hlen > 0 && hlen < 4096 && !memchr(header, '\n', hlen)), 3,
+                "header must be one non-empty line");
+  unsigned char *m = NULL, *hm = NULL;
+  size_t mlen = 0, hmlen = 0;
+  pg_status st = gz_member(lines, len, &m, &mlen);
+  if (!st && header) {
+    char hb[4097];
+    memcpy(hb, header, hlen);
+    hb[hlen] = '\n';
+    st = gz_member(hb, hlen + 1, &hm, &hmlen);
+  }
+  int fd = st ? -1 : open_locked(path, O_WRONLY | O_APPEND | O_CREAT, LOCK_EX);
+  if (!st && fd < 0) st = PG_EIO;
+  if (!st) {
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) st = PG_EIO;
+    else if (sb.st_size == 0 && hm && write_all(fd, hm, hmlen)) st = PG_EIO;
+    if (!st && write_all(fd, m, mlen)) st = PG_EIO;
+  }
+  if (fd >= 0) close(fd); /* releases the lock */
+  free(m);
+  free(hm);
+  if (st) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, pg_strerror(st));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* read_lines_gz(path) -> text, intact: the complete lines of a table
+ * written by append_gz (or any gzip/plain file), read under a shared lock.
+ * When a member was cut (a writer killed mid-write), intact is false and
+ * the file is repaired: rewritten with its complete lines under the
+ * exclusive lock (temporary file + rename). nil, message when the file
+ * cannot be opened. */
+static int proxy_read_lines_gz(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  /* the text is owned by a collectable box, so a Lua error cannot leak it */
+  pg_csv *box = lua_newuserdatauv(L, sizeof *box, 0);
+  memset(box, 0, sizeof *box);
+  luaL_setmetatable(L, CSV_MT);
+  size_t len = 0;
+  int complete = 1;
+  int fd = open_locked(path, O_RDONLY, LOCK_SH);
+  pg_status st = fd < 0 ? PG_EIO : read_fd(fd, &box->buf, &len, &complete);
+  if (fd >= 0) close(fd);
+  if (!st && !complete) { /* repair under the exclusive lock, re-reading first */
+    pg_csv_free(box);
+    fd = open_locked(path, O_RDWR, LOCK_EX);
+    st = fd < 0 ? PG_EIO : read_fd(fd, &box->buf, &len, &complete);
+    if (!st && !complete) st = pg_gz_write(path, box->buf, len);
+    if (fd >= 0) close(fd);
+    complete = 0;
+  }
+  if (st) {
+    pg_csv_free(box);
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, pg_strerror(st));
+    return 2;
+  }
+  lua_pushlstring(L, box->buf, len);
+  pg_csv_free(box);
+  lua_pushboolean(L, complete);
+  return 2;
+}
+
+
 static int csv_gc(lua_State *L) {
   pg_csv_free(luaL_checkudata(L, 1, CSV_MT));
   return 0;
@@ -406,6 +613,7 @@ static const luaL_Reg proxy_funcs[] = {
     {"skipscore", proxy_skipscore}, {"scores", proxy_scores},     {"freerea", proxy_freerea},
     {"combine", proxy_combine}, {"parse", proxy_parse},           {"arch", proxy_arch},
     {"read_gz", proxy_read_gz}, {"write_gz", proxy_write_gz},     {"load", proxy_load},
+    {"append_gz", proxy_append_gz}, {"read_lines_gz", proxy_read_lines_gz},
     {NULL, NULL}};
 
 void pgL_open_proxy(lua_State *L, int mod) {
@@ -413,7 +621,7 @@ void pgL_open_proxy(lua_State *L, int mod) {
   lua_pushcfunction(L, csv_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
-  lua_createtable(L, 0, 12);
+  lua_createtable(L, 0, 14);
   lua_newtable(L); /* upvalue: cache of input batches */
   luaL_setfuncs(L, proxy_funcs, 1);
   lua_setfield(L, mod, "proxy");

@@ -183,6 +183,127 @@ describe("perigee proxies (command)", function()
   end)
 end)
 
+describe("append-only gzip tables and the on-demand cache", function()
+  local exe = os.getenv "PERIGEE_EXE"
+
+  local function lines_of(text)
+    local t = {}
+    for line in text:gmatch "[^\n]+" do t[#t + 1] = line end
+    return t
+  end
+
+  it("appends gzip members with a header written once, and reads them back", function()
+    local tmp = os.tmpname()
+    os.remove(tmp)
+    assert.is_true(P.append_gz(tmp, "1,a\n", "k,v"))
+    assert.is_true(P.append_gz(tmp, "2,b\n3,c\n", "k,v"))
+    local text, intact = P.read_lines_gz(tmp)
+    assert.are.equal("k,v\n1,a\n2,b\n3,c\n", text)
+    assert.is_true(intact)
+    assert.are.equal(text, P.read_gz(tmp)) -- zlib reads the members as one stream
+    -- a member cut by a crash: the complete lines are kept and the file repaired
+    local f = assert(io.open(tmp, "rb"))
+    local bytes = f:read "a"
+    f:close()
+    assert.is_true(P.append_gz(tmp, "4,d\n5,e\n"))
+    f = assert(io.open(tmp, "ab"))
+    f:write((bytes:sub(1, 10))) -- a member cut after its gzip header
+    f:close()
+    text, intact = P.read_lines_gz(tmp)
+    assert.is_false(intact)
+    assert.are.equal("k,v\n1,a\n2,b\n3,c\n4,d\n5,e\n", text)
+    text, intact = P.read_lines_gz(tmp)
+    assert.is_true(intact)
+    assert.are.equal("k,v\n1,a\n2,b\n3,c\n4,d\n5,e\n", text)
+    assert.has_error(function() P.append_gz(tmp, "no newline") end)
+    assert.has_error(function() P.append_gz(tmp, "x\n", "two\nlines") end)
+    assert.is_nil((P.read_lines_gz(tmp .. ".missing")))
+    os.remove(tmp)
+  end)
+
+  it("keeps every row when two processes append at once", function()
+    if not exe then
+      pending "PERIGEE_EXE unset (ctest sets it)"
+      return
+    end
+    local tmp = os.tmpname()
+    os.remove(tmp)
+    local script = "local P = require('perigee').proxy; for i = 1, 200 do "
+      .. "assert(P.append_gz(%q, ('%%d,%%d,' .. ('x'):rep(40) .. '\\n'):format(%d, i), 'who,i,pad')) end"
+    local procs = {}
+    for k = 1, 2 do
+      procs[k] = assert(io.popen(("%s -e %q 2>&1"):format(exe, script:format(tmp, k))))
+    end
+    for k = 1, 2 do
+      local out = procs[k]:read "a"
+      assert.is_true(procs[k]:close(), out)
+    end
+    local text, intact = P.read_lines_gz(tmp)
+    assert.is_true(intact)
+    local rows = lines_of(text)
+    assert.are.equal(401, #rows)
+    assert.are.equal("who,i,pad", rows[1])
+    local seen = {}
+    for r = 2, #rows do
+      local who, i, pad = rows[r]:match "^(%d),(%d+),(x+)$"
+      assert.are.equal(40, #pad)
+      seen[who .. ":" .. i] = true
+    end
+    for k = 1, 2 do
+      for i = 1, 200 do assert.is_true(seen[k .. ":" .. i]) end
+    end
+    os.remove(tmp)
+  end)
+
+  it("computes scores once, persists them and reloads them", function()
+    local C = pg.proxy_cache
+    local dir = os.tmpname()
+    os.remove(dir)
+    C.set_dir(dir)
+    local o = { side = 8, batch = 4, classes = 5, input = "noise" }
+    local a = "8:16:8:24:8"
+    local r, cached = C.scores(a, o)
+    assert.is_false(cached)
+    assert.are.equal(P.naswot(a, o), r.naswot)
+    assert.are.equal(P.logsynflow(a, o), r.logsynflow)
+    assert.are.equal(2, r.skip)
+    local r2, cached2 = C.scores(a, o)
+    assert.is_true(cached2)
+    assert.are.equal(r, r2)
+    C.scores("8:8:8:8:16", o)
+    local st = C.stats(o)
+    assert.are.same({ 0, 2, 1 }, { st.loaded, st.computed, st.hits })
+    assert.matches("^" .. dir:gsub("%p", "%%%0") .. "/proxies_v%d+_nats_sss_side8_batch4_classes5_", st.path)
+    -- another option set is another table
+    assert.is_not.equal(C.path(o), C.path { side = 8, batch = 8, classes = 5, input = "noise" })
+    -- a new process (simulated: the in-process copy dropped) reads the rows back, bit for bit
+    C.set_dir(dir)
+    local r3, cached3 = C.scores(a, o)
+    assert.is_true(cached3)
+    assert.are.equal(r.naswot, r3.naswot)
+    assert.are.equal(r.logsynflow, r3.logsynflow)
+    assert.are.equal(r.synflow, r3.synflow)
+    assert.are.equal(2, C.stats(o).loaded)
+    -- the table is a `perigee proxies` table
+    local tab, n = P.load(C.path(o))
+    assert.are.equal(2, n)
+    assert.are.equal(select(3, P.parse(a)), tab[a].index)
+    os.remove(C.path(o))
+    os.remove(dir)
+    C.set_dir(nil)
+  end)
+
+  it("finds its directory from the environment", function()
+    local C = pg.proxy_cache
+    local want
+    local pc, xdg, home = os.getenv "PERIGEE_CACHE", os.getenv "XDG_CACHE_HOME", os.getenv "HOME"
+    if pc and pc ~= "" then want = pc
+    elseif xdg and xdg ~= "" then want = xdg .. "/perigee"
+    else want = home .. "/.cache/perigee" end
+    assert.are.equal(want, C.dir())
+  end)
+end)
+
 describe("agreement with the published FreeREA scores", function()
   it("ranks a fixed sample of NB201 cells like the published _fc columns", function()
     local data = os.getenv "PERIGEE_DATA"
