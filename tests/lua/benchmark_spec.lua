@@ -213,3 +213,116 @@ describe("accel_dse", function()
     os.execute("rm -rf " .. out)
   end)
 end)
+
+describe("nats_sss_hw", function()
+  local function ranks(v)
+    local idx = {}
+    for i = 1, #v do idx[i] = i end
+    table.sort(idx, function(a, b) return v[a] < v[b] end)
+    local r, i = {}, 1
+    while i <= #idx do
+      local j = i
+      while j < #idx and v[idx[j + 1]] == v[idx[i]] do j = j + 1 end
+      for k = i, j do r[idx[k]] = (i + j) / 2 end
+      i = j + 1
+    end
+    return r
+  end
+  local function spearman(a, b)
+    local ra, rb, n = ranks(a), ranks(b), #a
+    local m, sab, saa, sbb = (n + 1) / 2, 0, 0, 0
+    for i = 1, n do
+      sab = sab + (ra[i] - m) * (rb[i] - m)
+      saa = saa + (ra[i] - m) ^ 2
+      sbb = sbb + (rb[i] - m) ^ 2
+    end
+    return sab / math.sqrt(saa * sbb)
+  end
+
+  local dir
+  setup(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    pg.proxy_cache.set_dir(dir) -- never the user's cache
+  end)
+  teardown(function()
+    os.execute("rm -rf " .. dir)
+    pg.proxy_cache.set_dir(nil)
+  end)
+
+  it("estimates error with the documented linear model when asked", function()
+    local b = pg.benchmark("nats_sss_hw", { estimator = "linear" })
+    assert.are.equal("linear", b.estimator)
+    assert.matches("estimator \"linear\"", b.description)
+    local c = { 24, 40, 64, 16, 48 }
+    local want = 111.59233904724 - 2.1274387808937 * math.log(24, 2) - 1.3635160362086 * math.log(40, 2)
+      - 1.8831184638972 * 6 - 1.2624238982725 * 4 - 3.3392728993423 * math.log(48, 2)
+    assert.is_true(close(b.estimate_error(c), want, 1e-12))
+  end)
+
+  it("uses the anchored combined proxy score by default, calibrated to error %", function()
+    local b = pg.benchmark "nats_sss_hw"
+    assert.are.equal("proxy", b.estimator)
+    assert.matches("estimator \"proxy\"", b.description)
+    assert.matches("NASWOT %+ LogSynflow", b.description)
+    assert.matches(dir, b.description, 1, true)
+    local o = b.proxy_options
+    assert.are.same({ 16, 120, 16 }, { o.side, o.classes, o.batch })
+    -- the anchors map to s = 0 and s = 1: err = A and A + B
+    local lo, hi = b.estimate_error { 8, 8, 8, 8, 8 }, b.estimate_error { 64, 64, 64, 64, 64 }
+    local A, B = lo, hi - lo
+    assert.is_true(B < -5) -- the largest network is estimated better than the smallest
+    -- a third network from the definition, with the proxies computed directly
+    local P = pg.proxy
+    local function s(a) return P.naswot(a, o), P.logsynflow(a, o) end
+    local n0, l0 = s "8:8:8:8:8"
+    local n1, l1 = s "64:64:64:64:64"
+    local n, l = s "24:40:64:16:48"
+    local comb = ((n - n0) / (n1 - n0) + (l - l0) / (l1 - l0)) / 2
+    assert.is_true(comb > 0 and comb < 1)
+    assert.is_true(close(b.estimate_error { 24, 40, 64, 16, 48 }, A + B * comb, 1e-12))
+    -- evaluate reports the same error, the score and the EDP
+    local x = { C1 = 24, C2 = 40, C3 = 64, C4 = 16, C5 = 48, pe_x = 8, pe_y = 8, reg_input = 64, reg_weight = 64,
+                reg_output = 64, reg_bw = 64 }
+    local y = b.evaluate(x)
+    assert.is_true(close(y.error, A + B * comb, 1e-12))
+    assert.is_true(close(y.proxy_score, comb, 1e-12))
+    assert.is_true(y.edp > 0)
+    -- the scores are in the cache table
+    local st = pg.proxy_cache.stats(o, "nats_sss")
+    assert.is_true(st.hits >= 1)
+    local tab, count = P.load(st.path)
+    assert.are.equal(3, count)
+    assert.are.equal(n, tab["24:40:64:16:48"].naswot)
+    assert.has_error(function() pg.benchmark("nats_sss_hw", { estimator = "oracle" }) end)
+    assert.has_error(function() pg.benchmark("nats_sss_hw", { proxy_batch = 1 }) end)
+  end)
+
+  it("ranks Coflex's shipped NATS-SSS errors (with $PERIGEE_DATA)", function()
+    local data = os.getenv "PERIGEE_DATA"
+    local text = data and data ~= "" and pg.proxy.read_gz(data .. "/coflex_observed_sss_imagenet16.csv.gz")
+    if not text then
+      print "SKIP: coflex_observed_sss_imagenet16.csv.gz not found (set PERIGEE_DATA=/work/shared/data)"
+      pending "PERIGEE_DATA unset"
+      return
+    end
+    local b = pg.benchmark "nats_sss_hw"
+    local est, err, k = {}, {}, 0
+    for line in text:gmatch "[^\n]+" do
+      local a, e = line:match "^([%d:]+),.*,([%d.]+),[^,]+$"
+      if a then
+        k = k + 1
+        if k % 8 == 1 then -- a fixed sample of 50 of the 400 rows keeps the test short
+          local c = {}
+          for v in a:gmatch "%d+" do c[#c + 1] = tonumber(v) end
+          est[#est + 1] = b.estimate_error(c)
+          err[#err + 1] = tonumber(e)
+        end
+      end
+    end
+    assert.are.equal(400, k)
+    local rho = spearman(est, err)
+    print(("nats_sss_hw proxy estimate vs shipped errors: Spearman %.3f (n = %d)"):format(rho, #est))
+    assert.is_true(rho >= 0.5, "Spearman " .. rho) -- 0.745 on all 400 rows (docs/proxies.md)
+  end)
+end)
