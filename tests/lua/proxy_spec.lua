@@ -181,6 +181,33 @@ describe("perigee proxies (command)", function()
     os.remove(tmp .. ".b.gz")
     os.remove(tmp)
   end)
+
+  it("fills perigee.proxy_cache's table with --cache", function()
+    if not exe then
+      pending "PERIGEE_EXE unset (ctest sets it)"
+      return
+    end
+    local dir = os.tmpname()
+    os.remove(dir)
+    local o = { side = 8, batch = 4, classes = 5, input = "noise" }
+    local C = pg.proxy_cache
+    C.set_dir(dir)
+    local a = C.scores("8:8:8:16:16", o) -- appended by this process first
+    local f = io.popen(("PERIGEE_CACHE=%q %s proxies --space nats_sss --side 8 --batch 4 --classes 5 --input noise "
+      .. "--cache --limit 3 --jobs 1 2>&1"):format(dir, exe))
+    local out = f:read "a"
+    assert.is_true(f:close(), out)
+    assert.matches("cache table", out)
+    C.set_dir(dir) -- as a new process
+    local st = C.stats(o)
+    assert.are.equal(4, st.loaded)
+    local r, cached = C.scores("8:8:8:8:16", o)
+    assert.is_true(cached)
+    assert.are.equal(P.naswot("8:8:8:8:16", o), r.naswot)
+    assert.are.equal(a.logsynflow, (C.scores("8:8:8:16:16", o)).logsynflow)
+    os.execute("rm -rf " .. dir)
+    C.set_dir(nil)
+  end)
 end)
 
 describe("append-only gzip tables and the on-demand cache", function()
@@ -299,7 +326,8 @@ describe("append-only gzip tables and the on-demand cache", function()
     local pc, xdg, home = os.getenv "PERIGEE_CACHE", os.getenv "XDG_CACHE_HOME", os.getenv "HOME"
     if pc and pc ~= "" then want = pc
     elseif xdg and xdg ~= "" then want = xdg .. "/perigee"
-    else want = home .. "/.cache/perigee" end
+    elseif home and home ~= "" then want = home .. "/.cache/perigee"
+    else want = ".perigee-cache" end
     assert.are.equal(want, C.dir())
   end)
 end)

@@ -1,9 +1,13 @@
 --- perigee proxies: precompute the training-free proxies of a whole space.
 --
---   perigee proxies --space nb201|nats_sss --out FILE.csv.gz [--limit N]
+--   perigee proxies --space nb201|nats_sss --out FILE.csv.gz|--cache [--limit N]
 --                   [--resume] [--jobs 2] [--repeats 1] [--batch 64]
 --                   [--seed 0] [--input fmnist|noise] [--side 32]
 --                   [--classes 10] [--data DIR]
+--
+-- --cache writes the table of perigee.proxy_cache for these options instead
+-- of --out (implies --resume): e.g. nats_sss_hw's estimator table is
+--   perigee proxies --space nats_sss --side 16 --batch 16 --classes 120 --cache
 --
 -- Writes a gzip CSV with columns
 --   arch_index, arch, naswot, logsynflow, synflow, skip, input
@@ -32,6 +36,7 @@ local function parser()
     .. "of every network of a search space into a gzip CSV table.")
   p:option("--space", "Search space."):choices { "nb201", "nats_sss" }:args(1)
   p:option("--out", "Output table (gzip CSV)."):args(1)
+  p:flag("--cache", "Write perigee.proxy_cache's table of these options (implies --resume).")
   p:option("--limit", "Only the first N indices."):convert(tonumber)
   p:flag("--resume", "Continue an interrupted run (keep rows already computed).")
   p:option("--jobs", "Worker processes.", "2"):convert(tonumber)
@@ -142,8 +147,16 @@ local function main(argv)
     io.stderr:write(p:get_usage(), "\n", "error: ", a, "\n")
     return 2
   end
+  if a.cache and a.space and not a.out and not a.worker then
+    local C = pg.proxy_cache
+    a.out = C.path({ batch = a.batch, seed = a.seed, input = a.input, repeats = a.repeats, side = a.side,
+                     classes = a.classes }, a.space)
+    a.resume = true
+    pg.results.mkdir(C.dir())
+    io.stderr:write("perigee proxies: cache table " .. a.out .. "\n")
+  end
   if not a.space or not a.out then
-    io.stderr:write(p:get_usage(), "\nerror: --space and --out are required\n")
+    io.stderr:write(p:get_usage(), "\nerror: --space and --out (or --cache) are required\n")
     return 2
   end
   local n = SPACES[a.space]
