@@ -108,7 +108,7 @@ return function(opts)
     ESTIMATOR = ("training-free combined proxy score (NASWOT + LogSynflow, min-max normalised between the "
       .. "8:8:8:8:8 and 64:64:64:64:64 networks, averaged) as an ImageNet16-120 network (16x16, NASWOT on %d "
       .. "Fashion-MNIST images), mapped to error %% by a decreasing linear calibration err = %.2f %+.2f s fitted "
-      .. "to Coflex's 400 shipped NATS-SSS ImageNet16-120 errors (rank correlation with them: Spearman 0.745, "
+      .. "to Coflex's 400 shipped NATS-SSS ImageNet16-120 errors (rank correlation with them at batch 16: Spearman 0.745, "
       .. "Kendall 0.557); computed on demand, cached in %s; "
       .. "not NATS-Bench accuracy"):format(batch, CAL[1], CAL[2], pg.proxy_cache.dir())
   end
