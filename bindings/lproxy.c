@@ -13,7 +13,7 @@
  *   perigee.proxy.read_gz(path) -> string;  perigee.proxy.write_gz(path, string)
  *   perigee.proxy.load(path)                 -> {[arch] = record}, n  (a `perigee proxies` table)
  *   perigee.proxy.append_gz(path, lines [, header]) -> true  (one locked gzip member, O_APPEND)
- *   perigee.proxy.read_lines_gz(path)        -> text of the complete lines, intact
+ *   perigee.proxy.read_lines_gz(path [, offset, id]) -> text, intact, size, id, from
  *
  * arch is an NB201 string "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|" or a NATS
  * size-space string "C1:C2:C3:C4:C5". Options (all optional):
@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -524,22 +525,47 @@ static int proxy_append_gz(lua_State *L) {
   return 1;
 }
 
-/* read_lines_gz(path) -> text, intact: the complete lines of a table
- * written by append_gz (or any gzip/plain file), read under a shared lock.
- * When a member was cut (a writer killed mid-write), intact is false and
- * the file is repaired: rewritten with its complete lines under the
- * exclusive lock (temporary file + rename). nil, message when the file
- * cannot be opened. */
+/* read_lines_gz(path [, offset, id]) -> text, intact, size, id, from: the
+ * complete lines of a table written by append_gz (or any gzip/plain file),
+ * read under a shared lock. size is the file's length when read and id
+ * names the file (device and inode); when a later call passes them back as
+ * offset and id, and the file is still the same and no shorter, only the
+ * members appended since are decoded (from = offset; otherwise from = 0
+ * and the whole file is read). When a member was cut (a writer killed
+ * mid-write), intact is false and the file is repaired: rewritten with its
+ * complete lines under the exclusive lock (temporary file + rename); size
+ * and id are then 0 and "", so that the next incremental read starts over.
+ * nil, message when the file cannot be opened. */
 static int proxy_read_lines_gz(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  lua_Integer offset = luaL_optinteger(L, 2, 0);
+  const char *id = luaL_optstring(L, 3, "");
+  luaL_argcheck(L, offset >= 0, 2, "offset must be >= 0");
   /* the text is owned by a collectable box, so a Lua error cannot leak it */
   pg_csv *box = lua_newuserdatauv(L, sizeof *box, 0);
   memset(box, 0, sizeof *box);
   luaL_setmetatable(L, CSV_MT);
   size_t len = 0;
   int complete = 1;
+  lua_Integer from = 0, size = 0;
+  char idbuf[64] = "";
   int fd = open_locked(path, O_RDONLY, LOCK_SH);
-  pg_status st = fd < 0 ? PG_EIO : read_fd(fd, &box->buf, &len, &complete);
+  pg_status st = fd < 0 ? PG_EIO : PG_OK;
+  if (!st) {
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) st = PG_EIO;
+    else {
+      snprintf(idbuf, sizeof idbuf, "%llu:%llu", (unsigned long long)sb.st_dev,
+               (unsigned long long)sb.st_ino);
+      size = (lua_Integer)sb.st_size;
+      if (offset > 0 && offset <= size && strcmp(id, idbuf) == 0 &&
+          lseek(fd, (off_t)offset, SEEK_SET) == (off_t)offset)
+        from = offset;
+      else if (lseek(fd, 0, SEEK_SET) != 0)
+        st = PG_EIO;
+    }
+  }
+  if (!st) st = read_fd(fd, &box->buf, &len, &complete);
   if (fd >= 0) close(fd);
   if (!st && !complete) { /* repair under the exclusive lock, re-reading first */
     pg_csv_free(box);
@@ -548,6 +574,8 @@ static int proxy_read_lines_gz(lua_State *L) {
     if (!st && !complete) st = pg_gz_write(path, box->buf, len);
     if (fd >= 0) close(fd);
     complete = 0;
+    from = size = 0;
+    idbuf[0] = '\0';
   }
   if (st) {
     pg_csv_free(box);
@@ -558,7 +586,10 @@ static int proxy_read_lines_gz(lua_State *L) {
   lua_pushlstring(L, box->buf, len);
   pg_csv_free(box);
   lua_pushboolean(L, complete);
-  return 2;
+  lua_pushinteger(L, size);
+  lua_pushstring(L, idbuf);
+  lua_pushinteger(L, from);
+  return 5;
 }
 
 

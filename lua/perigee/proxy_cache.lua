@@ -7,7 +7,7 @@
 --     --> {naswot=, logsynflow=, synflow=, skip=, input=}, true when read from the cache
 --   C.dir()            --> the cache directory
 --   C.path(opts)       --> the table file of these options
---   C.stats(opts)      --> {path=, loaded=, computed=, hits=, cpu=} for this process
+--   C.stats(opts)      --> {path=, loaded=, computed=, hits=, shared=, cpu=} for this process
 --   C.set_dir(d)       --  use directory d in this process (tests)
 --
 -- The cache directory is $PERIGEE_CACHE, else $XDG_CACHE_HOME/perigee, else
@@ -18,8 +18,9 @@
 -- so `perigee.proxy.load` and `perigee proxies --resume` read it too. Each
 -- newly scored network is appended at once as one gzip member under an
 -- exclusive flock (perigee.proxy.append_gz), so several processes can share
--- a table; a table is read once per process (under a shared lock) on first
--- use. A row only depends on the architecture and the options, so two
+-- a table; a process reads the table (under a shared lock) on first use,
+-- and on each miss decodes the members appended since its last read (other
+-- processes' rows) before computing. A row only depends on the architecture and the options, so two
 -- processes that score the same network append the same row (the reader
 -- keeps the first).
 local pg = require "perigee"
@@ -100,12 +101,21 @@ local function parse(text, rows)
   return n
 end
 
+-- Read the rows appended to the table since the last read (all of it the
+-- first time, or when the file was replaced or repaired).
+local function refresh(t)
+  local text, _, size, id = P.read_lines_gz(t.path, t.bytes, t.id)
+  if text then
+    t.loaded = t.loaded + parse(text, t.rows)
+    t.bytes, t.id = size, id
+  end
+end
+
 local function open(path)
   local t = tables[path]
   if t then return t end
-  t = { rows = {}, loaded = 0, computed = 0, hits = 0, cpu = 0, path = path }
-  local text = P.read_lines_gz(path)
-  if text then t.loaded = parse(text, t.rows) end
+  t = { rows = {}, loaded = 0, computed = 0, hits = 0, shared = 0, cpu = 0, path = path, bytes = 0, id = "" }
+  refresh(t)
   tables[path] = t
   return t
 end
@@ -120,6 +130,11 @@ function M.scores(arch, opts, space)
   local path = M.path(opts, sp)
   local t = open(path)
   local r = t.rows[arch]
+  if not r then -- another process may have scored it since: read what was appended
+    refresh(t)
+    r = t.rows[arch]
+    if r then t.shared = t.shared + 1 end
+  end
   if r then
     t.hits = t.hits + 1
     return r, true
@@ -147,12 +162,14 @@ function M.scores(arch, opts, space)
   return r, false
 end
 
---- Counters of this process for the table of opts: rows loaded from disk,
--- networks computed, cache hits, CPU seconds spent computing.
+--- Counters of this process for the table of opts: rows loaded from disk
+-- (including rows other processes appended while this one ran), networks
+-- computed, cache hits, hits on rows another process appended meanwhile
+-- (shared), CPU seconds spent computing.
 function M.stats(opts, space)
   local path = M.path(opts, space)
   local t = open(path)
-  return { path = path, loaded = t.loaded, computed = t.computed, hits = t.hits, cpu = t.cpu }
+  return { path = path, loaded = t.loaded, computed = t.computed, hits = t.hits, shared = t.shared, cpu = t.cpu }
 end
 
 --- Forget the in-process copies (tests; the files are untouched).
