@@ -87,14 +87,16 @@ local function fmt(v)
   return ("%.17g"):format(v)
 end
 
--- Parse the complete lines of a table into rows[arch].
-local function parse(text, rows)
+-- Parse the complete lines of a table into rows[arch] (marking new ones in
+-- late[arch] when late is given).
+local function parse(text, rows, late)
   local n = 0
   for line in text:gmatch "[^\n]+" do
     local idx, arch, nw, ls, sf, sk, input = line:match "^(%d+),([^,]+),([^,]*),([^,]*),([^,]*),([^,]*),(%a+)$"
     if idx and not rows[arch] then
       rows[arch] = { index = tonumber(idx), naswot = num(nw), logsynflow = num(ls), synflow = num(sf),
                      skip = num(sk), input = input }
+      if late then late[arch] = true end
       n = n + 1
     end
   end
@@ -106,7 +108,7 @@ end
 local function refresh(t)
   local text, _, size, id = P.read_lines_gz(t.path, t.bytes, t.id)
   if text then
-    t.loaded = t.loaded + parse(text, t.rows)
+    t.loaded = t.loaded + parse(text, t.rows, t.opened and t.late or nil)
     t.bytes, t.id = size, id
   end
 end
@@ -114,8 +116,10 @@ end
 local function open(path)
   local t = tables[path]
   if t then return t end
-  t = { rows = {}, loaded = 0, computed = 0, hits = 0, shared = 0, cpu = 0, path = path, bytes = 0, id = "" }
+  t = { rows = {}, late = {}, loaded = 0, computed = 0, hits = 0, shared = 0, cpu = 0, path = path, bytes = 0,
+        id = "" }
   refresh(t)
+  t.opened = true
   tables[path] = t
   return t
 end
@@ -133,10 +137,10 @@ function M.scores(arch, opts, space)
   if not r then -- another process may have scored it since: read what was appended
     refresh(t)
     r = t.rows[arch]
-    if r then t.shared = t.shared + 1 end
   end
   if r then
     t.hits = t.hits + 1
+    if t.late[arch] then t.shared = t.shared + 1 end
     return r, true
   end
   local c0 = os.clock()
@@ -164,8 +168,8 @@ end
 
 --- Counters of this process for the table of opts: rows loaded from disk
 -- (including rows other processes appended while this one ran), networks
--- computed, cache hits, hits on rows another process appended meanwhile
--- (shared), CPU seconds spent computing.
+-- computed, cache hits, hits on rows another process appended while this
+-- one ran (shared), CPU seconds spent computing.
 function M.stats(opts, space)
   local path = M.path(opts, space)
   local t = open(path)
