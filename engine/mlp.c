@@ -536,11 +536,11 @@ void pg_mlp_adam_free(pg_mlp_adam *a) {
 /* One Adam update of n parameters. torch's form:
  *   p -= lr/c1 * m / (sqrt(v)/sqrt(c2) + eps). */
 static void adam_scalar(size_t n, double b1, double b2, double step, double isc2, double eps,
-                        double *restrict m, double *restrict v, double *restrict params,
-                        const double *restrict grad) {
+                        double gs, double *restrict m, double *restrict v,
+                        double *restrict params, const double *restrict grad) {
   double ob1 = 1.0 - b1, ob2 = 1.0 - b2;
   for (size_t i = 0; i < n; i++) {
-    double g = grad[i];
+    double g = gs == 1.0 ? grad[i] : grad[i] * gs;
     double mi = b1 * m[i] + ob1 * g, vi = b2 * v[i] + ob2 * g * g;
     m[i] = mi;
     v[i] = vi;
@@ -553,15 +553,18 @@ static void adam_scalar(size_t n, double b1, double b2, double step, double isc2
  * scalar loop: libm's sqrt may set errno). No FMA, correctly rounded
  * vsqrtpd/vdivpd: bit-identical to adam_scalar. */
 __attribute__((target("avx2"))) static void adam_avx2(size_t n, double b1, double b2, double step,
-                                                      double isc2, double eps, double *restrict m,
-                                                      double *restrict v, double *restrict params,
+                                                      double isc2, double eps, double gs,
+                                                      double *restrict m, double *restrict v,
+                                                      double *restrict params,
                                                       const double *restrict grad) {
   __m256d vb1 = _mm256_set1_pd(b1), vb2 = _mm256_set1_pd(b2), vob1 = _mm256_set1_pd(1.0 - b1),
           vob2 = _mm256_set1_pd(1.0 - b2), vstep = _mm256_set1_pd(step),
-          visc2 = _mm256_set1_pd(isc2), veps = _mm256_set1_pd(eps);
+          visc2 = _mm256_set1_pd(isc2), veps = _mm256_set1_pd(eps), vgs = _mm256_set1_pd(gs);
+  int scaled = gs != 1.0;
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     __m256d g = _mm256_loadu_pd(grad + i);
+    if (scaled) g = _mm256_mul_pd(g, vgs);
     __m256d mi = _mm256_add_pd(_mm256_mul_pd(vb1, _mm256_loadu_pd(m + i)), _mm256_mul_pd(vob1, g));
     __m256d vi = _mm256_add_pd(_mm256_mul_pd(vb2, _mm256_loadu_pd(v + i)),
                                _mm256_mul_pd(_mm256_mul_pd(vob2, g), g));
@@ -571,21 +574,26 @@ __attribute__((target("avx2"))) static void adam_avx2(size_t n, double b1, doubl
     __m256d upd = _mm256_div_pd(_mm256_mul_pd(vstep, mi), den);
     _mm256_storeu_pd(params + i, _mm256_sub_pd(_mm256_loadu_pd(params + i), upd));
   }
-  adam_scalar(n - i, b1, b2, step, isc2, eps, m + i, v + i, params + i, grad + i);
+  adam_scalar(n - i, b1, b2, step, isc2, eps, gs, m + i, v + i, params + i, grad + i);
 }
 #endif
 
 void pg_mlp_adam_step(pg_mlp_adam *a, double *restrict params, const double *restrict grad) {
+  pg_mlp_adam_step_scaled(a, params, grad, 1.0);
+}
+
+void pg_mlp_adam_step_scaled(pg_mlp_adam *a, double *restrict params, const double *restrict grad,
+                             double gs) {
   a->t++;
   double c1 = 1.0 - pow(a->beta1, (double)a->t), c2 = 1.0 - pow(a->beta2, (double)a->t);
   double step = a->lr / c1, isc2 = 1.0 / sqrt(c2);
 #if PG_HAVE_AVX2
   if (__builtin_cpu_supports("avx2")) {
-    adam_avx2(a->n, a->beta1, a->beta2, step, isc2, a->eps, a->m, a->v, params, grad);
+    adam_avx2(a->n, a->beta1, a->beta2, step, isc2, a->eps, gs, a->m, a->v, params, grad);
     return;
   }
 #endif
-  adam_scalar(a->n, a->beta1, a->beta2, step, isc2, a->eps, a->m, a->v, params, grad);
+  adam_scalar(a->n, a->beta1, a->beta2, step, isc2, a->eps, gs, a->m, a->v, params, grad);
 }
 
 /* ---- files ---- */

@@ -118,6 +118,10 @@ pg_status pg_mlp_adam_init(pg_mlp_adam *a, size_t n, double lr, double eps);
 void pg_mlp_adam_free(pg_mlp_adam *a);
 /* One step: params -= lr * mhat / (sqrt(vhat) + eps). */
 void pg_mlp_adam_step(pg_mlp_adam *a, double *restrict params, const double *restrict grad);
+/* The same step on the gradient times gs (gradient-norm clipping without a
+ * pass over grad; grad is not changed): the same bits as scaling grad first. */
+void pg_mlp_adam_step_scaled(pg_mlp_adam *a, double *restrict params,
+                             const double *restrict grad, double gs);
 
 /* ---- files ----
  * Text inside gzip: a line "perigee-mlp 1", the architecture, then every

@@ -13,6 +13,7 @@
 --     --envs N           parallel environments during training (default 1)
 --     --holdout a,b,...  held-out devices (default HELP's test split)
 --     --ent X            entropy coefficient (default 0, the public code's)
+--     --joint            one categorical over the 30 (edge, op) pairs instead of two heads
 local pg = require "perigee"
 local sm = pg.simismore
 
@@ -26,6 +27,8 @@ do
     elseif a == "--timesteps" or a == "--seeds" or a == "--envs" then
       args[a:sub(3)] = math.tointeger(tonumber(arg[i + 1])) or error(a .. " needs an integer")
       i = i + 1
+    elseif a == "--joint" then
+      args.joint = true
     elseif a == "--ent" then
       args.ent = tonumber(arg[i + 1]) or error("--ent needs a number")
       i = i + 1
@@ -70,7 +73,7 @@ else
   local curve
   agent, curve = sm.train(ctx, {
     timesteps = args.timesteps, n_envs = args.envs, env = env_opts,
-    agent = args.ent and { ent_coef = args.ent } or nil,
+    agent = { ent_coef = args.ent, joint = args.joint },
     on_eval = function(r)
       print(string.format("%10d %8.4f %8.4f %8.2f %8.2f %9.3f %8.3f %8.3f %8.1f", r.timesteps, r.tf,
                           r.lbar, r.percentile, r.accuracy, r.ref_latency, r.ret, r.train_return,
@@ -110,6 +113,14 @@ local methods = {
       return sm.greedy_search(ctx, d, { start = start, rng = pg.rng(s), env = env_opts, guide = "random" })
     end },
 }
+
+if args.joint or agent:config().joint then -- explore/climb follow factored heads
+  for i = #methods, 1, -1 do
+    if methods[i].name == "controller_explore" or methods[i].name == "controller_climb" then
+      table.remove(methods, i)
+    end
+  end
+end
 
 local rows, sum = {}, {}
 for _, m in ipairs(methods) do
