@@ -13,6 +13,13 @@
 --     --envs N           parallel environments during training (default 1)
 --     --holdout a,b,...  held-out devices (default HELP's test split)
 --     --ent X            entropy coefficient (default 0, the public code's)
+--     --device           the observation carries the device estimate from the measured
+--                        latencies (nasenv obs_device; the posterior under the synthetic prior)
+--     --pool cost_models devices generated from perigee's cost models over random accelerator
+--                        configurations (sm.cost_model_pool; the default without PERIGEE_DATA)
+--     --pool-seed N      seed of the generated pool (default 1)
+--     --proxies FILE     without PERIGEE_DATA: p(h) from a `perigee proxies --space nb201` table
+--                        (default: perigee's SkipScore); accuracy is then absent
 --     --joint            one categorical over the 30 (edge, op) pairs instead of two heads
 local pg = require "perigee"
 local sm = pg.simismore
@@ -24,15 +31,18 @@ do
     local a = arg[i]
     if a == "--quick" then
       args.timesteps = 100000
-    elseif a == "--timesteps" or a == "--seeds" or a == "--envs" then
-      args[a:sub(3)] = math.tointeger(tonumber(arg[i + 1])) or error(a .. " needs an integer")
+    elseif a == "--timesteps" or a == "--seeds" or a == "--envs" or a == "--pool-seed" then
+      args[a:sub(3):gsub("-", "_")] = math.tointeger(tonumber(arg[i + 1])) or error(a .. " needs an integer")
       i = i + 1
+    elseif a == "--device" then
+      args.device = true
     elseif a == "--joint" then
       args.joint = true
     elseif a == "--ent" then
       args.ent = tonumber(arg[i + 1]) or error("--ent needs a number")
       i = i + 1
-    elseif a == "--out" or a == "--policy" or a == "--reward" or a == "--holdout" then
+    elseif a == "--out" or a == "--policy" or a == "--reward" or a == "--holdout" or a == "--pool"
+        or a == "--proxies" then
       args[a:sub(3)] = arg[i + 1] or error(a .. " needs a value")
       i = i + 1
     else
@@ -42,11 +52,13 @@ do
   end
 end
 
-if not os.getenv("PERIGEE_DATA") or os.getenv("PERIGEE_DATA") == "" then
-  io.stderr:write("simismore: PERIGEE_DATA is not set. This experiment needs the published proxy,\n",
-                  "accuracy and latency tables (see /work/shared/research/data.md), e.g.\n",
-                  "  PERIGEE_DATA=/work/shared/data build/perigee experiments/simismore.lua --quick\n")
-  os.exit(2)
+local has_data = os.getenv("PERIGEE_DATA") and os.getenv("PERIGEE_DATA") ~= ""
+if args.pool and args.pool ~= "cost_models" then error("--pool: only 'cost_models' is known") end
+if not has_data then
+  io.stderr:write("simismore: PERIGEE_DATA is not set: devices from perigee's cost models over random\n",
+                  "accelerator configurations, p(h) from ", args.proxies or "perigee's SkipScore",
+                  ", no accuracy (for the published tables see /work/shared/research/data.md)\n")
+  args.pool = "cost_models"
 end
 
 os.execute("mkdir -p '" .. args.out .. "'")
@@ -55,8 +67,17 @@ if args.holdout then
   holdout = {}
   for name in args.holdout:gmatch("[^,]+") do holdout[#holdout + 1] = name end
 end
-local ctx = sm.setup { holdout = holdout }
-local env_opts = { reward = args.reward }
+local ctx = sm.setup { holdout = holdout, pool = args.pool, pool_opts = { seed = args.pool_seed or 1 },
+                       proxies = args.proxies }
+print("devices: " .. ctx.pool_source .. "; p(h): " .. ctx.tf_source .. "; accuracy: " ..
+      (ctx.acc and "published" or "absent"))
+if ctx.pool_source == "cost_models" then
+  for _, d in ipairs(ctx.pool) do
+    print(string.format("  %-24s %s", d.name, table.concat((function()
+      local t = {} for o = 1, 5 do t[o] = string.format("%8.4f", d.lut[o]) end return t end)(), " ")))
+  end
+end
+local env_opts = { reward = args.reward, obs_device = args.device }
 io.write(string.format("training pool: %d devices; held out: ", #ctx.train_pool))
 for i, d in ipairs(ctx.heldout) do io.write(i > 1 and ", " or "", d.name, d.table and "" or " (LUT)") end
 io.write("\n")
@@ -169,7 +190,7 @@ for _, m in ipairs(methods) do
   local mean = a.r / a.n
   local sd = math.sqrt(math.max(0, a.r2 / a.n - mean * mean))
   print(string.format("%-19s %8.4f %8.4f %9.2f %9.2f %8.2f %18s", m.name, mean, sd, a.pct / a.n,
-                      a.acc / a.n, a.meas / a.n,
+                      ctx.acc and a.acc / a.n or 0 / 0, a.meas / a.n,
                       m.name == "controller" and "-" or string.format("%d/%d of %d", a.wins, a.ties, a.n)))
 end
 print("(reward = " .. (args.reward == "code" and "p(h) (1e-3 + l(h))^-0.3 - 1" or "p(h) + 1 - l(h)")
