@@ -58,6 +58,25 @@ PG_CLONES static void sparse_forward(size_t n, size_t no, const size_t *restrict
   }
 }
 
+/* The same sum by columns (cptr, crow, cval; rows increasing within a
+ * column): h[r, :] += X[r, k] W[k, :] for k in increasing order, so every
+ * output receives its terms in the same order as sparse_forward (same
+ * bits), but each row of W is read once per batch instead of once per
+ * sample (the rows of h stay in L1). */
+PG_CLONES static void sparse_forward_cols(size_t ni, size_t no, const size_t *restrict cptr,
+                                          const uint32_t *restrict crow,
+                                          const double *restrict cval, const double *restrict W,
+                                          double *restrict h) {
+  for (size_t k = 0; k < ni; k++) {
+    const double *w = W + k * no;
+    for (size_t c = cptr[k]; c < cptr[k + 1]; c++) {
+      double *hr = h + (size_t)crow[c] * no;
+      double xk = cval[c];
+      for (size_t j = 0; j < no; j++) hr[j] += xk * w[j];
+    }
+  }
+}
+
 /* gW[k, :] += X[r, k] dZ[r, :] over the non-zero X[r, k], given by columns
  * (cptr, crow, cval) with rows in increasing order: per k, blocks of outputs
  * accumulate in registers, over the rows in the same order as a loop over r,
@@ -408,8 +427,14 @@ static void forward_layers(pg_mlp *m, const double *X, size_t n, double *Y) {
     const double *W = m->params + m->offset[l], *b = W + no * ni;
     double *h = m->h[l];
     for (size_t r = 0; r < n; r++) memcpy(h + r * no, b, no * sizeof *b);
-    if (l == 0 && m->sparse) {
+    if (l == 0 && m->sparse && n >= 8) {
+      /* a batch: by columns (kept for the backward pass) */
+      rows_to_columns(n, ni, m->nzptr, m->nzidx, m->nzval, m->cptr, m->crow, m->cval);
+      sparse_forward_cols(ni, no, m->cptr, m->crow, m->cval, W, h);
+      m->cols = 1;
+    } else if (l == 0 && m->sparse) {
       sparse_forward(n, no, m->nzptr, m->nzidx, m->nzval, W, h);
+      m->cols = 0;
     } else {
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)no, (int)ni, 1.0, in,
                   (int)ni, W, (int)no, 1.0, h, (int)no);
@@ -477,7 +502,8 @@ pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX) {
     double *gW = m->grad + m->offset[l], *gb = gW + no * ni;
     /* dW += X^T dZ (W stored in x out); db += column sums of dZ */
     if (l == 0 && m->sparse) {
-      rows_to_columns(n, ni, m->nzptr, m->nzidx, m->nzval, m->cptr, m->crow, m->cval);
+      if (!m->cols)
+        rows_to_columns(n, ni, m->nzptr, m->nzidx, m->nzval, m->cptr, m->crow, m->cval);
       sparse_grad(ni, no, m->cptr, m->crow, m->cval, d, gW);
     } else {
       cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)no, (int)n, 1.0, in,

@@ -58,6 +58,7 @@ typedef struct pg_mlp {
   size_t n;                             /* batch size of the last forward (0: none) */
   const double *x;                      /* input of the last forward (not owned) */
   int sparse;                           /* last forward skipped zero inputs */
+  int cols;                             /* c* below hold the last sparse input by columns */
   size_t *nzptr;                        /* sparse input: row r's entries are nzptr[r]..nzptr[r+1]-1 */
   uint32_t *nzidx;                      /* column of each non-zero input, cap x sizes[0] */
   double *nzval;                        /* its value */

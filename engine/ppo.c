@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include <pthread.h>
+#include <unistd.h>
+#include <stdatomic.h>
 
 #define MAX_ENVS 4096
 
@@ -45,6 +45,7 @@ struct pg_ppo {
   int *actb;
   size_t batch_cap;
   double *last_val;
+  int threads_mode; /* PG_PPO_THREADS_* */
 };
 
 void pg_ppo_config_default(pg_ppo_config *c) {
@@ -477,7 +478,7 @@ static pg_status attach(pg_ppo *p, pg_env *envs, size_t E) {
   p->ret = malloc(N * sizeof(double));
   p->act = malloc(N * p->cfg.nheads * sizeof(int));
   p->done = malloc(N);
-  p->perm = malloc(N * sizeof(size_t));
+  p->perm = malloc(2 * N * sizeof(size_t)); /* two epochs' orders (threaded update) */
   size_t B = p->cfg.batch_size < N ? p->cfg.batch_size : N;
   p->optr = malloc((N + 1) * sizeof(size_t));
   p->oidx = malloc(N * D * sizeof(uint32_t));
@@ -810,69 +811,170 @@ static void value_half(pg_ppo *p, const size_t *idx, size_t nb, half_res *r) {
   r->ss = sumsq(p->vf->grad, p->vf->nparams);
 }
 
-/* The update with separate policy and value networks. The two networks
- * share nothing but the global gradient norm, so each minibatch runs as a
- * policy half and a value half, on two threads when perigee's thread count
- * (parallel.h) allows, meeting once to combine the norm. Every network sees
- * the same operations in the same order whatever the thread count, and the
- * norm is summed in a fixed order: bit-identical results. */
-static pg_status update_separate(pg_ppo *p, upd_acc *acc) {
-  size_t N = p->cfg.n_steps * p->n_envs;
-  size_t B = p->cfg.batch_size < N ? p->cfg.batch_size : N;
-  double mgn = p->cfg.max_grad_norm;
-  half_res res[2][2]; /* [minibatch parity][half] */
-  pg_status status = PG_OK;
-  int nt = pg_par_threads(2), saved = nt > 1 ? pg_par_enter(nt) : 0;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    int tid = 0, team = 1;
-#ifdef _OPENMP
-    tid = omp_get_thread_num();
-    team = omp_get_num_threads();
+/* ---- the two halves on two threads ----
+ * A worker thread runs the value halves while the caller runs the policy
+ * halves. After each minibatch both publish the squared norm of their
+ * gradient and wait for the other's (the only coupling: the global norm of
+ * the clip), spinning briefly, then sleeping on a condition variable (a
+ * loaded machine deschedules threads; spinning on would burn its CPU). */
+typedef struct duo {
+  pg_ppo *p;
+  size_t *perms;       /* 2 x N: the orders of epochs e (at e mod 2) */
+  size_t N, B, nmb;    /* samples, minibatch size, minibatches in all */
+  half_res res[2][2];  /* [minibatch parity][half] */
+  atomic_size_t done[2]; /* [half]: minibatches published */
+  atomic_size_t epochs;  /* epoch orders drawn */
+  atomic_int waiting[2];
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  upd_acc *acc;
+} duo;
+
+static void duo_publish(duo *d, int me, atomic_size_t *c, size_t k) {
+  atomic_store(c, k);
+  if (atomic_load(&d->waiting[1 - me])) {
+    pthread_mutex_lock(&d->mu);
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+  }
+}
+
+static void duo_wait(duo *d, int me, atomic_size_t *o, size_t k) {
+  for (int i = 0; i < 2000; i++) {
+    if (atomic_load_explicit(o, memory_order_acquire) >= k) return;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
 #endif
-    size_t mb = 0;
-    int stop = 0;
-    for (size_t e = 0; e < p->cfg.n_epochs && !stop; e++) {
-      if (tid == 0) {
-        for (size_t i = 0; i < N; i++) p->perm[i] = i;
-        pg_rng_shuffle(&p->rng, p->perm, N);
+  }
+  pthread_mutex_lock(&d->mu);
+  atomic_store(&d->waiting[me], 1);
+  while (atomic_load(o) < k) pthread_cond_wait(&d->cv, &d->mu);
+  atomic_store(&d->waiting[me], 0);
+  pthread_mutex_unlock(&d->mu);
+}
+
+/* One half's run over every minibatch; returns its first error. Both halves
+ * compute the same norm from the same two sums, in the same order, so they
+ * stop together. */
+static pg_status duo_run(duo *d, int me, int threaded) {
+  pg_ppo *p = d->p;
+  double mgn = p->cfg.max_grad_norm;
+  size_t mb = 0;
+  for (size_t e = 0; e < p->cfg.n_epochs; e++) {
+    size_t *perm = d->perms + (e & 1) * d->N;
+    if (me == 0) { /* the epoch's order (the other half reads it) */
+      for (size_t i = 0; i < d->N; i++) perm[i] = i;
+      pg_rng_shuffle(&p->rng, perm, d->N);
+      if (threaded) duo_publish(d, 0, &d->epochs, e + 1);
+    } else {
+      duo_wait(d, 1, &d->epochs, e + 1);
+    }
+    for (size_t s = 0; s < d->N; s += d->B, mb++) {
+      size_t nb = d->N - s < d->B ? d->N - s : d->B;
+      const size_t *idx = perm + s;
+      half_res *r = d->res[mb & 1];
+      if (threaded) {
+        if (me == 0)
+          policy_half(p, idx, nb, &r[0]);
+        else
+          value_half(p, idx, nb, &r[1]);
+        duo_publish(d, me, &d->done[me], mb + 1);
+        duo_wait(d, me, &d->done[1 - me], mb + 1);
+      } else {
+        policy_half(p, idx, nb, &r[0]);
+        value_half(p, idx, nb, &r[1]);
       }
-#pragma omp barrier
-      for (size_t s = 0; s < N && !stop; s += B, mb++) {
-        size_t nb = N - s < B ? N - s : B;
-        half_res *r = res[mb & 1];
-        if (tid == 0) policy_half(p, p->perm + s, nb, &r[0]);
-        if (tid == 1 || team == 1) value_half(p, p->perm + s, nb, &r[1]);
-#pragma omp barrier
-        double gn = 0.0;
-        gn += r[0].ss;
-        gn += r[1].ss;
-        gn = sqrt(gn);
-        if (r[0].st != PG_OK || r[1].st != PG_OK || !isfinite(gn)) {
-          if (tid == 0) status = r[0].st != PG_OK ? r[0].st : r[1].st != PG_OK ? r[1].st : PG_EDOM;
-          stop = 1;
-          break;
-        }
-        /* clip as torch.nn.utils.clip_grad_norm_, inside the Adam step */
-        double sc = mgn > 0.0 && gn > mgn ? mgn / (gn + 1e-6) : 1.0;
-        if (tid == 0) {
-          pg_mlp_adam_step_scaled(&p->adam[1], p->pi->params, p->pi->grad, sc);
-          acc->pl += r[0].pl;
-          acc->ent += r[0].ent / (double)nb;
-          acc->kl += r[0].kl / (double)nb;
-          acc->cf += r[0].cf;
-          acc->gn += gn;
-          acc->nmb++;
-        }
-        if (tid == 1 || team == 1) {
-          pg_mlp_adam_step_scaled(&p->adam[2], p->vf->params, p->vf->grad, sc);
-          acc->vl += r[1].vl;
-        }
+      double gn = 0.0;
+      gn += r[0].ss;
+      gn += r[1].ss;
+      gn = sqrt(gn);
+      if (r[0].st != PG_OK) return r[0].st;
+      if (r[1].st != PG_OK) return r[1].st;
+      if (!isfinite(gn)) return PG_EDOM;
+      /* clip as torch.nn.utils.clip_grad_norm_, inside the Adam step */
+      double sc = mgn > 0.0 && gn > mgn ? mgn / (gn + 1e-6) : 1.0;
+      if (me == 0 || !threaded) {
+        pg_mlp_adam_step_scaled(&p->adam[1], p->pi->params, p->pi->grad, sc);
+        d->acc->pl += r[0].pl;
+        d->acc->ent += r[0].ent / (double)nb;
+        d->acc->kl += r[0].kl / (double)nb;
+        d->acc->cf += r[0].cf;
+        d->acc->gn += gn;
+        d->acc->nmb++;
+      }
+      if (me == 1 || !threaded) {
+        pg_mlp_adam_step_scaled(&p->adam[2], p->vf->params, p->vf->grad, sc);
+        d->acc->vl += r[1].vl;
       }
     }
   }
-  if (nt > 1) pg_par_leave(saved);
-  return status;
+  return PG_OK;
+}
+
+static void *duo_worker(void *arg) {
+  duo *d = arg;
+  pg_status *out = malloc(sizeof *out);
+  pg_status s = duo_run(d, 1, 1);
+  if (out) *out = s;
+  return out;
+}
+
+/* The update with separate policy and value networks. The two networks
+ * share nothing but the global gradient norm, so each minibatch runs as a
+ * policy half and a value half, on two threads when perigee's thread count
+ * (parallel.h) is above 1. Every network sees the same operations in the
+ * same order whatever the thread count, and the norm is summed in a fixed
+ * order: bit-identical results. */
+static pg_status update_separate(pg_ppo *p, upd_acc *acc) {
+  size_t N = p->cfg.n_steps * p->n_envs;
+  duo d;
+  memset(&d, 0, sizeof d);
+  d.p = p;
+  d.perms = p->perm;
+  d.N = N;
+  d.B = p->cfg.batch_size < N ? p->cfg.batch_size : N;
+  d.acc = acc;
+  atomic_init(&d.done[0], 0);
+  atomic_init(&d.done[1], 0);
+  atomic_init(&d.epochs, 0);
+  atomic_init(&d.waiting[0], 0);
+  atomic_init(&d.waiting[1], 0);
+  /* two threads only with a core to spare: on a machine loaded beyond its
+     cores the halves wait for each other's time slices (results do not
+     depend on the choice) */
+  double load = 0.0;
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  int threaded = p->threads_mode == PG_PPO_THREADS_ON ||
+                 (p->threads_mode == PG_PPO_THREADS_AUTO && pg_threads_get() > 1 && ncpu > 1 &&
+                  getloadavg(&load, 1) == 1 && load < (double)ncpu - 0.5);
+  pthread_t th;
+  if (threaded) {
+    if (pthread_mutex_init(&d.mu, NULL) != 0) {
+      threaded = 0;
+    } else if (pthread_cond_init(&d.cv, NULL) != 0) {
+      pthread_mutex_destroy(&d.mu);
+      threaded = 0;
+    } else if (pthread_create(&th, NULL, duo_worker, &d) != 0) {
+      pthread_cond_destroy(&d.cv);
+      pthread_mutex_destroy(&d.mu);
+      threaded = 0;
+    }
+  }
+  int saved = pg_par_enter(threaded ? 2 : 1); /* one BLAS thread per half, either way */
+  if (!threaded) {
+    pg_status st = duo_run(&d, 0, 0);
+    pg_par_leave(saved);
+    return st;
+  }
+  pg_status st = duo_run(&d, 0, 1);
+  void *ret = NULL;
+  pthread_join(th, &ret);
+  pg_par_leave(saved);
+  pg_status st1 = ret ? *(pg_status *)ret : PG_ENOMEM;
+  free(ret);
+  pthread_cond_destroy(&d.cv);
+  pthread_mutex_destroy(&d.mu);
+  return st != PG_OK ? st : st1;
 }
 
 static pg_status update(pg_ppo *p, upd_acc *acc) {
@@ -904,6 +1006,11 @@ static pg_status update(pg_ppo *p, upd_acc *acc) {
 }
 
 void pg_ppo_detach(pg_ppo *p) { p->attached = 0; }
+
+void pg_ppo_set_threads(pg_ppo *p, int mode) {
+  p->threads_mode = mode == PG_PPO_THREADS_ON || mode == PG_PPO_THREADS_OFF ? mode
+                                                                          : PG_PPO_THREADS_AUTO;
+}
 
 pg_status pg_ppo_learn(pg_ppo *p, pg_env *envs, size_t E, uint64_t steps, pg_ppo_stats *stats) {
   if (E < 1 || E > MAX_ENVS) return PG_EINVAL;

@@ -438,6 +438,7 @@ static void test_thread_count(void **state) {
       c.max_grad_norm = clip ? 0.05 : 0.0;
       c.seed = 5;
       assert_int_equal(pg_ppo_new(&q[k], &c), PG_OK);
+      pg_ppo_set_threads(q[k], k ? PG_PPO_THREADS_ON : PG_PPO_THREADS_OFF);
       assert_int_equal(pg_ppo_learn(q[k], &env, 1, 300, NULL), PG_OK);
       pg_threads_set(prev);
       np = pg_ppo_nparams(q[k]);
