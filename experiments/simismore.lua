@@ -121,6 +121,9 @@ local methods = {
   { name = "controller_refine", run = function(d, start, s)
       return sm.adapt(agent, ctx, d, { start = start, refine = "lut", rng = pg.rng(s), env = env_opts })
     end },
+  { name = "controller_sim", run = function(d, start, s)
+      return sm.adapt_sim(agent, ctx, d, { start = start, env = env_opts })
+    end },
   { name = "controller_stoch", run = function(d, start, s)
       return sm.adapt(agent, ctx, d, { start = start, deterministic = false, rng = pg.rng(s), env = env_opts })
     end },
@@ -145,7 +148,8 @@ end
 
 local rows, sum = {}, {}
 for _, m in ipairs(methods) do
-  sum[m.name] = { r = 0, r2 = 0, pct = 0, acc = 0, n = 0, meas = 0, wins = 0, ties = 0 }
+  sum[m.name] = { r = 0, r2 = 0, pct = 0, acc = 0, n = 0, meas = 0, wins = 0, ties = 0,
+                  gw = 0, gt = 0, gl = 0, dev = {} }
 end
 print(string.format("\ntest-time adaptation: %d held-out devices x %d seeds, at most 10 measurements",
                     #ctx.heldout, args.seeds))
@@ -165,6 +169,12 @@ for _, d in ipairs(ctx.heldout) do
       a.r, a.r2, a.pct, a.n, a.meas = a.r + r.reward, a.r2 + r.reward ^ 2, a.pct + r.percentile, a.n + 1,
                                       a.meas + r.measurements
       a.acc = a.acc + (r.accuracy == r.accuracy and r.accuracy or 0)
+      a.dev[d.name] = (a.dev[d.name] or 0) + r.reward / args.seeds
+    end
+    local g = res.greedy_lut.reward -- seed by seed against the LUT-guided greedy search
+    for _, m in ipairs(methods) do
+      local a, o = sum[m.name], res[m.name].reward
+      if o > g + 1e-12 then a.gw = a.gw + 1 elseif o >= g - 1e-12 then a.gt = a.gt + 1 else a.gl = a.gl + 1 end
     end
     local c = res.controller.reward
     for _, m in ipairs(methods) do
@@ -183,19 +193,29 @@ end
 sm.write_csv(args.out .. "/adaptation.csv", rows, { "device", "seed", "method", "start", "final",
   "arch", "reward", "percentile", "accuracy", "latency_ms", "proxy", "measurements" })
 
-print(string.format("%-19s %8s %8s %9s %9s %8s %18s", "method", "reward", "sd", "pct", "acc(%)",
-                    "meas", "ctrl better/tie"))
+print(string.format("%-19s %8s %8s %9s %9s %8s %18s %16s", "method", "reward", "sd", "pct", "acc(%)",
+                    "meas", "ctrl better/tie", "vs greedy b/t/w"))
 for _, m in ipairs(methods) do
   local a = sum[m.name]
   local mean = a.r / a.n
   local sd = math.sqrt(math.max(0, a.r2 / a.n - mean * mean))
-  print(string.format("%-19s %8.4f %8.4f %9.2f %9.2f %8.2f %18s", m.name, mean, sd, a.pct / a.n,
+  print(string.format("%-19s %8.4f %8.4f %9.2f %9.2f %8.2f %18s %16s", m.name, mean, sd, a.pct / a.n,
                       ctx.acc and a.acc / a.n or 0 / 0, a.meas / a.n,
-                      m.name == "controller" and "-" or string.format("%d/%d of %d", a.wins, a.ties, a.n)))
+                      m.name == "controller" and "-" or string.format("%d/%d of %d", a.wins, a.ties, a.n),
+                      m.name == "greedy_lut" and "-" or string.format("%d/%d/%d", a.gw, a.gt, a.gl)))
+end
+io.write(string.format("\nmean reward per device (%d seeds)\n%-19s", args.seeds, "method"))
+for _, d in ipairs(ctx.heldout) do io.write(string.format(" %10.10s", d.name)) end
+io.write("\n")
+for _, m in ipairs(methods) do
+  io.write(string.format("%-19s", m.name))
+  for _, d in ipairs(ctx.heldout) do io.write(string.format(" %10.4f", sum[m.name].dev[d.name])) end
+  io.write("\n")
 end
 print("(reward = " .. (args.reward == "code" and "p(h) (1e-3 + l(h))^-0.3 - 1" or "p(h) + 1 - l(h)")
       .. " on the real device; pct = latency percentile among all 15625 cells, lower is faster;"
-      .. " ctrl better/tie = seeds where the controller's reward is higher / equal)")
+      .. " ctrl better/tie = seeds where the controller's reward is higher / equal;"
+      .. " vs greedy b/t/w = seeds where the method is better / level / worse than greedy_lut)")
 
 print("\nFig. 6: same start (seed 1), final architecture chosen by the controller per device")
 for _, f in ipairs(fig6) do

@@ -482,6 +482,110 @@ function M.adapt(agent, ctx, device, opts)
   return s
 end
 
+-- Posterior mean of the per-op latencies given measured cells (codes and
+-- latencies), under the synthetic prior N(mu, sigma^2) and relative noise
+-- `noise`: the device estimate of nasenv's obs_device, in Lua.
+local function device_estimate(fit, cells, lats, noise, scale)
+  local P, b = {}, {}
+  for i = 1, 5 do
+    P[i] = {}
+    for j = 1, 5 do P[i][j] = 0 end
+    local sd = math.max(fit.sigma[i], 1e-9 * fit.mu[i])
+    P[i][i] = 1 / (sd * sd)
+    b[i] = fit.mu[i] / (sd * sd)
+  end
+  for k, c in ipairs(cells) do
+    local n = { 0, 0, 0, 0, 0 }
+    for _, o in ipairs(ppo.decode(c)) do n[o + 1] = n[o + 1] + 1 end
+    local sd = noise * math.abs(lats[k]) + 1e-6 * scale
+    local w = 1 / (sd * sd)
+    for i = 1, 5 do
+      for j = 1, 5 do P[i][j] = P[i][j] + w * n[i] * n[j] end
+      b[i] = b[i] + w * n[i] * lats[k]
+    end
+  end
+  -- Gaussian elimination (P is symmetric positive definite)
+  for i = 1, 5 do
+    for r = i + 1, 5 do
+      local f = P[r][i] / P[i][i]
+      for c = i, 5 do P[r][c] = P[r][c] - f * P[i][c] end
+      b[r] = b[r] - f * b[i]
+    end
+  end
+  local m = {}
+  for i = 5, 1, -1 do
+    local v = b[i]
+    for c = i + 1, 5 do v = v - P[i][c] * m[c] end
+    m[i] = v / P[i][i]
+  end
+  for i = 1, 5 do m[i] = math.max(m[i], 1e-6 * scale) end
+  return m
+end
+M.device_estimate = device_estimate
+
+--- Test-time adaptation through the controller's own simulator: the
+-- measured latencies give a device estimate (the posterior of the
+-- synthetic prior, as nasenv's obs_device); the policy runs free episodes
+-- on that estimated device from the best measured cell, and the cell of
+-- those episodes with the best predicted reward that is not yet measured is
+-- measured next; the estimate is updated, and so on until the budget is
+-- spent. Returns the best measured cell. opts: start, budget (10), env
+-- (env options: obs_device must match the agent), horizon (steps of a
+-- simulated episode, 10), noise (0.05).
+function M.adapt_sim(agent, ctx, device, opts)
+  opts = opts or {}
+  local budget = opts.budget or 10
+  local real = device_env(ctx, device, opts.env, 0)
+  local fit = ctx.data:fit()
+  local so = {}
+  for k, v in pairs(opts.env or {}) do so[k] = v end
+  so.horizon = opts.horizon or 10
+  local sim = ppo.nasenv(ctx.data, so)
+  local scale = real:info().lat_scale
+  local cur = opts.start
+  local cells, lats, seen = { cur }, { real:latency(cur) }, { [cur] = true }
+  local trajectory = { cur }
+  while #cells < budget do
+    sim:set_device { lut = device_estimate(fit, cells, lats, opts.noise or 0.05, scale) }
+    local inc = best_of(real, cells)
+    -- free episodes on the estimated device: from the incumbent, then from
+    -- every other measured cell, until one proposes an unmeasured cell
+    local pick, pr = nil, -math.huge
+    local starts = { inc }
+    for _, c in ipairs(cells) do if c ~= inc then starts[#starts + 1] = c end end
+    for _, st in ipairs(starts) do
+      local tr = agent:episode(sim, { start = st, deterministic = true })
+      for _, c in ipairs(tr.cells) do
+        if not seen[c] then
+          local r = sim:reward_of(c)
+          if r > pr then pick, pr = c, r end
+        end
+      end
+      if pick then break end
+    end
+    if not pick then -- the policy proposes nothing new: the best predicted neighbour
+      local ops = ppo.decode(inc)
+      for e = 1, 6 do
+        for o = 0, 4 do
+          local n = { table.unpack(ops) }
+          n[e] = o
+          local c = ppo.encode(n)
+          if not seen[c] and sim:reward_of(c) > pr then pick, pr = c, sim:reward_of(c) end
+        end
+      end
+    end
+    if not pick then break end
+    seen[pick] = true
+    cells[#cells + 1] = pick
+    lats[#lats + 1] = real:latency(pick)
+    trajectory[#trajectory + 1] = pick
+  end
+  local s = score(ctx, real, best_of(real, cells))
+  s.measurements = #cells
+  s.trajectory = trajectory
+  return s
+end
+
 --- Random search with the same budget: the start cell plus budget-1 distinct
 -- random cells; returns the best by reward on the device.
 function M.random_search(ctx, device, opts)

@@ -145,3 +145,42 @@ describe("the device estimate (obs_device)", function()
     assert.has_error(function() ppo.nasenv(data, { dev_noise = 0 }) end)
   end)
 end)
+
+describe("test-time adaptation through the estimated device (adapt_sim)", function()
+  it("spends the budget on distinct cells and agrees with the environment's estimate", function()
+    local ctx = sm.setup {
+      data_dir = false, holdout = { "d4" },
+      tf = function(ops)
+        local s = 0
+        for i = 1, 6 do s = s + (ops[i] >= 3 and 1 or 0) end
+        return s / 6
+      end,
+      pool = { { name = "d1", lut = { 0.2, 0.3, 1, 2, 4 } }, { name = "d2", lut = { 0.4, 0.3, 1.5, 3, 5 } },
+               { name = "d3", lut = { 0.3, 0.2, 0.8, 1, 6 } }, { name = "d4", lut = { 0.5, 0.5, 1, 2.5, 3 } } },
+    }
+    local eo = { obs_device = true }
+    local agent = sm.train(ctx, { timesteps = 2048, eval_every = 2048, eval_episodes = 1,
+                                  agent = { hidden = { 16 } }, env = eo })
+    local d = ctx.heldout[1]
+    local res = sm.adapt_sim(agent, ctx, d, { start = 100, env = eo })
+    assert.are.equal(10, res.measurements)
+    local seen = {}
+    for _, c in ipairs(res.trajectory) do
+      assert.is_nil(seen[c])
+      seen[c] = true
+    end
+    local env = ppo.nasenv(ctx.data, eo)
+    env:set_device { lut = d.lut }
+    assert.is_true(res.reward >= env:reward_of(100) - 1e-12)
+    -- the Lua estimate equals the C environment's after the same measurements
+    env:reset(100)
+    env:step { 2, 4 }
+    env:step { 5, 1 }
+    local cells = env:measured()
+    local lats = {}
+    for i, c in ipairs(cells) do lats[i] = env:latency(c) end
+    local m = sm.device_estimate(ctx.data:fit(), cells, lats, 0.05, env:info().lat_scale)
+    local est = env:info().device_estimate
+    for o = 1, 5 do assert.is_true(math.abs(m[o] - est[o]) < 1e-9 * (1 + est[o])) end
+  end)
+end)
