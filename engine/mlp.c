@@ -58,39 +58,24 @@ PG_CLONES static void sparse_forward(size_t n, size_t no, const size_t *restrict
   }
 }
 
-/* The same sum by columns (cptr, crow, cval; rows increasing within a
- * column): h[r, :] += X[r, k] W[k, :] for k in increasing order, so every
- * output receives its terms in the same order as sparse_forward (same
- * bits), but each row of W is read once per batch instead of once per
- * sample (the rows of h stay in L1). */
-PG_CLONES static void sparse_forward_cols(size_t ni, size_t no, const size_t *restrict cptr,
-                                          const uint32_t *restrict crow,
-                                          const double *restrict cval, const double *restrict W,
-                                          double *restrict h) {
-  for (size_t k = 0; k < ni; k++) {
-    const double *w = W + k * no;
-    for (size_t c = cptr[k]; c < cptr[k + 1]; c++) {
-      double *hr = h + (size_t)crow[c] * no;
-      double xk = cval[c];
-      for (size_t j = 0; j < no; j++) hr[j] += xk * w[j];
-    }
-  }
-}
-
 /* gW[k, :] += X[r, k] dZ[r, :] over the non-zero X[r, k], given by columns
  * (cptr, crow, cval) with rows in increasing order: per k, blocks of outputs
  * accumulate in registers, over the rows in the same order as a loop over r,
  * so the result does not depend on the blocking. */
 PG_CLONES static void sparse_grad(size_t ni, size_t no, const size_t *restrict cptr,
                                   const uint32_t *restrict crow, const double *restrict cval,
-                                  const double *restrict dZ, double *restrict gW) {
+                                  const double *restrict dZ, double *restrict gW, int set) {
   for (size_t k = 0; k < ni; k++) {
-    if (cptr[k] == cptr[k + 1]) continue;
     double *g = gW + k * no;
+    if (cptr[k] == cptr[k + 1]) {
+      if (set) memset(g, 0, no * sizeof *g);
+      continue;
+    }
+    if (set && no % SPARSE_JB) memset(g, 0, no * sizeof *g);
     size_t j0 = 0;
     for (; j0 + SPARSE_JB <= no; j0 += SPARSE_JB) {
       double acc[SPARSE_JB];
-      for (size_t j = 0; j < SPARSE_JB; j++) acc[j] = g[j0 + j];
+      for (size_t j = 0; j < SPARSE_JB; j++) acc[j] = set ? 0.0 : g[j0 + j];
       for (size_t c = cptr[k]; c < cptr[k + 1]; c++) {
         const double *d = dZ + (size_t)crow[c] * no + j0;
         double xk = cval[c];
@@ -427,14 +412,8 @@ static void forward_layers(pg_mlp *m, const double *X, size_t n, double *Y) {
     const double *W = m->params + m->offset[l], *b = W + no * ni;
     double *h = m->h[l];
     for (size_t r = 0; r < n; r++) memcpy(h + r * no, b, no * sizeof *b);
-    if (l == 0 && m->sparse && n >= 8) {
-      /* a batch: by columns (kept for the backward pass) */
-      rows_to_columns(n, ni, m->nzptr, m->nzidx, m->nzval, m->cptr, m->crow, m->cval);
-      sparse_forward_cols(ni, no, m->cptr, m->crow, m->cval, W, h);
-      m->cols = 1;
-    } else if (l == 0 && m->sparse) {
+    if (l == 0 && m->sparse) {
       sparse_forward(n, no, m->nzptr, m->nzidx, m->nzval, W, h);
-      m->cols = 0;
     } else {
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)no, (int)ni, 1.0, in,
                   (int)ni, W, (int)no, 1.0, h, (int)no);
@@ -481,7 +460,7 @@ pg_status pg_mlp_forward_sparse(pg_mlp *m, size_t n, const size_t *ptr, const ui
 
 const double *pg_mlp_output(const pg_mlp *m) { return m->n ? m->h[m->nlayers - 1] : NULL; }
 
-pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX) {
+static pg_status backward(pg_mlp *m, const double *dY, double *dX, int set) {
   size_t n = m->n;
   if (n == 0) return PG_ESTATE;
   size_t L = m->nlayers;
@@ -502,13 +481,13 @@ pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX) {
     double *gW = m->grad + m->offset[l], *gb = gW + no * ni;
     /* dW += X^T dZ (W stored in x out); db += column sums of dZ */
     if (l == 0 && m->sparse) {
-      if (!m->cols)
-        rows_to_columns(n, ni, m->nzptr, m->nzidx, m->nzval, m->cptr, m->crow, m->cval);
-      sparse_grad(ni, no, m->cptr, m->crow, m->cval, d, gW);
+      rows_to_columns(n, ni, m->nzptr, m->nzidx, m->nzval, m->cptr, m->crow, m->cval);
+      sparse_grad(ni, no, m->cptr, m->crow, m->cval, d, gW, set);
     } else {
       cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)no, (int)n, 1.0, in,
-                  (int)ni, d, (int)no, 1.0, gW, (int)no);
+                  (int)ni, d, (int)no, set ? 0.0 : 1.0, gW, (int)no);
     }
+    if (set) memset(gb, 0, no * sizeof *gb);
     for (size_t r = 0; r < n; r++)
       for (size_t j = 0; j < no; j++) gb[j] += d[r * no + j];
     if (l > 0 || dX) {
@@ -521,6 +500,14 @@ pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX) {
     }
   }
   return PG_OK;
+}
+
+pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX) {
+  return backward(m, dY, dX, 0);
+}
+
+pg_status pg_mlp_backward_set(pg_mlp *m, const double *dY, double *dX) {
+  return backward(m, dY, dX, 1);
 }
 
 void pg_mlp_zero_grad(pg_mlp *m) { memset(m->grad, 0, m->nparams * sizeof *m->grad); }

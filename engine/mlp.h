@@ -58,7 +58,6 @@ typedef struct pg_mlp {
   size_t n;                             /* batch size of the last forward (0: none) */
   const double *x;                      /* input of the last forward (not owned) */
   int sparse;                           /* last forward skipped zero inputs */
-  int cols;                             /* c* below hold the last sparse input by columns */
   size_t *nzptr;                        /* sparse input: row r's entries are nzptr[r]..nzptr[r+1]-1 */
   uint32_t *nzidx;                      /* column of each non-zero input, cap x sizes[0] */
   double *nzval;                        /* its value */
@@ -99,6 +98,10 @@ const double *pg_mlp_output(const pg_mlp *m);
 /* Given dL/dY (n x out, n of the last forward), accumulate dL/dparams into
  * m->grad and, when dX is not NULL, write dL/dX (n x in). */
 pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX);
+
+/* The same, but m->grad is overwritten with this batch's gradient (no
+ * pg_mlp_zero_grad needed; equal to zeroing and accumulating). */
+pg_status pg_mlp_backward_set(pg_mlp *m, const double *dY, double *dX);
 
 void pg_mlp_zero_grad(pg_mlp *m);
 

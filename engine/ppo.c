@@ -789,8 +789,7 @@ static void policy_half(pg_ppo *p, const size_t *idx, size_t nb, half_res *r) {
                  : pg_mlp_forward(p->pi, p->xb, nb, NULL);
   if (r->st != PG_OK) return;
   r->pl = policy_part(p, pg_mlp_output(p->pi), p->actb, lpo, adv, nb, &r->ent, &r->kl, &r->cf);
-  pg_mlp_zero_grad(p->pi);
-  if ((r->st = pg_mlp_backward(p->pi, p->dlogits, NULL)) != PG_OK) return;
+  if ((r->st = pg_mlp_backward_set(p->pi, p->dlogits, NULL)) != PG_OK) return;
   r->ss = sumsq(p->pi->grad, p->pi->nparams);
 }
 
@@ -806,8 +805,7 @@ static void value_half(pg_ppo *p, const size_t *idx, size_t nb, half_res *r) {
                  : pg_mlp_forward(p->vf, p->xbv, nb, NULL);
   if (r->st != PG_OK) return;
   r->vl = value_part(p, pg_mlp_output(p->vf), ret, vold, nb);
-  pg_mlp_zero_grad(p->vf);
-  if ((r->st = pg_mlp_backward(p->vf, p->dv, NULL)) != PG_OK) return;
+  if ((r->st = pg_mlp_backward_set(p->vf, p->dv, NULL)) != PG_OK) return;
   r->ss = sumsq(p->vf->grad, p->vf->nparams);
 }
 
