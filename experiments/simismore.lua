@@ -187,7 +187,10 @@ for _, d in ipairs(ctx.heldout) do
         end
       end
     end
-    if s == 1 then fig6[#fig6 + 1] = { device = d.name, start = sm.arch_string(start), res = res.controller } end
+    if s == 1 then
+      fig6[#fig6 + 1] = { device = d.name, start = sm.arch_string(start), res = res.controller,
+                          sim = res.controller_sim }
+    end
   end
 end
 sm.write_csv(args.out .. "/adaptation.csv", rows, { "device", "seed", "method", "start", "final",
@@ -217,10 +220,13 @@ print("(reward = " .. (args.reward == "code" and "p(h) (1e-3 + l(h))^-0.3 - 1" o
       .. " ctrl better/tie = seeds where the controller's reward is higher / equal;"
       .. " vs greedy b/t/w = seeds where the method is better / level / worse than greedy_lut)")
 
-print("\nFig. 6: same start (seed 1), final architecture chosen by the controller per device")
-for _, f in ipairs(fig6) do
-  print(string.format("  %-10s %s  reward %.3f  pct %5.1f  acc %5.2f", f.device, f.res.arch,
-                      f.res.reward, f.res.percentile, f.res.accuracy))
+for _, which in ipairs { { "res", "controller" }, { "sim", "controller_sim" } } do
+  print("\nFig. 6: same start (seed 1), final architecture chosen by " .. which[2] .. " per device")
+  for _, f in ipairs(fig6) do
+    local r = f[which[1]]
+    print(string.format("  %-10s %s  reward %.3f  pct %5.1f  acc %5.2f", f.device, r.arch,
+                        r.reward, r.percentile, r.accuracy))
+  end
 end
 print("start: " .. (fig6[1] and fig6[1].start or "-"))
 print("per-run rows: " .. args.out .. "/adaptation.csv")
