@@ -531,7 +531,9 @@ M.device_estimate = device_estimate
 -- measured next; the estimate is updated, and so on until the budget is
 -- spent. Returns the best measured cell. opts: start, budget (10), env
 -- (env options: obs_device must match the agent), horizon (steps of a
--- simulated episode, 10), noise (0.05).
+-- simulated episode, 10), noise (0.05), all_starts (true: episodes from
+-- every measured cell, the best proposal over all; false: stop at the
+-- first start that proposes an unmeasured cell).
 function M.adapt_sim(agent, ctx, device, opts)
   opts = opts or {}
   local budget = opts.budget or 10
@@ -548,8 +550,8 @@ function M.adapt_sim(agent, ctx, device, opts)
   while #cells < budget do
     sim:set_device { lut = device_estimate(fit, cells, lats, opts.noise or 0.05, scale) }
     local inc = best_of(real, cells)
-    -- free episodes on the estimated device: from the incumbent, then from
-    -- every other measured cell, until one proposes an unmeasured cell
+    -- free episodes on the estimated device from the incumbent and every
+    -- other measured cell
     local pick, pr = nil, -math.huge
     local starts = { inc }
     for _, c in ipairs(cells) do if c ~= inc then starts[#starts + 1] = c end end
@@ -561,7 +563,7 @@ function M.adapt_sim(agent, ctx, device, opts)
           if r > pr then pick, pr = c, r end
         end
       end
-      if pick then break end
+      if pick and opts.all_starts == false then break end
     end
     if not pick then -- the policy proposes nothing new: the best predicted neighbour
       local ops = ppo.decode(inc)
