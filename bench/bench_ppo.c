@@ -102,7 +102,8 @@ int main(int argc, char **argv) {
   unsigned long steps = argc > 1 ? strtoul(argv[1], NULL, 10) : 40960;
   int only = argc > 2 ? atoi(argv[2]) : -1; /* run one PPO setting (0..5) */
   /* update threads: 0 auto (two with a core to spare), 1 off, 2 on */
-  threads_mode = argc > 3 ? atoi(argv[3]) : PG_PPO_THREADS_AUTO;
+  int given = argc > 3;
+  threads_mode = given ? atoi(argv[3]) : PG_PPO_THREADS_AUTO;
   double *tf = malloc(PG_NAS_CELLS * sizeof *tf);
   for (int i = 0; i < PG_NAS_CELLS; i++) tf[i] = (double)((i * 7919) % 1000) / 1000.0;
   pg_nas_data *data;
@@ -140,10 +141,17 @@ int main(int argc, char **argv) {
                   {8, 1, PG_MLP_TANH, 10, 64},  {8, 1, PG_MLP_RELU, 10, 64},
                   /* fewer, larger minibatches: the throughput settings */
                   {8, 1, PG_MLP_RELU, 10, 256}, {8, 1, PG_MLP_RELU, 4, 256}};
-  for (int i = 0; i < 6; i++)
-    if (only < 0 || only == i)
+  for (int i = 0; i < 6; i++) {
+    if (only >= 0 && only != i) continue;
+    /* separate networks without a threads argument: one thread, then two, side by side */
+    int modes[2] = {PG_PPO_THREADS_OFF, PG_PPO_THREADS_ON}, nm = !given && !settings[i].shared ? 2 : 1;
+    for (int k = 0; k < nm; k++) {
+      if (nm == 2) threads_mode = modes[k];
       run_ppo(data, settings[i].envs, settings[i].shared, settings[i].act, settings[i].epochs,
               settings[i].batch, steps);
+    }
+    if (!given) threads_mode = PG_PPO_THREADS_AUTO;
+  }
   pg_nas_data_free(data);
   return 0;
 }
