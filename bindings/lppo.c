@@ -139,12 +139,18 @@ static lagent *new_agent_ud(lua_State *L) {
   return a;
 }
 
+static const char *const THREADS_NAMES[] = {"auto", "off", "on", NULL};
+static const int THREADS_VALUES[] = {PG_PPO_THREADS_AUTO, PG_PPO_THREADS_OFF, PG_PPO_THREADS_ON};
+
 static int ppo_new(lua_State *L) {
   pg_ppo_config c;
   read_config(L, 1, &c);
+  /* threads of the separate-network update (results do not depend on it) */
+  int threads = pgL_optenum(L, 1, "threads", THREADS_NAMES, THREADS_VALUES, PG_PPO_THREADS_AUTO);
   lagent *a = new_agent_ud(L);
   pg_status st = pg_ppo_new(&a->p, &c);
   if (st != PG_OK) return pgL_error(L, st, "creating the networks");
+  pg_ppo_set_threads(a->p, threads);
   return 1;
 }
 

@@ -184,3 +184,21 @@ describe("test-time adaptation through the estimated device (adapt_sim)", functi
     for o = 1, 5 do assert.is_true(math.abs(m[o] - est[o]) < 1e-9 * (1 + est[o])) end
   end)
 end)
+
+describe("the update threads of ppo.new", function()
+  it("give the same policy with one or two threads", function()
+    local function run(t)
+      local a = ppo.new { obs_dim = 2, heads = { 4 }, hidden = { 16, 16 }, n_steps = 100, batch_size = 32,
+                          n_epochs = 3, seed = 3, threads = t }
+      local r = pg.rng(2)
+      local env = { obs_dim = 2, heads = { 4 }, reset = function() return { 1, 0 } end,
+                    step = function(_, act) return { 1, 0 }, (act[1] == 3 and 1 or 0) + 0.1 * r:normal(), true, false end }
+      a:learn(env, 300)
+      return a:probs { 1, 0 }[1]
+    end
+    local on, off = run("on"), run("off")
+    for k = 1, 4 do assert.are.equal(on[k], off[k]) end
+    assert.is_true(on[3] > 0.25) -- it learned something
+    assert.has_error(function() ppo.new { obs_dim = 2, heads = { 4 }, threads = "many" } end)
+  end)
+end)
