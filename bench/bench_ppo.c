@@ -3,7 +3,9 @@
  * settings of the public code (stable-baselines3 defaults: rollout 2048,
  * minibatch 64, 10 epochs, 64x64 tanh, separate policy/value networks).
  *
- *   OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 build/bench/bench_ppo [steps]
+ *   OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 build/bench/bench_ppo [steps [setting
+ *   [threads]]]   (setting 0..5 or -1 for all; threads 0 auto, 1 off, 2 on: the update of
+ *   separate networks on two threads)
  *
  * The proxy values do not change the cost of a step, so the benchmark uses a
  * deterministic stand-in for them and the 18-device pool statistics of
@@ -40,6 +42,8 @@ static const double POOL[18][5] = {
     {0.7977, 0.6472, 1.171, 2.61, 5.639},   {0.5965, 0.4441, 0.8079, 2.843, 3.035},
     {0.8712, 0.6451, 0.9214, 2.675, 2.621}, {1, 0.6667, 1.667, 3.667, 6.667}};
 
+static int threads_mode = PG_PPO_THREADS_AUTO;
+
 static void run_ppo(pg_nas_data *data, size_t n_envs, int shared, pg_mlp_act act, size_t epochs,
                     size_t batch, unsigned long steps) {
   pg_nasenv **envs = calloc(n_envs, sizeof *envs);
@@ -66,6 +70,7 @@ static void run_ppo(pg_nas_data *data, size_t n_envs, int shared, pg_mlp_act act
     fprintf(stderr, "pg_ppo_new failed\n");
     exit(1);
   }
+  pg_ppo_set_threads(p, threads_mode);
   pg_ppo_stats st;
   double t0 = now(), c0 = cpu();
   pg_status s = pg_ppo_learn(p, views, n_envs, steps, &st);
@@ -81,9 +86,10 @@ static void run_ppo(pg_nas_data *data, size_t n_envs, int shared, pg_mlp_act act
   pg_ppo_get_params(p, par);
   for (size_t i = 0; i < np; i++) sum += par[i] * (double)(i % 7 + 1);
   free(par);
-  printf("env + PPO  envs=%-2zu %-8s %-4s epochs=%-2zu batch=%-3zu %7llu steps %6.2f s %8.0f "
-         "steps/s wall %8.0f steps/s cpu (mean return %.2f, params %.17g)\n",
+  printf("env + PPO  envs=%-2zu %-8s %-4s epochs=%-2zu batch=%-3zu thr=%s %7llu steps %6.2f s "
+         "%8.0f steps/s wall %8.0f steps/s cpu (mean return %.2f, params %.17g)\n",
          n_envs, shared ? "shared" : "separate", act == PG_MLP_TANH ? "tanh" : "relu", epochs, batch,
+         threads_mode == PG_PPO_THREADS_ON ? "on" : threads_mode == PG_PPO_THREADS_OFF ? "off" : "auto",
          (unsigned long long)st.timesteps, dt,
          (double)st.timesteps / dt, (double)st.timesteps / dc, st.ep_return_mean, sum);
   pg_ppo_free(p);
@@ -95,6 +101,9 @@ static void run_ppo(pg_nas_data *data, size_t n_envs, int shared, pg_mlp_act act
 int main(int argc, char **argv) {
   unsigned long steps = argc > 1 ? strtoul(argv[1], NULL, 10) : 40960;
   int only = argc > 2 ? atoi(argv[2]) : -1; /* run one PPO setting (0..5) */
+  /* update threads: 0 auto (two with a core to spare), 1 off, 2 on */
+  int given = argc > 3;
+  threads_mode = given ? atoi(argv[3]) : PG_PPO_THREADS_AUTO;
   double *tf = malloc(PG_NAS_CELLS * sizeof *tf);
   for (int i = 0; i < PG_NAS_CELLS; i++) tf[i] = (double)((i * 7919) % 1000) / 1000.0;
   pg_nas_data *data;
@@ -132,10 +141,17 @@ int main(int argc, char **argv) {
                   {8, 1, PG_MLP_TANH, 10, 64},  {8, 1, PG_MLP_RELU, 10, 64},
                   /* fewer, larger minibatches: the throughput settings */
                   {8, 1, PG_MLP_RELU, 10, 256}, {8, 1, PG_MLP_RELU, 4, 256}};
-  for (int i = 0; i < 6; i++)
-    if (only < 0 || only == i)
+  for (int i = 0; i < 6; i++) {
+    if (only >= 0 && only != i) continue;
+    /* separate networks without a threads argument: one thread, then two, side by side */
+    int modes[2] = {PG_PPO_THREADS_OFF, PG_PPO_THREADS_ON}, nm = !given && !settings[i].shared ? 2 : 1;
+    for (int k = 0; k < nm; k++) {
+      if (nm == 2) threads_mode = modes[k];
       run_ppo(data, settings[i].envs, settings[i].shared, settings[i].act, settings[i].epochs,
               settings[i].batch, steps);
+    }
+    if (!given) threads_mode = PG_PPO_THREADS_AUTO;
+  }
   pg_nas_data_free(data);
   return 0;
 }

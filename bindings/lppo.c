@@ -139,12 +139,18 @@ static lagent *new_agent_ud(lua_State *L) {
   return a;
 }
 
+static const char *const THREADS_NAMES[] = {"auto", "off", "on", NULL};
+static const int THREADS_VALUES[] = {PG_PPO_THREADS_AUTO, PG_PPO_THREADS_OFF, PG_PPO_THREADS_ON};
+
 static int ppo_new(lua_State *L) {
   pg_ppo_config c;
   read_config(L, 1, &c);
+  /* threads of the separate-network update (results do not depend on it) */
+  int threads = pgL_optenum(L, 1, "threads", THREADS_NAMES, THREADS_VALUES, PG_PPO_THREADS_AUTO);
   lagent *a = new_agent_ud(L);
   pg_status st = pg_ppo_new(&a->p, &c);
   if (st != PG_OK) return pgL_error(L, st, "creating the networks");
+  pg_ppo_set_threads(a->p, threads);
   return 1;
 }
 
@@ -489,9 +495,10 @@ static int agent_episode(lua_State *L) {
   lenv *ue = luaL_checkudata(L, 2, ENV_MT);
   if (!ue->e) luaL_argerror(L, 2, "environment already freed");
   const pg_ppo_config *c = pg_ppo_get_config(p);
-  if (c->obs_dim != PG_NAS_OBS_DIM || c->nheads != 2 || c->head_sizes[0] != PG_NAS_EDGES ||
-      c->head_sizes[1] != PG_NAS_OPS)
-    luaL_argerror(L, 1, "agent does not match the NAS-Bench-201 environment (241 inputs, heads 6, 5)");
+  if (c->obs_dim != pg_nasenv_obs_dim(ue->e) || c->nheads != 2 ||
+      c->head_sizes[0] != PG_NAS_EDGES || c->head_sizes[1] != PG_NAS_OPS)
+    luaL_argerror(L, 1, "agent does not match the NAS-Bench-201 environment (its obs_dim inputs, "
+                        "heads 6, 5)");
   int det = pgL_optbooleanfield(L, 3, "deterministic", 1);
   int explore = pgL_optbooleanfield(L, 3, "explore", 0);
   int climb = pgL_optbooleanfield(L, 3, "climb", 0);
@@ -505,7 +512,7 @@ static int agent_episode(lua_State *L) {
     if (!lua_isnil(L, -1)) rng = pgL_checkrng(L, -1);
     lua_pop(L, 1); /* the generator stays referenced by the options table */
   }
-  double obs[PG_NAS_OBS_DIM], r, ret = 0.0;
+  double obs[PG_NAS_OBS_DIM_DEVICE], r, ret = 0.0;
   pg_status st = pg_nasenv_reset(ue->e, &ue->rng, (long)start, obs);
   if (st != PG_OK) return pgL_error(L, st, "reset");
   lua_newtable(L); /* result */
@@ -659,6 +666,10 @@ static int env_new(lua_State *L) {
   lua_Integer b = pgL_optintegerfield(L, 2, "budget", 0);
   luaL_argcheck(L, b >= 0 && b <= PG_NAS_CELLS, 2, "option 'budget' must be in 0..15625");
   c.budget = (size_t)b;
+  c.obs_device = pgL_optbooleanfield(L, 2, "obs_device", 0);
+  c.dev_noise = pgL_optnumberfield(L, 2, "dev_noise", c.dev_noise);
+  luaL_argcheck(L, c.dev_noise > 0.0 && c.dev_noise < 10.0, 2,
+                "option 'dev_noise' must be in (0, 10)");
   lua_Integer seed = pgL_optintegerfield(L, 2, "seed", 0);
   lenv *e = lua_newuserdatauv(L, sizeof *e, 2);
   e->e = NULL;
@@ -678,9 +689,10 @@ static int env_gc(lua_State *L) {
   return 0;
 }
 
-static void push_obs(lua_State *L, const double *obs) {
-  lua_createtable(L, PG_NAS_OBS_DIM, 0);
-  for (int i = 0; i < PG_NAS_OBS_DIM; i++) {
+static void push_obs(lua_State *L, const pg_nasenv *e, const double *obs) {
+  int n = (int)pg_nasenv_obs_dim(e);
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
     lua_pushnumber(L, obs[i]);
     lua_rawseti(L, -2, i + 1);
   }
@@ -696,10 +708,10 @@ static int env_reset(lua_State *L) {
   lenv *ue = luaL_checkudata(L, 1, ENV_MT);
   if (!ue->e) luaL_argerror(L, 1, "environment already freed");
   long start = lua_isnoneornil(L, 2) ? -1 : (long)check_code(L, 2);
-  double obs[PG_NAS_OBS_DIM];
+  double obs[PG_NAS_OBS_DIM_DEVICE];
   pg_status st = pg_nasenv_reset(ue->e, &ue->rng, start, obs);
   if (st != PG_OK) return pgL_error(L, st, NULL);
-  push_obs(L, obs);
+  push_obs(L, ue->e, obs);
   return 1;
 }
 
@@ -718,11 +730,11 @@ static int env_step(lua_State *L) {
                                  : "action[2] (op) must be an integer in 1..5");
     a[h] = (int)v - 1;
   }
-  double obs[PG_NAS_OBS_DIM], r;
+  double obs[PG_NAS_OBS_DIM_DEVICE], r;
   int term, trunc;
   pg_status st = pg_nasenv_step(e, a, obs, &r, &term, &trunc);
   if (st != PG_OK) return pgL_error(L, st, NULL);
-  push_obs(L, obs);
+  push_obs(L, e, obs);
   lua_pushnumber(L, r);
   lua_pushboolean(L, term);
   lua_pushboolean(L, trunc);
@@ -823,6 +835,15 @@ static int env_info(lua_State *L) {
                     : e->device == PG_NAS_DEV_LUT     ? "lut"
                                                       : "table");
   lua_setfield(L, -2, "device");
+  set_int(L, "obs_dim", (lua_Integer)pg_nasenv_obs_dim(e));
+  if (e->cfg.obs_device) { /* posterior mean of the per-op latencies (ms) */
+    lua_createtable(L, PG_NAS_OPS, 0);
+    for (int o = 0; o < PG_NAS_OPS; o++) {
+      lua_pushnumber(L, e->post_mean[o]);
+      lua_rawseti(L, -2, o + 1);
+    }
+    lua_setfield(L, -2, "device_estimate");
+  }
   return 1;
 }
 
@@ -957,5 +978,7 @@ void pgL_open_ppo(lua_State *L, int mod) {
   luaL_setfuncs(L, ppo_funcs, 0);
   lua_pushinteger(L, PG_NAS_OBS_DIM);
   lua_setfield(L, -2, "NAS_OBS_DIM");
+  lua_pushinteger(L, PG_NAS_OBS_DIM_DEVICE);
+  lua_setfield(L, -2, "NAS_OBS_DIM_DEVICE");
   lua_setfield(L, mod, "ppo");
 }

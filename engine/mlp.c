@@ -64,14 +64,18 @@ PG_CLONES static void sparse_forward(size_t n, size_t no, const size_t *restrict
  * so the result does not depend on the blocking. */
 PG_CLONES static void sparse_grad(size_t ni, size_t no, const size_t *restrict cptr,
                                   const uint32_t *restrict crow, const double *restrict cval,
-                                  const double *restrict dZ, double *restrict gW) {
+                                  const double *restrict dZ, double *restrict gW, int set) {
   for (size_t k = 0; k < ni; k++) {
-    if (cptr[k] == cptr[k + 1]) continue;
     double *g = gW + k * no;
+    if (cptr[k] == cptr[k + 1]) {
+      if (set) memset(g, 0, no * sizeof *g);
+      continue;
+    }
+    if (set && no % SPARSE_JB) memset(g, 0, no * sizeof *g);
     size_t j0 = 0;
     for (; j0 + SPARSE_JB <= no; j0 += SPARSE_JB) {
       double acc[SPARSE_JB];
-      for (size_t j = 0; j < SPARSE_JB; j++) acc[j] = g[j0 + j];
+      for (size_t j = 0; j < SPARSE_JB; j++) acc[j] = set ? 0.0 : g[j0 + j];
       for (size_t c = cptr[k]; c < cptr[k + 1]; c++) {
         const double *d = dZ + (size_t)crow[c] * no + j0;
         double xk = cval[c];
@@ -456,7 +460,7 @@ pg_status pg_mlp_forward_sparse(pg_mlp *m, size_t n, const size_t *ptr, const ui
 
 const double *pg_mlp_output(const pg_mlp *m) { return m->n ? m->h[m->nlayers - 1] : NULL; }
 
-pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX) {
+static pg_status backward(pg_mlp *m, const double *dY, double *dX, int set) {
   size_t n = m->n;
   if (n == 0) return PG_ESTATE;
   size_t L = m->nlayers;
@@ -478,11 +482,12 @@ pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX) {
     /* dW += X^T dZ (W stored in x out); db += column sums of dZ */
     if (l == 0 && m->sparse) {
       rows_to_columns(n, ni, m->nzptr, m->nzidx, m->nzval, m->cptr, m->crow, m->cval);
-      sparse_grad(ni, no, m->cptr, m->crow, m->cval, d, gW);
+      sparse_grad(ni, no, m->cptr, m->crow, m->cval, d, gW, set);
     } else {
       cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)no, (int)n, 1.0, in,
-                  (int)ni, d, (int)no, 1.0, gW, (int)no);
+                  (int)ni, d, (int)no, set ? 0.0 : 1.0, gW, (int)no);
     }
+    if (set) memset(gb, 0, no * sizeof *gb);
     for (size_t r = 0; r < n; r++)
       for (size_t j = 0; j < no; j++) gb[j] += d[r * no + j];
     if (l > 0 || dX) {
@@ -495,6 +500,14 @@ pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX) {
     }
   }
   return PG_OK;
+}
+
+pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX) {
+  return backward(m, dY, dX, 0);
+}
+
+pg_status pg_mlp_backward_set(pg_mlp *m, const double *dY, double *dX) {
+  return backward(m, dY, dX, 1);
 }
 
 void pg_mlp_zero_grad(pg_mlp *m) { memset(m->grad, 0, m->nparams * sizeof *m->grad); }
@@ -536,11 +549,11 @@ void pg_mlp_adam_free(pg_mlp_adam *a) {
 /* One Adam update of n parameters. torch's form:
  *   p -= lr/c1 * m / (sqrt(v)/sqrt(c2) + eps). */
 static void adam_scalar(size_t n, double b1, double b2, double step, double isc2, double eps,
-                        double *restrict m, double *restrict v, double *restrict params,
-                        const double *restrict grad) {
+                        double gs, double *restrict m, double *restrict v,
+                        double *restrict params, const double *restrict grad) {
   double ob1 = 1.0 - b1, ob2 = 1.0 - b2;
   for (size_t i = 0; i < n; i++) {
-    double g = grad[i];
+    double g = gs == 1.0 ? grad[i] : grad[i] * gs;
     double mi = b1 * m[i] + ob1 * g, vi = b2 * v[i] + ob2 * g * g;
     m[i] = mi;
     v[i] = vi;
@@ -553,15 +566,18 @@ static void adam_scalar(size_t n, double b1, double b2, double step, double isc2
  * scalar loop: libm's sqrt may set errno). No FMA, correctly rounded
  * vsqrtpd/vdivpd: bit-identical to adam_scalar. */
 __attribute__((target("avx2"))) static void adam_avx2(size_t n, double b1, double b2, double step,
-                                                      double isc2, double eps, double *restrict m,
-                                                      double *restrict v, double *restrict params,
+                                                      double isc2, double eps, double gs,
+                                                      double *restrict m, double *restrict v,
+                                                      double *restrict params,
                                                       const double *restrict grad) {
   __m256d vb1 = _mm256_set1_pd(b1), vb2 = _mm256_set1_pd(b2), vob1 = _mm256_set1_pd(1.0 - b1),
           vob2 = _mm256_set1_pd(1.0 - b2), vstep = _mm256_set1_pd(step),
-          visc2 = _mm256_set1_pd(isc2), veps = _mm256_set1_pd(eps);
+          visc2 = _mm256_set1_pd(isc2), veps = _mm256_set1_pd(eps), vgs = _mm256_set1_pd(gs);
+  int scaled = gs != 1.0;
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     __m256d g = _mm256_loadu_pd(grad + i);
+    if (scaled) g = _mm256_mul_pd(g, vgs);
     __m256d mi = _mm256_add_pd(_mm256_mul_pd(vb1, _mm256_loadu_pd(m + i)), _mm256_mul_pd(vob1, g));
     __m256d vi = _mm256_add_pd(_mm256_mul_pd(vb2, _mm256_loadu_pd(v + i)),
                                _mm256_mul_pd(_mm256_mul_pd(vob2, g), g));
@@ -571,21 +587,26 @@ __attribute__((target("avx2"))) static void adam_avx2(size_t n, double b1, doubl
     __m256d upd = _mm256_div_pd(_mm256_mul_pd(vstep, mi), den);
     _mm256_storeu_pd(params + i, _mm256_sub_pd(_mm256_loadu_pd(params + i), upd));
   }
-  adam_scalar(n - i, b1, b2, step, isc2, eps, m + i, v + i, params + i, grad + i);
+  adam_scalar(n - i, b1, b2, step, isc2, eps, gs, m + i, v + i, params + i, grad + i);
 }
 #endif
 
 void pg_mlp_adam_step(pg_mlp_adam *a, double *restrict params, const double *restrict grad) {
+  pg_mlp_adam_step_scaled(a, params, grad, 1.0);
+}
+
+void pg_mlp_adam_step_scaled(pg_mlp_adam *a, double *restrict params, const double *restrict grad,
+                             double gs) {
   a->t++;
   double c1 = 1.0 - pow(a->beta1, (double)a->t), c2 = 1.0 - pow(a->beta2, (double)a->t);
   double step = a->lr / c1, isc2 = 1.0 / sqrt(c2);
 #if PG_HAVE_AVX2
   if (__builtin_cpu_supports("avx2")) {
-    adam_avx2(a->n, a->beta1, a->beta2, step, isc2, a->eps, a->m, a->v, params, grad);
+    adam_avx2(a->n, a->beta1, a->beta2, step, isc2, a->eps, gs, a->m, a->v, params, grad);
     return;
   }
 #endif
-  adam_scalar(a->n, a->beta1, a->beta2, step, isc2, a->eps, a->m, a->v, params, grad);
+  adam_scalar(a->n, a->beta1, a->beta2, step, isc2, a->eps, gs, a->m, a->v, params, grad);
 }
 
 /* ---- files ---- */

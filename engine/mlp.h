@@ -99,6 +99,10 @@ const double *pg_mlp_output(const pg_mlp *m);
  * m->grad and, when dX is not NULL, write dL/dX (n x in). */
 pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX);
 
+/* The same, but m->grad is overwritten with this batch's gradient (no
+ * pg_mlp_zero_grad needed; equal to zeroing and accumulating). */
+pg_status pg_mlp_backward_set(pg_mlp *m, const double *dY, double *dX);
+
 void pg_mlp_zero_grad(pg_mlp *m);
 
 /* Copy parameters (same architecture required: PG_ESHAPE). */
@@ -118,6 +122,10 @@ pg_status pg_mlp_adam_init(pg_mlp_adam *a, size_t n, double lr, double eps);
 void pg_mlp_adam_free(pg_mlp_adam *a);
 /* One step: params -= lr * mhat / (sqrt(vhat) + eps). */
 void pg_mlp_adam_step(pg_mlp_adam *a, double *restrict params, const double *restrict grad);
+/* The same step on the gradient times gs (gradient-norm clipping without a
+ * pass over grad; grad is not changed): the same bits as scaling grad first. */
+void pg_mlp_adam_step_scaled(pg_mlp_adam *a, double *restrict params,
+                             const double *restrict grad, double gs);
 
 /* ---- files ----
  * Text inside gzip: a line "perigee-mlp 1", the architecture, then every

@@ -60,6 +60,12 @@ void pg_nasenv_config_default(pg_nasenv_config *c) {
   c->start = -1;
   c->lat_scale = 0.0;
   c->budget = 0;
+  c->obs_device = 0;
+  c->dev_noise = 0.05;
+}
+
+size_t pg_nasenv_obs_dim(const pg_nasenv *e) {
+  return e->cfg.obs_device ? PG_NAS_OBS_DIM_DEVICE : PG_NAS_OBS_DIM;
 }
 
 long pg_nas_encode(const int *ops) {
@@ -95,6 +101,8 @@ pg_status pg_nasenv_new(pg_nasenv **out, const pg_nas_data *data, const pg_nasen
   if (c.horizon < 2 || c.horizon > 100000) return PG_EINVAL;
   if (c.start < -1 || c.start >= PG_NAS_CELLS) return PG_EINVAL;
   if (!isfinite(c.lat_scale) || c.budget > PG_NAS_CELLS) return PG_EINVAL;
+  if ((c.obs_device != 0 && c.obs_device != 1) || !(c.dev_noise > 0.0 && c.dev_noise < 10.0))
+    return PG_EINVAL;
   if ((unsigned)c.reward > PG_NAS_REWARD_CODE || (unsigned)c.trunc > PG_NAS_TRUNC_CODE ||
       (unsigned)c.obs_latency > PG_NAS_OBS_NORMALISED)
     return PG_EINVAL;
@@ -109,7 +117,7 @@ pg_status pg_nasenv_new(pg_nasenv **out, const pg_nas_data *data, const pg_nasen
     for (int o = 0; o < PG_NAS_OPS; o++) m += data->mu[o];
     e->lat_scale = PG_NAS_EDGES * m / PG_NAS_OPS;
   }
-  if (c.budget > 0) {
+  if (c.budget > 0 || c.obs_device) {
     e->measured = calloc(PG_NAS_CELLS, 1);
     e->measured_list = malloc(PG_NAS_CELLS * sizeof *e->measured_list);
     if (!e->measured || !e->measured_list) {
@@ -264,7 +272,17 @@ double pg_nasenv_percentile(const pg_nasenv *e, long code) {
 long pg_nasenv_cell(const pg_nasenv *e) { return pg_nas_encode(e->cell); }
 
 void pg_nasenv_observe(const pg_nasenv *e, double *obs) {
-  memset(obs, 0, PG_NAS_OBS_DIM * sizeof *obs);
+  memset(obs, 0, pg_nasenv_obs_dim(e) * sizeof *obs);
+  if (e->cfg.obs_device) {
+    const double *m = e->post_mean;
+    double lo = m[0], hi = m[0];
+    for (int o = 1; o < PG_NAS_OPS; o++) {
+      lo = m[o] < lo ? m[o] : lo;
+      hi = m[o] > hi ? m[o] : hi;
+    }
+    for (int o = 0; o < PG_NAS_OPS; o++)
+      obs[PG_NAS_OBS_DIM + o] = hi > lo ? (m[o] - lo) / (hi - lo) : 0.0;
+  }
   int norm = e->cfg.obs_latency == PG_NAS_OBS_NORMALISED;
   for (int i = 0; i < PG_NAS_EDGES; i++) obs[i * PG_NAS_OPS + e->cell[i]] = 1.0;
   obs[SLOT - 1] = norm ? normalise(e, e->lat) : e->lat / e->lat_scale;
@@ -280,10 +298,62 @@ void pg_nasenv_observe(const pg_nasenv *e, double *obs) {
   }
 }
 
+/* Posterior mean of the per-op latencies from the precision P and P m
+ * (5 x 5 Cholesky; P is positive definite: prior plus rank-one terms). */
+static void posterior_solve(pg_nasenv *e) {
+  double L[PG_NAS_OPS][PG_NAS_OPS] = {{0}}, y[PG_NAS_OPS];
+  for (int i = 0; i < PG_NAS_OPS; i++)
+    for (int j = 0; j <= i; j++) {
+      double s = e->post_prec[i][j];
+      for (int k = 0; k < j; k++) s -= L[i][k] * L[j][k];
+      if (i == j)
+        L[i][i] = sqrt(s > 1e-300 ? s : 1e-300);
+      else
+        L[i][j] = s / L[j][j];
+    }
+  for (int i = 0; i < PG_NAS_OPS; i++) {
+    double s = e->post_rhs[i];
+    for (int k = 0; k < i; k++) s -= L[i][k] * y[k];
+    y[i] = s / L[i][i];
+  }
+  for (int i = PG_NAS_OPS; i-- > 0;) {
+    double s = y[i];
+    for (int k = i + 1; k < PG_NAS_OPS; k++) s -= L[k][i] * e->post_mean[k];
+    e->post_mean[i] = s / L[i][i];
+  }
+}
+
+/* Prior of the device estimate: the synthetic devices' N(mu, sigma^2). */
+static void posterior_reset(pg_nasenv *e) {
+  memset(e->post_prec, 0, sizeof e->post_prec);
+  for (int o = 0; o < PG_NAS_OPS; o++) {
+    double sd = e->data->sigma[o] > 1e-9 * e->data->mu[o] ? e->data->sigma[o] : 1e-9 * e->data->mu[o];
+    e->post_prec[o][o] = 1.0 / (sd * sd);
+    e->post_rhs[o] = e->data->mu[o] / (sd * sd);
+    e->post_mean[o] = e->data->mu[o];
+  }
+}
+
+/* Add the measured latency of a cell to the device estimate. */
+static void posterior_add(pg_nasenv *e, long code, double lat) {
+  int ops[PG_NAS_EDGES];
+  double n[PG_NAS_OPS] = {0};
+  pg_nas_decode(code, ops);
+  for (int i = 0; i < PG_NAS_EDGES; i++) n[ops[i]] += 1.0;
+  double sd = e->cfg.dev_noise * fabs(lat) + 1e-6 * e->lat_scale;
+  double w = 1.0 / (sd * sd);
+  for (int i = 0; i < PG_NAS_OPS; i++) {
+    for (int j = 0; j < PG_NAS_OPS; j++) e->post_prec[i][j] += w * n[i] * n[j];
+    e->post_rhs[i] += w * n[i] * lat;
+  }
+  posterior_solve(e);
+}
+
 static void measure(pg_nasenv *e, long code) {
   if (!e->measured || e->measured[code]) return;
   e->measured[code] = 1;
   e->measured_list[e->nmeasured++] = (uint16_t)code;
+  if (e->cfg.obs_device) posterior_add(e, code, pg_nasenv_latency(e, code));
 }
 
 pg_status pg_nasenv_reset(pg_nasenv *e, pg_rng *rng, long start, double *obs) {
@@ -304,6 +374,7 @@ pg_status pg_nasenv_reset(pg_nasenv *e, pg_rng *rng, long start, double *obs) {
   e->lat = pg_nasenv_latency(e, start);
   e->last_reward = 0.0;
   e->refused = 0;
+  if (e->cfg.obs_device) posterior_reset(e);
   if (e->measured) {
     for (size_t i = 0; i < e->nmeasured; i++) e->measured[e->measured_list[i]] = 0;
     e->nmeasured = 0;
@@ -323,7 +394,8 @@ pg_status pg_nasenv_step(pg_nasenv *e, const int *action, double *obs, double *r
   long code = pg_nas_encode(next);
   *terminal = 0;
   e->refused = 0;
-  if (e->measured && !e->measured[code] && e->nmeasured >= e->cfg.budget) {
+  if (e->cfg.budget > 0 && e->measured && !e->measured[code] &&
+      e->nmeasured >= e->cfg.budget) {
     /* the budget is spent: the edit is refused and the episode ends */
     e->refused = 1;
     *terminal = 1;
@@ -368,7 +440,7 @@ static pg_status env_step(void *ctx, pg_rng *rng, const int *action, double *obs
 pg_env pg_nasenv_as_env(pg_nasenv *e) {
   pg_env v;
   memset(&v, 0, sizeof v);
-  v.obs_dim = PG_NAS_OBS_DIM;
+  v.obs_dim = pg_nasenv_obs_dim(e);
   v.nheads = 2;
   v.head_sizes[0] = PG_NAS_EDGES;
   v.head_sizes[1] = PG_NAS_OPS;

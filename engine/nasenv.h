@@ -67,6 +67,8 @@
 #define PG_NAS_CELLS 15625
 #define PG_NAS_HIST 5
 #define PG_NAS_OBS_DIM (6 * (PG_NAS_EDGES * PG_NAS_OPS + 1) + PG_NAS_HIST * (PG_NAS_EDGES + PG_NAS_OPS))
+/* with obs_device: 5 more inputs, the device estimate (see pg_nasenv_config) */
+#define PG_NAS_OBS_DIM_DEVICE (PG_NAS_OBS_DIM + PG_NAS_OPS)
 #define PG_NAS_MAX_POOL 4096
 
 typedef enum { PG_NAS_REWARD_PAPER = 0, PG_NAS_REWARD_CODE = 1 } pg_nas_reward;
@@ -96,6 +98,15 @@ typedef struct pg_nasenv_config {
   long start;         /* -1: random start cell; else a fixed cell code */
   double lat_scale;   /* <= 0: 6 x mean of the pool's per-op means */
   size_t budget;      /* measurements per episode, 0 = unlimited */
+  /* 1: append the device estimate to the observation (PG_NAS_OBS_DIM_DEVICE
+   * inputs): the posterior mean m of the per-op latencies t given the
+   * latencies of the distinct cells visited so far in the episode, under
+   * the prior of the synthetic devices, t ~ N(mu, diag sigma^2), and the
+   * model lat(h) = sum_o n_o(h) t_o + noise of sd dev_noise * lat(h)
+   * (n_o(h): number of edges with op o); encoded scale-free as
+   * (m_o - min m) / (max m - min m). Only measured latencies enter it. */
+  int obs_device;
+  double dev_noise;   /* relative noise sd of the model (default 0.05) */
 } pg_nasenv_config;
 
 void pg_nasenv_config_default(pg_nasenv_config *c);
@@ -124,7 +135,13 @@ typedef struct pg_nasenv {
   uint16_t *measured_list;
   size_t nmeasured;
   int refused;                     /* last step was refused by the budget */
+  /* device estimate (obs_device): precision P and P m of the posterior */
+  double post_prec[PG_NAS_OPS][PG_NAS_OPS], post_rhs[PG_NAS_OPS], post_mean[PG_NAS_OPS];
 } pg_nasenv;
+
+/* Number of inputs of e's observation (PG_NAS_OBS_DIM or, with
+ * obs_device, PG_NAS_OBS_DIM_DEVICE). */
+size_t pg_nasenv_obs_dim(const pg_nasenv *e);
 
 /* Create an environment on shared data (SYNTHETIC device). cfg may be NULL
  * for the defaults. */

@@ -2,12 +2,16 @@
 #include "ppo.h"
 
 #include "linalg.h"
+#include "parallel.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <stdatomic.h>
 
 #define MAX_ENVS 4096
 
@@ -33,14 +37,15 @@ struct pg_ppo {
   size_t *perm;
   /* the rollout's observations as compressed rows (non-zeros), and a
      minibatch's */
-  size_t *optr, *bptr;
-  uint32_t *oidx, *bidx;
-  double *oval, *bval;
+  size_t *optr, *bptr, *vptr;   /* vptr..: the value network's copy */
+  uint32_t *oidx, *bidx, *vidx;
+  double *oval, *bval, *vval;
   /* minibatch scratch */
-  double *xb, *dlogits, *dv, *dh1, *dh2, *lsm, *scratch, *mb;
+  double *xb, *xbv, *dlogits, *dv, *dh1, *dh2, *lsm, *scratch, *mb;
   int *actb;
   size_t batch_cap;
   double *last_val;
+  int threads_mode; /* PG_PPO_THREADS_* */
 };
 
 void pg_ppo_config_default(pg_ppo_config *c) {
@@ -199,9 +204,12 @@ static void free_buffers(pg_ppo *p) {
   free(p->bptr);
   free(p->bidx);
   free(p->bval);
-  p->optr = p->bptr = NULL;
-  p->oidx = p->bidx = NULL;
-  p->oval = p->bval = NULL;
+  free(p->vptr);
+  free(p->vidx);
+  free(p->vval);
+  p->optr = p->bptr = p->vptr = NULL;
+  p->oidx = p->bidx = p->vidx = NULL;
+  p->oval = p->bval = p->vval = NULL;
   p->env_ctx = NULL;
   p->env_rng = NULL;
   p->cur_obs = p->ep_ret = p->ep_len = p->obs = p->logp = p->val = p->rew = p->adv = p->ret =
@@ -218,6 +226,7 @@ void pg_ppo_free(pg_ppo *p) {
   if (!p) return;
   free_buffers(p);
   free(p->xb);
+  free(p->xbv);
   free(p->dlogits);
   free(p->dv);
   free(p->dh1);
@@ -341,10 +350,10 @@ static pg_status reserve_batch(pg_ppo *p, size_t n) {
   static const size_t unit = sizeof(double);
   size_t b = n;
   size_t tw = trunk_width(p);
-  double **bufs[] = {&p->xb,  &p->dlogits, &p->dv,     &p->dh1,
-                     &p->dh2, &p->lsm,     &p->scratch, &p->mb};
+  double **bufs[] = {&p->xb,  &p->dlogits, &p->dv,      &p->dh1, &p->dh2,
+                     &p->lsm, &p->scratch, &p->mb,      &p->xbv};
   size_t sizes[] = {b * p->cfg.obs_dim, b * p->nlogits, b, b * (tw ? tw : 1), b * (tw ? tw : 1),
-                    b * p->nlogits,     p->nlogits + 1, 7 * b};
+                    b * p->nlogits,     p->nlogits + 1, 7 * b, b * p->cfg.obs_dim};
   for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
     double *q = realloc(*bufs[k], sizes[k] * unit);
     if (!q) return PG_ENOMEM;
@@ -469,7 +478,7 @@ static pg_status attach(pg_ppo *p, pg_env *envs, size_t E) {
   p->ret = malloc(N * sizeof(double));
   p->act = malloc(N * p->cfg.nheads * sizeof(int));
   p->done = malloc(N);
-  p->perm = malloc(N * sizeof(size_t));
+  p->perm = malloc(2 * N * sizeof(size_t)); /* two epochs' orders (threaded update) */
   size_t B = p->cfg.batch_size < N ? p->cfg.batch_size : N;
   p->optr = malloc((N + 1) * sizeof(size_t));
   p->oidx = malloc(N * D * sizeof(uint32_t));
@@ -477,7 +486,10 @@ static pg_status attach(pg_ppo *p, pg_env *envs, size_t E) {
   p->bptr = malloc((B + 1) * sizeof(size_t));
   p->bidx = malloc(B * D * sizeof(uint32_t));
   p->bval = malloc(B * D * sizeof(double));
-  if (!p->env_ctx || !p->env_rng || !p->cur_obs || !p->ep_ret || !p->ep_len || !p->last_val ||
+  p->vptr = malloc((B + 1) * sizeof(size_t));
+  p->vidx = malloc(B * D * sizeof(uint32_t));
+  p->vval = malloc(B * D * sizeof(double));
+  if (!p->vptr || !p->vidx || !p->vval || !p->env_ctx || !p->env_rng || !p->cur_obs || !p->ep_ret || !p->ep_len || !p->last_val ||
       !p->obs || !p->logp || !p->val || !p->rew || !p->adv || !p->ret || !p->act || !p->done ||
       !p->perm || !p->optr || !p->oidx || !p->oval || !p->bptr || !p->bidx || !p->bval) {
     free_buffers(p);
@@ -561,18 +573,14 @@ typedef struct upd_acc {
   size_t nmb;
 } upd_acc;
 
-/* Loss of one batch and its gradient, left in the networks' grad arrays.
- * X: nb observations; act: nb x nheads; lpo: old log-probabilities; adv:
- * raw advantages (normalised here when cfg.norm_adv); ret: returns; vold:
- * old values (for clip_vf). */
-static pg_status loss_grad(pg_ppo *p, const double *X, const sparse_in *sp, const int *act,
-                           const double *lpo, const double *adv, const double *ret,
-                           const double *vold, size_t nb, double *loss, upd_acc *acc) {
+/* Policy part of the loss on logits Z (nb x nlogits): writes dL/dlogits
+ * into p->dlogits and returns the surrogate loss; *ent = sum of entropies,
+ * *kl = sum of approximate KLs, *clipfrac. Uses p->lsm and p->mb[0, 3 nb). */
+static double policy_part(pg_ppo *p, const double *Z, const int *act, const double *lpo,
+                          const double *adv, size_t nb, double *ent_out, double *kl_out,
+                          double *clipfrac) {
   const pg_ppo_config *c = &p->cfg;
   size_t nh = c->nheads, nl = p->nlogits;
-  const double *Z, *V;
-  pg_status st = forward_in(p, X, sp, nb, &Z, &V);
-  if (st != PG_OK) return st;
   double *lpn = p->mb, *an = p->mb + nb, *g = p->mb + 2 * nb;
   double mean = 0.0, sd = 0.0;
   for (size_t i = 0; i < nb; i++) mean += adv[i];
@@ -595,8 +603,7 @@ static pg_status loss_grad(pg_ppo *p, const double *X, const sparse_in *sp, cons
     }
     lpn[i] = lp;
   }
-  double clipfrac;
-  double pl = pg_ppo_surrogate(lpn, lpo, an, nb, c->clip, g, &clipfrac);
+  double pl = pg_ppo_surrogate(lpn, lpo, an, nb, c->clip, g, clipfrac);
   /* d/dlogits: policy term g_i (onehot - p) and entropy term
      -ent_coef/nb * dH/dz with dH/dz_j = -p_j (log p_j + H_block) */
   double ec = c->ent_coef / (double)nb, kl = 0.0;
@@ -621,7 +628,16 @@ static pg_status loss_grad(pg_ppo *p, const double *X, const sparse_in *sp, cons
     double lr = lpn[i] - lpo[i];
     kl += (exp(lr) - 1.0) - lr;
   }
-  /* value loss */
+  *ent_out = ent;
+  *kl_out = kl;
+  return pl;
+}
+
+/* Value part of the loss on values V (nb): writes dL/dV into p->dv and
+ * returns the mean squared (optionally clipped) value error. */
+static double value_part(pg_ppo *p, const double *V, const double *ret, const double *vold,
+                         size_t nb) {
+  const pg_ppo_config *c = &p->cfg;
   double vl = 0.0;
   for (size_t i = 0; i < nb; i++) {
     double v = V[i], R = ret[i], d1 = v - R, grad = 2.0 * d1, l = d1 * d1;
@@ -638,7 +654,23 @@ static pg_status loss_grad(pg_ppo *p, const double *X, const sparse_in *sp, cons
     vl += l;
     p->dv[i] = c->vf_coef * grad / (double)nb;
   }
-  vl /= (double)nb;
+  return vl / (double)nb;
+}
+
+/* Loss of one batch and its gradient, left in the networks' grad arrays.
+ * X: nb observations; act: nb x nheads; lpo: old log-probabilities; adv:
+ * raw advantages (normalised here when cfg.norm_adv); ret: returns; vold:
+ * old values (for clip_vf). */
+static pg_status loss_grad(pg_ppo *p, const double *X, const sparse_in *sp, const int *act,
+                           const double *lpo, const double *adv, const double *ret,
+                           const double *vold, size_t nb, double *loss, upd_acc *acc) {
+  const pg_ppo_config *c = &p->cfg;
+  const double *Z, *V;
+  pg_status st = forward_in(p, X, sp, nb, &Z, &V);
+  if (st != PG_OK) return st;
+  double ent, kl, clipfrac;
+  double pl = policy_part(p, Z, act, lpo, adv, nb, &ent, &kl, &clipfrac);
+  double vl = value_part(p, V, ret, vold, nb);
   if ((st = backward(p, p->dlogits, p->dv, nb)) != PG_OK) return st;
   *loss = pl + c->vf_coef * vl - c->ent_coef * ent / (double)nb;
   if (acc) {
@@ -713,6 +745,236 @@ static pg_status minibatch(pg_ppo *p, const size_t *idx, size_t nb, upd_acc *acc
   return PG_OK;
 }
 
+/* Gather the observations idx[0..nb) of the compressed rollout into
+ * (ptr, ix, val); returns 1 when the minibatch is sparse enough for
+ * pg_mlp_forward's sparse path (then the networks take it as compressed
+ * rows), else copies the dense rows into X and returns 0. */
+static int gather_obs(const pg_ppo *p, const size_t *idx, size_t nb, size_t *ptr, uint32_t *ix,
+                      double *val, double *X) {
+  size_t D = p->cfg.obs_dim, nz = 0;
+  for (size_t i = 0; i < nb; i++) {
+    size_t a = p->optr[idx[i]], len = p->optr[idx[i] + 1] - a;
+    ptr[i] = nz;
+    memcpy(ix + nz, p->oidx + a, len * sizeof *ix);
+    memcpy(val + nz, p->oval + a, len * sizeof *val);
+    nz += len;
+  }
+  ptr[nb] = nz;
+  int sparse = (double)nz < PG_MLP_SPARSE_MAX_DENSITY * (double)(nb * D);
+  if (!sparse)
+    for (size_t i = 0; i < nb; i++) memcpy(X + i * D, p->obs + idx[i] * D, D * sizeof(double));
+  return sparse;
+}
+
+/* Per-minibatch results of the two halves of a separate-trunk update. */
+typedef struct half_res {
+  double ss;      /* sum of squared gradients of the half's network */
+  double pl, ent, kl, cf, vl;
+  pg_status st;
+} half_res;
+
+/* Policy half of a minibatch (separate networks): gather, forward, policy
+ * loss, backward into p->pi->grad. */
+static void policy_half(pg_ppo *p, const size_t *idx, size_t nb, half_res *r) {
+  size_t nh = p->cfg.nheads;
+  double *lpo = p->mb + 3 * nb, *adv = p->mb + 4 * nb;
+  for (size_t i = 0; i < nb; i++) {
+    size_t k = idx[i];
+    memcpy(p->actb + i * nh, p->act + k * nh, nh * sizeof(int));
+    lpo[i] = p->logp[k];
+    adv[i] = p->adv[k];
+  }
+  int sparse = gather_obs(p, idx, nb, p->bptr, p->bidx, p->bval, p->xb);
+  r->st = sparse ? pg_mlp_forward_sparse(p->pi, nb, p->bptr, p->bidx, p->bval, NULL)
+                 : pg_mlp_forward(p->pi, p->xb, nb, NULL);
+  if (r->st != PG_OK) return;
+  r->pl = policy_part(p, pg_mlp_output(p->pi), p->actb, lpo, adv, nb, &r->ent, &r->kl, &r->cf);
+  if ((r->st = pg_mlp_backward_set(p->pi, p->dlogits, NULL)) != PG_OK) return;
+  r->ss = sumsq(p->pi->grad, p->pi->nparams);
+}
+
+/* Value half: the same for the value network. */
+static void value_half(pg_ppo *p, const size_t *idx, size_t nb, half_res *r) {
+  double *ret = p->mb + 5 * nb, *vold = p->mb + 6 * nb;
+  for (size_t i = 0; i < nb; i++) {
+    ret[i] = p->ret[idx[i]];
+    vold[i] = p->val[idx[i]];
+  }
+  int sparse = gather_obs(p, idx, nb, p->vptr, p->vidx, p->vval, p->xbv);
+  r->st = sparse ? pg_mlp_forward_sparse(p->vf, nb, p->vptr, p->vidx, p->vval, NULL)
+                 : pg_mlp_forward(p->vf, p->xbv, nb, NULL);
+  if (r->st != PG_OK) return;
+  r->vl = value_part(p, pg_mlp_output(p->vf), ret, vold, nb);
+  if ((r->st = pg_mlp_backward_set(p->vf, p->dv, NULL)) != PG_OK) return;
+  r->ss = sumsq(p->vf->grad, p->vf->nparams);
+}
+
+/* ---- the two halves on two threads ----
+ * A worker thread runs the value halves while the caller runs the policy
+ * halves. After each minibatch both publish the squared norm of their
+ * gradient and wait for the other's (the only coupling: the global norm of
+ * the clip), spinning briefly, then sleeping on a condition variable (a
+ * loaded machine deschedules threads; spinning on would burn its CPU). */
+typedef struct duo {
+  pg_ppo *p;
+  size_t *perms;       /* 2 x N: the orders of epochs e (at e mod 2) */
+  size_t N, B, nmb;    /* samples, minibatch size, minibatches in all */
+  half_res res[2][2];  /* [minibatch parity][half] */
+  atomic_size_t done[2]; /* [half]: minibatches published */
+  atomic_size_t epochs;  /* epoch orders drawn */
+  atomic_int waiting[2];
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  upd_acc *acc;
+} duo;
+
+static void duo_publish(duo *d, int me, atomic_size_t *c, size_t k) {
+  atomic_store(c, k);
+  if (atomic_load(&d->waiting[1 - me])) {
+    pthread_mutex_lock(&d->mu);
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+  }
+}
+
+static void duo_wait(duo *d, int me, atomic_size_t *o, size_t k) {
+  for (int i = 0; i < 2000; i++) {
+    if (atomic_load_explicit(o, memory_order_acquire) >= k) return;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+  pthread_mutex_lock(&d->mu);
+  atomic_store(&d->waiting[me], 1);
+  while (atomic_load(o) < k) pthread_cond_wait(&d->cv, &d->mu);
+  atomic_store(&d->waiting[me], 0);
+  pthread_mutex_unlock(&d->mu);
+}
+
+/* One half's run over every minibatch; returns its first error. Both halves
+ * compute the same norm from the same two sums, in the same order, so they
+ * stop together. */
+static pg_status duo_run(duo *d, int me, int threaded) {
+  pg_ppo *p = d->p;
+  double mgn = p->cfg.max_grad_norm;
+  size_t mb = 0;
+  for (size_t e = 0; e < p->cfg.n_epochs; e++) {
+    size_t *perm = d->perms + (e & 1) * d->N;
+    if (me == 0) { /* the epoch's order (the other half reads it) */
+      for (size_t i = 0; i < d->N; i++) perm[i] = i;
+      pg_rng_shuffle(&p->rng, perm, d->N);
+      if (threaded) duo_publish(d, 0, &d->epochs, e + 1);
+    } else {
+      duo_wait(d, 1, &d->epochs, e + 1);
+    }
+    for (size_t s = 0; s < d->N; s += d->B, mb++) {
+      size_t nb = d->N - s < d->B ? d->N - s : d->B;
+      const size_t *idx = perm + s;
+      half_res *r = d->res[mb & 1];
+      if (threaded) {
+        if (me == 0)
+          policy_half(p, idx, nb, &r[0]);
+        else
+          value_half(p, idx, nb, &r[1]);
+        duo_publish(d, me, &d->done[me], mb + 1);
+        duo_wait(d, me, &d->done[1 - me], mb + 1);
+      } else {
+        policy_half(p, idx, nb, &r[0]);
+        value_half(p, idx, nb, &r[1]);
+      }
+      double gn = 0.0;
+      gn += r[0].ss;
+      gn += r[1].ss;
+      gn = sqrt(gn);
+      if (r[0].st != PG_OK) return r[0].st;
+      if (r[1].st != PG_OK) return r[1].st;
+      if (!isfinite(gn)) return PG_EDOM;
+      /* clip as torch.nn.utils.clip_grad_norm_, inside the Adam step */
+      double sc = mgn > 0.0 && gn > mgn ? mgn / (gn + 1e-6) : 1.0;
+      if (me == 0 || !threaded) {
+        pg_mlp_adam_step_scaled(&p->adam[1], p->pi->params, p->pi->grad, sc);
+        d->acc->pl += r[0].pl;
+        d->acc->ent += r[0].ent / (double)nb;
+        d->acc->kl += r[0].kl / (double)nb;
+        d->acc->cf += r[0].cf;
+        d->acc->gn += gn;
+        d->acc->nmb++;
+      }
+      if (me == 1 || !threaded) {
+        pg_mlp_adam_step_scaled(&p->adam[2], p->vf->params, p->vf->grad, sc);
+        d->acc->vl += r[1].vl;
+      }
+    }
+  }
+  return PG_OK;
+}
+
+static void *duo_worker(void *arg) {
+  duo *d = arg;
+  pg_status *out = malloc(sizeof *out);
+  pg_status s = duo_run(d, 1, 1);
+  if (out) *out = s;
+  return out;
+}
+
+/* The update with separate policy and value networks. The two networks
+ * share nothing but the global gradient norm, so each minibatch runs as a
+ * policy half and a value half, on two threads when perigee's thread count
+ * (parallel.h) is above 1. Every network sees the same operations in the
+ * same order whatever the thread count, and the norm is summed in a fixed
+ * order: bit-identical results. */
+static pg_status update_separate(pg_ppo *p, upd_acc *acc) {
+  size_t N = p->cfg.n_steps * p->n_envs;
+  duo d;
+  memset(&d, 0, sizeof d);
+  d.p = p;
+  d.perms = p->perm;
+  d.N = N;
+  d.B = p->cfg.batch_size < N ? p->cfg.batch_size : N;
+  d.acc = acc;
+  atomic_init(&d.done[0], 0);
+  atomic_init(&d.done[1], 0);
+  atomic_init(&d.epochs, 0);
+  atomic_init(&d.waiting[0], 0);
+  atomic_init(&d.waiting[1], 0);
+  /* two threads only with a core to spare: on a machine loaded beyond its
+     cores the halves wait for each other's time slices (results do not
+     depend on the choice) */
+  double load = 0.0;
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  int threaded = p->threads_mode == PG_PPO_THREADS_ON ||
+                 (p->threads_mode == PG_PPO_THREADS_AUTO && pg_threads_get() > 1 && ncpu > 1 &&
+                  getloadavg(&load, 1) == 1 && load < (double)ncpu - 0.5);
+  pthread_t th;
+  if (threaded) {
+    if (pthread_mutex_init(&d.mu, NULL) != 0) {
+      threaded = 0;
+    } else if (pthread_cond_init(&d.cv, NULL) != 0) {
+      pthread_mutex_destroy(&d.mu);
+      threaded = 0;
+    } else if (pthread_create(&th, NULL, duo_worker, &d) != 0) {
+      pthread_cond_destroy(&d.cv);
+      pthread_mutex_destroy(&d.mu);
+      threaded = 0;
+    }
+  }
+  int saved = pg_par_enter(threaded ? 2 : 1); /* one BLAS thread per half, either way */
+  if (!threaded) {
+    pg_status st = duo_run(&d, 0, 0);
+    pg_par_leave(saved);
+    return st;
+  }
+  pg_status st = duo_run(&d, 0, 1);
+  void *ret = NULL;
+  pthread_join(th, &ret);
+  pg_par_leave(saved);
+  pg_status st1 = ret ? *(pg_status *)ret : PG_ENOMEM;
+  free(ret);
+  pthread_cond_destroy(&d.cv);
+  pthread_mutex_destroy(&d.mu);
+  return st != PG_OK ? st : st1;
+}
+
 static pg_status update(pg_ppo *p, upd_acc *acc) {
   size_t N = p->cfg.n_steps * p->n_envs, D = p->cfg.obs_dim;
   size_t B = p->cfg.batch_size < N ? p->cfg.batch_size : N;
@@ -728,6 +990,7 @@ static pg_status update(pg_ppo *p, upd_acc *acc) {
     }
   }
   p->optr[N] = c;
+  if (!p->trunk) return update_separate(p, acc);
   for (size_t e = 0; e < p->cfg.n_epochs; e++) {
     for (size_t i = 0; i < N; i++) p->perm[i] = i;
     pg_rng_shuffle(&p->rng, p->perm, N);
@@ -741,6 +1004,11 @@ static pg_status update(pg_ppo *p, upd_acc *acc) {
 }
 
 void pg_ppo_detach(pg_ppo *p) { p->attached = 0; }
+
+void pg_ppo_set_threads(pg_ppo *p, int mode) {
+  p->threads_mode = mode == PG_PPO_THREADS_ON || mode == PG_PPO_THREADS_OFF ? mode
+                                                                          : PG_PPO_THREADS_AUTO;
+}
 
 pg_status pg_ppo_learn(pg_ppo *p, pg_env *envs, size_t E, uint64_t steps, pg_ppo_stats *stats) {
   if (E < 1 || E > MAX_ENVS) return PG_EINVAL;

@@ -132,6 +132,17 @@ pg_status pg_ppo_learn(pg_ppo *p, pg_env *envs, size_t n_envs, uint64_t steps,
 /* Forget the attached environments: the next pg_ppo_learn resets them. */
 void pg_ppo_detach(pg_ppo *p);
 
+/* Threads of the update with separate policy and value networks: the
+ * policy and value halves of each minibatch on two threads (they meet once
+ * per minibatch for the global gradient norm). AUTO (default): when
+ * perigee's thread count (parallel.h) is above 1 and the 1-minute load
+ * average leaves a core to spare; ON / OFF force it. Results are
+ * bit-identical in every mode. */
+#define PG_PPO_THREADS_AUTO 0
+#define PG_PPO_THREADS_OFF 1
+#define PG_PPO_THREADS_ON 2
+void pg_ppo_set_threads(pg_ppo *p, int mode);
+
 /* Policy and value on n observations (n x obs_dim). actions: n x nheads
  * ints (sampled with rng, or the mode when deterministic; rng may then be
  * NULL). logp and value (n each) may be NULL. */

@@ -13,6 +13,14 @@
 --     --envs N           parallel environments during training (default 1)
 --     --holdout a,b,...  held-out devices (default HELP's test split)
 --     --ent X            entropy coefficient (default 0, the public code's)
+--     --device           the observation carries the device estimate from the measured
+--                        latencies (nasenv obs_device; the posterior under the synthetic prior)
+--     --pool cost_models devices generated from perigee's cost models over random accelerator
+--                        configurations (sm.cost_model_pool; the default without PERIGEE_DATA)
+--     --pool-seed N      seed of the generated pool (default 1)
+--     --proxies FILE     without PERIGEE_DATA: p(h) from a `perigee proxies --space nb201` table
+--                        (default: perigee's SkipScore); accuracy is then absent
+--     --joint            one categorical over the 30 (edge, op) pairs instead of two heads
 local pg = require "perigee"
 local sm = pg.simismore
 
@@ -23,13 +31,18 @@ do
     local a = arg[i]
     if a == "--quick" then
       args.timesteps = 100000
-    elseif a == "--timesteps" or a == "--seeds" or a == "--envs" then
-      args[a:sub(3)] = math.tointeger(tonumber(arg[i + 1])) or error(a .. " needs an integer")
+    elseif a == "--timesteps" or a == "--seeds" or a == "--envs" or a == "--pool-seed" then
+      args[a:sub(3):gsub("-", "_")] = math.tointeger(tonumber(arg[i + 1])) or error(a .. " needs an integer")
       i = i + 1
+    elseif a == "--device" then
+      args.device = true
+    elseif a == "--joint" then
+      args.joint = true
     elseif a == "--ent" then
       args.ent = tonumber(arg[i + 1]) or error("--ent needs a number")
       i = i + 1
-    elseif a == "--out" or a == "--policy" or a == "--reward" or a == "--holdout" then
+    elseif a == "--out" or a == "--policy" or a == "--reward" or a == "--holdout" or a == "--pool"
+        or a == "--proxies" then
       args[a:sub(3)] = arg[i + 1] or error(a .. " needs a value")
       i = i + 1
     else
@@ -39,11 +52,13 @@ do
   end
 end
 
-if not os.getenv("PERIGEE_DATA") or os.getenv("PERIGEE_DATA") == "" then
-  io.stderr:write("simismore: PERIGEE_DATA is not set. This experiment needs the published proxy,\n",
-                  "accuracy and latency tables (see /work/shared/research/data.md), e.g.\n",
-                  "  PERIGEE_DATA=/work/shared/data build/perigee experiments/simismore.lua --quick\n")
-  os.exit(2)
+local has_data = os.getenv("PERIGEE_DATA") and os.getenv("PERIGEE_DATA") ~= ""
+if args.pool and args.pool ~= "cost_models" then error("--pool: only 'cost_models' is known") end
+if not has_data then
+  io.stderr:write("simismore: PERIGEE_DATA is not set: devices from perigee's cost models over random\n",
+                  "accelerator configurations, p(h) from ", args.proxies or "perigee's SkipScore",
+                  ", no accuracy (for the published tables see /work/shared/research/data.md)\n")
+  args.pool = "cost_models"
 end
 
 os.execute("mkdir -p '" .. args.out .. "'")
@@ -52,8 +67,17 @@ if args.holdout then
   holdout = {}
   for name in args.holdout:gmatch("[^,]+") do holdout[#holdout + 1] = name end
 end
-local ctx = sm.setup { holdout = holdout }
-local env_opts = { reward = args.reward }
+local ctx = sm.setup { holdout = holdout, pool = args.pool, pool_opts = { seed = args.pool_seed or 1 },
+                       proxies = args.proxies }
+print("devices: " .. ctx.pool_source .. "; p(h): " .. ctx.tf_source .. "; accuracy: " ..
+      (ctx.acc and "published" or "absent"))
+if ctx.pool_source == "cost_models" then
+  for _, d in ipairs(ctx.pool) do
+    print(string.format("  %-24s %s", d.name, table.concat((function()
+      local t = {} for o = 1, 5 do t[o] = string.format("%8.4f", d.lut[o]) end return t end)(), " ")))
+  end
+end
+local env_opts = { reward = args.reward, obs_device = args.device }
 io.write(string.format("training pool: %d devices; held out: ", #ctx.train_pool))
 for i, d in ipairs(ctx.heldout) do io.write(i > 1 and ", " or "", d.name, d.table and "" or " (LUT)") end
 io.write("\n")
@@ -70,7 +94,7 @@ else
   local curve
   agent, curve = sm.train(ctx, {
     timesteps = args.timesteps, n_envs = args.envs, env = env_opts,
-    agent = args.ent and { ent_coef = args.ent } or nil,
+    agent = { ent_coef = args.ent, joint = args.joint },
     on_eval = function(r)
       print(string.format("%10d %8.4f %8.4f %8.2f %8.2f %9.3f %8.3f %8.3f %8.1f", r.timesteps, r.tf,
                           r.lbar, r.percentile, r.accuracy, r.ref_latency, r.ret, r.train_return,
@@ -97,6 +121,9 @@ local methods = {
   { name = "controller_refine", run = function(d, start, s)
       return sm.adapt(agent, ctx, d, { start = start, refine = "lut", rng = pg.rng(s), env = env_opts })
     end },
+  { name = "controller_sim", run = function(d, start, s)
+      return sm.adapt_sim(agent, ctx, d, { start = start, env = env_opts })
+    end },
   { name = "controller_stoch", run = function(d, start, s)
       return sm.adapt(agent, ctx, d, { start = start, deterministic = false, rng = pg.rng(s), env = env_opts })
     end },
@@ -111,9 +138,18 @@ local methods = {
     end },
 }
 
+if args.joint or agent:config().joint then -- explore/climb follow factored heads
+  for i = #methods, 1, -1 do
+    if methods[i].name == "controller_explore" or methods[i].name == "controller_climb" then
+      table.remove(methods, i)
+    end
+  end
+end
+
 local rows, sum = {}, {}
 for _, m in ipairs(methods) do
-  sum[m.name] = { r = 0, r2 = 0, pct = 0, acc = 0, n = 0, meas = 0, wins = 0, ties = 0 }
+  sum[m.name] = { r = 0, r2 = 0, pct = 0, acc = 0, n = 0, meas = 0, wins = 0, ties = 0,
+                  gw = 0, gt = 0, gl = 0, dev = {} }
 end
 print(string.format("\ntest-time adaptation: %d held-out devices x %d seeds, at most 10 measurements",
                     #ctx.heldout, args.seeds))
@@ -133,6 +169,12 @@ for _, d in ipairs(ctx.heldout) do
       a.r, a.r2, a.pct, a.n, a.meas = a.r + r.reward, a.r2 + r.reward ^ 2, a.pct + r.percentile, a.n + 1,
                                       a.meas + r.measurements
       a.acc = a.acc + (r.accuracy == r.accuracy and r.accuracy or 0)
+      a.dev[d.name] = (a.dev[d.name] or 0) + r.reward / args.seeds
+    end
+    local g = res.greedy_lut.reward -- seed by seed against the LUT-guided greedy search
+    for _, m in ipairs(methods) do
+      local a, o = sum[m.name], res[m.name].reward
+      if o > g + 1e-12 then a.gw = a.gw + 1 elseif o >= g - 1e-12 then a.gt = a.gt + 1 else a.gl = a.gl + 1 end
     end
     local c = res.controller.reward
     for _, m in ipairs(methods) do
@@ -145,30 +187,46 @@ for _, d in ipairs(ctx.heldout) do
         end
       end
     end
-    if s == 1 then fig6[#fig6 + 1] = { device = d.name, start = sm.arch_string(start), res = res.controller } end
+    if s == 1 then
+      fig6[#fig6 + 1] = { device = d.name, start = sm.arch_string(start), res = res.controller,
+                          sim = res.controller_sim }
+    end
   end
 end
 sm.write_csv(args.out .. "/adaptation.csv", rows, { "device", "seed", "method", "start", "final",
   "arch", "reward", "percentile", "accuracy", "latency_ms", "proxy", "measurements" })
 
-print(string.format("%-19s %8s %8s %9s %9s %8s %18s", "method", "reward", "sd", "pct", "acc(%)",
-                    "meas", "ctrl better/tie"))
+print(string.format("%-19s %8s %8s %9s %9s %8s %18s %16s", "method", "reward", "sd", "pct", "acc(%)",
+                    "meas", "ctrl better/tie", "vs greedy b/t/w"))
 for _, m in ipairs(methods) do
   local a = sum[m.name]
   local mean = a.r / a.n
   local sd = math.sqrt(math.max(0, a.r2 / a.n - mean * mean))
-  print(string.format("%-19s %8.4f %8.4f %9.2f %9.2f %8.2f %18s", m.name, mean, sd, a.pct / a.n,
-                      a.acc / a.n, a.meas / a.n,
-                      m.name == "controller" and "-" or string.format("%d/%d of %d", a.wins, a.ties, a.n)))
+  print(string.format("%-19s %8.4f %8.4f %9.2f %9.2f %8.2f %18s %16s", m.name, mean, sd, a.pct / a.n,
+                      ctx.acc and a.acc / a.n or 0 / 0, a.meas / a.n,
+                      m.name == "controller" and "-" or string.format("%d/%d of %d", a.wins, a.ties, a.n),
+                      m.name == "greedy_lut" and "-" or string.format("%d/%d/%d", a.gw, a.gt, a.gl)))
+end
+io.write(string.format("\nmean reward per device (%d seeds)\n%-19s", args.seeds, "method"))
+for _, d in ipairs(ctx.heldout) do io.write(string.format(" %10.10s", d.name)) end
+io.write("\n")
+for _, m in ipairs(methods) do
+  io.write(string.format("%-19s", m.name))
+  for _, d in ipairs(ctx.heldout) do io.write(string.format(" %10.4f", sum[m.name].dev[d.name])) end
+  io.write("\n")
 end
 print("(reward = " .. (args.reward == "code" and "p(h) (1e-3 + l(h))^-0.3 - 1" or "p(h) + 1 - l(h)")
       .. " on the real device; pct = latency percentile among all 15625 cells, lower is faster;"
-      .. " ctrl better/tie = seeds where the controller's reward is higher / equal)")
+      .. " ctrl better/tie = seeds where the controller's reward is higher / equal;"
+      .. " vs greedy b/t/w = seeds where the method is better / level / worse than greedy_lut)")
 
-print("\nFig. 6: same start (seed 1), final architecture chosen by the controller per device")
-for _, f in ipairs(fig6) do
-  print(string.format("  %-10s %s  reward %.3f  pct %5.1f  acc %5.2f", f.device, f.res.arch,
-                      f.res.reward, f.res.percentile, f.res.accuracy))
+for _, which in ipairs { { "res", "controller" }, { "sim", "controller_sim" } } do
+  print("\nFig. 6: same start (seed 1), final architecture chosen by " .. which[2] .. " per device")
+  for _, f in ipairs(fig6) do
+    local r = f[which[1]]
+    print(string.format("  %-10s %s  reward %.3f  pct %5.1f  acc %5.2f", f.device, r.arch,
+                        r.reward, r.percentile, r.accuracy))
+  end
 end
 print("start: " .. (fig6[1] and fig6[1].start or "-"))
 print("per-run rows: " .. args.out .. "/adaptation.csv")

@@ -121,37 +121,199 @@ function M.load_tables(dir, dataset)
   return { tf = tf, acc = acc, pool = pool, measured = measured, dataset = dataset, codes = codes }
 end
 
+-- ---------------------------------------------------------------------
+-- device pool from perigee's cost models
+-- ---------------------------------------------------------------------
+
+local DF_TEMPLATES = { "ascend_df", "edge_tpu_df", "meta_prototype_df", "tesla_npu_df", "tpu_df" }
+
+-- log-uniform draw in [lo, hi]
+local function loguni(rng, lo, hi) return lo * (hi / lo) ^ rng:uniform() end
+
+-- Latency (s) of a perigee.hw network on a systolic device: per layer the
+-- array's cycles (conv/fc), a vector unit for pooling and additions
+-- (ops / lanes cycles), each at least its DRAM traffic (input + output +
+-- weights, bytes / bandwidth: a roofline), plus a launch overhead.
+local function systolic_seconds(cfg, arr, net)
+  local L, R = net:layers(), arr:evaluate(net).layers
+  local tot = 0
+  for i, l in ipairs(L) do
+    local comp
+    if l.kind == "pool" or l.kind == "add" then
+      comp = l.ops / cfg.lanes / cfg.clock_hz
+    else
+      comp = (R[i].total_cycles or 0) / cfg.clock_hz
+    end
+    local words = l.C * l.IY * l.IX + l.K * l.OY * l.OX + l.params
+    if l.kind == "add" then words = words + l.C * l.IY * l.IX end
+    local mem = words * cfg.bytes / (cfg.dram_gbs * 1e9)
+    tot = tot + math.max(comp, mem) + cfg.launch_us * 1e-6
+  end
+  return tot
+end
+
+-- A random systolic configuration (perigee.hw.systolic, Scale-Sim model).
+local function random_systolic(rng, i)
+  local sizes = { 8, 16, 32, 64, 128 }
+  local df = ({ "os", "ws", "is" })[rng:integer(1, 3)]
+  local cfg = { engine = "systolic", rows = sizes[rng:integer(1, 5)], cols = sizes[rng:integer(1, 5)],
+                dataflow = df, clock_hz = loguni(rng, 2e8, 2e9), lanes = 2 ^ rng:integer(3, 8),
+                dram_gbs = loguni(rng, 4, 900), bytes = rng:integer(1, 2), launch_us = loguni(rng, 0.5, 30) }
+  cfg.name = string.format("cm%02d_sys%dx%d%s", i, cfg.rows, cfg.cols, df)
+  local arr = core.hw.systolic { rows = cfg.rows, cols = cfg.cols, dataflow = df, clock_hz = cfg.clock_hz,
+                                 word_bytes = cfg.bytes, mode = "analytical" }
+  return cfg, function(net) return systolic_seconds(cfg, arr, net) end
+end
+
+-- A random dataflow accelerator: a template of hardware/accelerators with
+-- its spatial unrolling, on-chip memory sizes and DRAM bandwidth scaled by
+-- random powers of two, a random clock; layer by layer without fusion, plus
+-- a launch overhead per layer.
+local function random_dataflow(rng, i)
+  local tname = DF_TEMPLATES[rng:integer(1, #DF_TEMPLATES)]
+  local d = core.hw.accelerator(tname):describe()
+  for _, a in ipairs(d.array) do a.size = math.max(1, math.floor(a.size * 2 ^ rng:integer(-1, 1))) end
+  local ms = 2 ^ rng:integer(-2, 1)
+  for _, lv in ipairs(d.levels) do
+    if lv.size and lv.size > 64 * 8 then lv.size = math.floor(lv.size * ms) end
+  end
+  local dram = d.levels[#d.levels]
+  local bw = 2 ^ rng:integer(-2, 2)
+  dram.r_bw, dram.w_bw, dram.bw = dram.r_bw * bw, dram.w_bw * bw, nil
+  d.clock_hz = loguni(rng, 2e8, 2.2e9)
+  d.name = string.format("cm%02d_%s", i, tname)
+  local acc = core.hw.accelerator(d)
+  local launch = loguni(rng, 0.5, 30)
+  local cfg = { engine = "dataflow", template = tname, clock_hz = d.clock_hz, memory_scale = ms,
+                dram_scale = bw, launch_us = launch, name = d.name }
+  return cfg, function(net)
+    local r = acc:evaluate(net, { schedule = "layer_by_layer", fuse = false, layers = false })
+    return r.cycles / d.clock_hz + #net * launch * 1e-6
+  end
+end
+
+--- Per-op latency pool from perigee's own cost models over random
+-- accelerator configurations (for runs without $PERIGEE_DATA).
+-- opts: n (18 devices), seed (1), engines ("both" | "systolic" | "dataflow";
+-- both alternates), C (16), N (5), input (32), classes (10): the NAS-Bench-201
+-- network on CIFAR-10. Device i's per-op latency t(o) is, as for HELP's
+-- devices, the latency of the network whose 6 edges all carry op o, divided
+-- by 6 (ms). Returns a list of {name =, lut = {5 ms}, config = {...}}, the
+-- plain n x 5 pool that setup / pg.ppo.nasdata take. Deterministic for a seed.
+function M.cost_model_pool(opts)
+  opts = opts or {}
+  local n = math.tointeger(opts.n or 18)
+  if not n or n < 1 or n > 4096 then error("cost_model_pool: n must be an integer in 1..4096", 2) end
+  local engines = opts.engines or "both"
+  if engines ~= "both" and engines ~= "systolic" and engines ~= "dataflow" then
+    error("cost_model_pool: engines must be 'both', 'systolic' or 'dataflow'", 2)
+  end
+  local rng = core.rng(opts.seed or 1)
+  local nets = {}
+  for o, name in ipairs(M.OPS) do
+    local a = ("|%s~0|+|%s~0|%s~1|+|%s~0|%s~1|%s~2|"):format(name, name, name, name, name, name)
+    nets[o] = core.hw.network.nb201(a, { C = opts.C or 16, N = opts.N or 5, input = opts.input or 32,
+                                         classes = opts.classes or 10 })
+  end
+  local pool = {}
+  for i = 1, n do
+    local sys = engines == "systolic" or (engines == "both" and i % 2 == 1)
+    local cfg, seconds = (sys and random_systolic or random_dataflow)(rng, i)
+    local lut = {}
+    for o = 1, 5 do lut[o] = seconds(nets[o]) * 1e3 / 6 end
+    pool[i] = { name = cfg.name, lut = lut, config = cfg }
+  end
+  return pool
+end
+
+--- Accuracy proxy without the published tables: perigee's own SkipScore
+-- (pg.proxy.skipscore, closed form), or, given a table written by
+-- `perigee proxies --space nb201` (opts.proxies = path), Sim-is-More's
+-- combination of NASWOT, LogSynflow and SkipScore (mean of the min-max
+-- normalised scores). Returns tf by code+1 in [0, 1] and a description.
+function M.own_proxy(opts)
+  opts = opts or {}
+  local raw = {}
+  if opts.proxies then
+    local t, err = core.proxy.load(opts.proxies)
+    if not t then error("own_proxy: " .. tostring(err), 2) end
+    local cols = { naswot = {}, logsynflow = {}, skip = {} }
+    for code = 0, M.NCELLS - 1 do
+      local r = t[M.arch_string(code)]
+      if not r then error("own_proxy: " .. opts.proxies .. " has no row for " .. M.arch_string(code), 2) end
+      for k, v in pairs(cols) do
+        local x = r[k]
+        v[code + 1] = (x == x and x > -math.huge) and x or nil
+      end
+    end
+    -- failed scores (-inf, NaN) take the column minimum
+    for _, v in pairs(cols) do
+      local lo = math.huge
+      for code = 1, M.NCELLS do if v[code] and v[code] < lo then lo = v[code] end end
+      for code = 1, M.NCELLS do v[code] = v[code] or lo end
+    end
+    local a, b, c = minmax(cols.naswot), minmax(cols.logsynflow), minmax(cols.skip)
+    for i = 1, M.NCELLS do raw[i] = (a[i] + b[i] + c[i]) / 3 end
+    return raw, "FreeREA combination of " .. opts.proxies
+  end
+  for code = 0, M.NCELLS - 1 do raw[code + 1] = core.proxy.skipscore(M.arch_string(code)) end
+  return minmax(raw), "perigee's SkipScore (min-max normalised)"
+end
+
 --- Build the experiment context.
 -- opts.data_dir (default $PERIGEE_DATA; false: do not read data), opts.dataset ("c10"), opts.holdout
 -- (device names left out of the training pool; default HELP's test split;
 -- {} keeps all 18 as the public code does), opts.measured (true: held-out
 -- devices use their measured per-cell latencies when published, else their
--- per-op LUT). Without data: opts.tf (function(ops) -> [0,1] or a list of
--- 15625 values by code+1), opts.pool ({{name=, lut={5 ms}}, ...}), optional
--- opts.accuracy (function(ops) -> %).
+-- per-op LUT). opts.pool = "cost_models": devices generated by
+-- M.cost_model_pool(opts.pool_opts) (with or without data; the last 6 are
+-- held out unless opts.holdout is given). Without data: opts.pool
+-- ("cost_models" or {{name=, lut={5 ms}}, ...}), opts.tf (function(ops) ->
+-- [0,1] or a list of 15625 values by code+1; default M.own_proxy, with
+-- opts.proxies = a `perigee proxies` table), optional opts.accuracy
+-- (function(ops) -> %).
 function M.setup(opts)
-  opts = opts or {}
+  local copy = {}
+  for k, v in pairs(opts or {}) do copy[k] = v end
+  opts = copy
   local dir = data_dir(opts)
   local tables
+  local cm = opts.pool == "cost_models"
+  if cm then opts.pool = M.cost_model_pool(opts.pool_opts) end
   if dir then
     tables = M.load_tables(dir, opts.dataset)
-  else
-    if not (opts.tf and opts.pool) then
-      error("simismore.setup: PERIGEE_DATA is not set and no data was given; set PERIGEE_DATA " ..
-            "(see /work/shared/research/data.md) or pass tf = function(ops) ... end and " ..
-            "pool = {{name =, lut = {5 ms}}, ...}", 2)
+    if cm then -- published proxies and accuracy, generated devices (LUT only)
+      tables.pool = opts.pool
+      tables.measured = function() return nil end
     end
-    local tf, acc = {}, nil
-    for code = 0, M.NCELLS - 1 do
-      local ops = ppo.decode(code)
-      tf[code + 1] = type(opts.tf) == "function" and opts.tf(ops) or opts.tf[code + 1]
-      if type(tf[code + 1]) ~= "number" then error("simismore.setup: tf must give numbers", 2) end
+  else
+    if not (opts.tf or opts.pool) then
+      error("simismore.setup: PERIGEE_DATA is not set and no data was given; set PERIGEE_DATA " ..
+            "(see /work/shared/research/data.md), or pass pool = \"cost_models\" (perigee's " ..
+            "cost models) or pool = {{name =, lut = {5 ms}}, ...}, and optionally tf = " ..
+            "function(ops) ... end", 2)
+    end
+    local tf, acc, tf_source = {}, nil, "given"
+    if opts.tf then
+      for code = 0, M.NCELLS - 1 do
+        local ops = ppo.decode(code)
+        tf[code + 1] = type(opts.tf) == "function" and opts.tf(ops) or opts.tf[code + 1]
+        if type(tf[code + 1]) ~= "number" then error("simismore.setup: tf must give numbers", 2) end
+      end
+    else
+      tf, tf_source = M.own_proxy { proxies = opts.proxies }
     end
     if opts.accuracy then
       acc = {}
       for code = 0, M.NCELLS - 1 do acc[code + 1] = opts.accuracy(ppo.decode(code)) end
     end
-    tables = { tf = tf, acc = acc, pool = opts.pool, measured = function() return nil end }
+    if not opts.pool then error("simismore.setup: pool is needed without PERIGEE_DATA", 2) end
+    tables = { tf = tf, acc = acc, pool = opts.pool, measured = function() return nil end,
+               tf_source = tf_source }
+  end
+  if cm and not opts.holdout then -- the last 6 generated devices
+    opts.holdout = {}
+    for i = math.max(1, #tables.pool - 5), #tables.pool do opts.holdout[#opts.holdout + 1] = tables.pool[i].name end
   end
   local holdout = opts.holdout or M.DEFAULT_HOLDOUT
   local out = {}
@@ -174,13 +336,16 @@ function M.setup(opts)
   return {
     data = data, tf = tables.tf, acc = tables.acc, heldout = heldout, train_pool = train,
     pool = tables.pool, dataset = tables.dataset, has_data = dir ~= nil,
+    tf_source = tables.tf_source or "published proxies (nb201_proxies.csv.gz)",
+    pool_source = cm and "cost_models" or (dir and "published" or "given"),
   }
 end
 
 --- Agent with Sim-is-More's settings: 241 inputs, heads (edge 6, op 5),
 -- gamma 0.6, seed 777, otherwise stable-baselines3's PPO defaults.
-function M.agent(opts)
-  local cfg = { obs_dim = ppo.NAS_OBS_DIM, heads = { 6, 5 }, gamma = 0.6, seed = 777 }
+function M.agent(opts, env_opts)
+  local cfg = { obs_dim = (env_opts and env_opts.obs_device) and ppo.NAS_OBS_DIM_DEVICE or ppo.NAS_OBS_DIM,
+                heads = { 6, 5 }, gamma = 0.6, seed = 777 }
   for k, v in pairs(opts or {}) do cfg[k] = v end
   return ppo.new(cfg)
 end
@@ -230,7 +395,7 @@ function M.train(ctx, opts)
   opts = opts or {}
   local total = math.tointeger(opts.timesteps or 500000)
   if not total or total < 0 then error("simismore.train: timesteps must be a non-negative integer", 2) end
-  local agent = opts.policy or M.agent(opts.agent)
+  local agent = opts.policy or M.agent(opts.agent, opts.env)
   local envs = {}
   for i = 1, opts.n_envs or 1 do
     local eo = {}
@@ -313,6 +478,112 @@ function M.adapt(agent, ctx, device, opts)
   local chosen = opts.select == "last" and trajectory[#trajectory] or best_of(env, measured)
   local s = score(ctx, env, chosen)
   s.measurements = #measured
+  s.trajectory = trajectory
+  return s
+end
+
+-- Posterior mean of the per-op latencies given measured cells (codes and
+-- latencies), under the synthetic prior N(mu, sigma^2) and relative noise
+-- `noise`: the device estimate of nasenv's obs_device, in Lua.
+local function device_estimate(fit, cells, lats, noise, scale)
+  local P, b = {}, {}
+  for i = 1, 5 do
+    P[i] = {}
+    for j = 1, 5 do P[i][j] = 0 end
+    local sd = math.max(fit.sigma[i], 1e-9 * fit.mu[i])
+    P[i][i] = 1 / (sd * sd)
+    b[i] = fit.mu[i] / (sd * sd)
+  end
+  for k, c in ipairs(cells) do
+    local n = { 0, 0, 0, 0, 0 }
+    for _, o in ipairs(ppo.decode(c)) do n[o + 1] = n[o + 1] + 1 end
+    local sd = noise * math.abs(lats[k]) + 1e-6 * scale
+    local w = 1 / (sd * sd)
+    for i = 1, 5 do
+      for j = 1, 5 do P[i][j] = P[i][j] + w * n[i] * n[j] end
+      b[i] = b[i] + w * n[i] * lats[k]
+    end
+  end
+  -- Gaussian elimination (P is symmetric positive definite)
+  for i = 1, 5 do
+    for r = i + 1, 5 do
+      local f = P[r][i] / P[i][i]
+      for c = i, 5 do P[r][c] = P[r][c] - f * P[i][c] end
+      b[r] = b[r] - f * b[i]
+    end
+  end
+  local m = {}
+  for i = 5, 1, -1 do
+    local v = b[i]
+    for c = i + 1, 5 do v = v - P[i][c] * m[c] end
+    m[i] = v / P[i][i]
+  end
+  for i = 1, 5 do m[i] = math.max(m[i], 1e-6 * scale) end
+  return m
+end
+M.device_estimate = device_estimate
+
+--- Test-time adaptation through the controller's own simulator: the
+-- measured latencies give a device estimate (the posterior of the
+-- synthetic prior, as nasenv's obs_device); the policy runs free episodes
+-- on that estimated device from the best measured cell, and the cell of
+-- those episodes with the best predicted reward that is not yet measured is
+-- measured next; the estimate is updated, and so on until the budget is
+-- spent. Returns the best measured cell. opts: start, budget (10), env
+-- (env options: obs_device must match the agent), horizon (steps of a
+-- simulated episode, 10), noise (0.05), all_starts (true: episodes from
+-- every measured cell, the best proposal over all; false: stop at the
+-- first start that proposes an unmeasured cell).
+function M.adapt_sim(agent, ctx, device, opts)
+  opts = opts or {}
+  local budget = opts.budget or 10
+  local real = device_env(ctx, device, opts.env, 0)
+  local fit = ctx.data:fit()
+  local so = {}
+  for k, v in pairs(opts.env or {}) do so[k] = v end
+  so.horizon = opts.horizon or 10
+  local sim = ppo.nasenv(ctx.data, so)
+  local scale = real:info().lat_scale
+  local cur = opts.start
+  local cells, lats, seen = { cur }, { real:latency(cur) }, { [cur] = true }
+  local trajectory = { cur }
+  while #cells < budget do
+    sim:set_device { lut = device_estimate(fit, cells, lats, opts.noise or 0.05, scale) }
+    local inc = best_of(real, cells)
+    -- free episodes on the estimated device from the incumbent and every
+    -- other measured cell
+    local pick, pr = nil, -math.huge
+    local starts = { inc }
+    for _, c in ipairs(cells) do if c ~= inc then starts[#starts + 1] = c end end
+    for _, st in ipairs(starts) do
+      local tr = agent:episode(sim, { start = st, deterministic = true })
+      for _, c in ipairs(tr.cells) do
+        if not seen[c] then
+          local r = sim:reward_of(c)
+          if r > pr then pick, pr = c, r end
+        end
+      end
+      if pick and opts.all_starts == false then break end
+    end
+    if not pick then -- the policy proposes nothing new: the best predicted neighbour
+      local ops = ppo.decode(inc)
+      for e = 1, 6 do
+        for o = 0, 4 do
+          local n = { table.unpack(ops) }
+          n[e] = o
+          local c = ppo.encode(n)
+          if not seen[c] and sim:reward_of(c) > pr then pick, pr = c, sim:reward_of(c) end
+        end
+      end
+    end
+    if not pick then break end
+    seen[pick] = true
+    cells[#cells + 1] = pick
+    lats[#lats + 1] = real:latency(pick)
+    trajectory[#trajectory + 1] = pick
+  end
+  local s = score(ctx, real, best_of(real, cells))
+  s.measurements = #cells
   s.trajectory = trajectory
   return s
 end

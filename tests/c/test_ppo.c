@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "parallel.h"
 #include "ppo.h"
 
 static void test_categorical(void **state) {
@@ -412,6 +413,46 @@ static void test_determinism_and_files(void **state) {
   pg_ppo_free(p3);
 }
 
+/* The separate-network update runs its policy and value halves on two
+ * threads when allowed: the parameters must not depend on the thread count
+ * (with and without gradient-norm clipping, a ragged last minibatch). */
+static void test_thread_count(void **state) {
+  (void)state;
+  size_t heads[1] = {4};
+  bandit b = {1, {0.1, 0.5, 0.9, 0.3}, 0};
+  pg_env env = bandit_env(&b, 1, heads);
+  for (int clip = 0; clip < 2; clip++) {
+    pg_ppo *q[2];
+    double *par[2];
+    size_t np = 0;
+    for (int k = 0; k < 2; k++) {
+      int prev = pg_threads_set(k + 1);
+      pg_ppo_config c;
+      pg_ppo_config_default(&c);
+      c.obs_dim = 1;
+      c.nheads = 1;
+      c.head_sizes[0] = 4;
+      c.n_steps = 100; /* minibatches of 32, 32, 32 and 4 */
+      c.batch_size = 32;
+      c.n_epochs = 3;
+      c.max_grad_norm = clip ? 0.05 : 0.0;
+      c.seed = 5;
+      assert_int_equal(pg_ppo_new(&q[k], &c), PG_OK);
+      pg_ppo_set_threads(q[k], k ? PG_PPO_THREADS_ON : PG_PPO_THREADS_OFF);
+      assert_int_equal(pg_ppo_learn(q[k], &env, 1, 300, NULL), PG_OK);
+      pg_threads_set(prev);
+      np = pg_ppo_nparams(q[k]);
+      par[k] = malloc(np * sizeof *par[k]);
+      pg_ppo_get_params(q[k], par[k]);
+    }
+    assert_memory_equal(par[0], par[1], np * sizeof *par[0]);
+    for (int k = 0; k < 2; k++) {
+      free(par[k]);
+      pg_ppo_free(q[k]);
+    }
+  }
+}
+
 static void test_config_errors(void **state) {
   (void)state;
   pg_ppo_config c;
@@ -449,7 +490,7 @@ int main(void) {
       cmocka_unit_test(test_surrogate),    cmocka_unit_test(test_loss_gradients),
       cmocka_unit_test(test_bandit),       cmocka_unit_test(test_factored_bandit),
       cmocka_unit_test(test_chain),        cmocka_unit_test(test_determinism_and_files),
-      cmocka_unit_test(test_config_errors),
+      cmocka_unit_test(test_config_errors),   cmocka_unit_test(test_thread_count),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
