@@ -1,7 +1,8 @@
 -- bo_baselines.lua -- the batch BO baselines (qnparego, qehvi, qnehvi, pabo)
 -- against random search, and their cost per iteration.
 --
---   OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=SkylakeX build/perigee bench/bo_baselines.lua [parts] [--seeds N]
+--   OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=SkylakeX build/perigee bench/bo_baselines.lua [parts] [--seeds N] [--first K]
+-- (seeds K .. K + N - 1; default 1 .. 5)
 --
 -- parts (default all): hv     mean final hypervolume over seeds on ZDT1 and DTLZ2,
 --                              equal budgets (n_init 20 + 10 x 5 evaluations)
@@ -15,11 +16,12 @@ local pg = require "perigee"
 local A = require "perigee.acqopt"
 
 local args = { ... }
-local parts, nseeds = {}, 5
+local parts, nseeds, first = {}, 5, 1
 do
   local i = 1
   while i <= #args do
     if args[i] == "--seeds" then nseeds = tonumber(args[i + 1]); i = i + 1
+    elseif args[i] == "--first" then first = tonumber(args[i + 1]); i = i + 1
     else parts[args[i]] = true end
     i = i + 1
   end
@@ -86,15 +88,16 @@ local tmp = os.tmpname()
 os.remove(tmp)
 
 if parts.hv then
-  print(("== final hypervolume, mean +- sd over %d seeds, n_init 20 + 10 x 5 evaluations =="):format(nseeds))
+  print(("== final hypervolume, mean +- sd over seeds %d-%d, n_init 20 + 10 x 5 evaluations =="):format(first,
+        first + nseeds - 1))
   local seeds = {}
-  for s = 1, nseeds do seeds[s] = s end
+  for s = 1, nseeds do seeds[s] = first + s - 1 end
   for _, bench in ipairs { { "zdt1", {} }, { "dtlz2", { m = 2 } } } do
     local names = { "random" }
     for _, o in ipairs(OPTS) do names[#names + 1] = o end
     local res = {}
     for _, o in ipairs(names) do
-      local t0 = pg.wtime()
+      local t0, c0 = pg.wtime(), os.clock()
       local r = pg.experiment { benchmark = bench[1], benchmark_options = bench[2], optimizer = o, n_init = 20,
                                 iterations = 10, batch = 5, seeds = seeds, out = tmp .. "/hv", plots = false,
                                 quiet = true }:go()
@@ -102,8 +105,8 @@ if parts.hv then
       for i, run in ipairs(r.runs) do hv[i] = run.hypervolume end
       local m, sd = mean_sd(hv)
       res[o] = m
-      print(("%-6s %-9s HV %10.4f +- %-8.4f (%5.1f s for %d seeds)%s"):format(bench[1], o, m, sd,
-            pg.wtime() - t0, nseeds, o ~= "random" and (m > res.random and "  beats random" or "  DOES NOT beat random") or ""))
+      print(("%-6s %-9s HV %10.4f +- %-8.4f (wall %5.1f s, cpu %5.1f s for %d seeds)%s"):format(bench[1], o, m, sd,
+            pg.wtime() - t0, os.clock() - c0, nseeds, o ~= "random" and (m > res.random and "  beats random" or "  DOES NOT beat random") or ""))
     end
   end
 end

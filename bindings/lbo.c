@@ -12,7 +12,12 @@
  *   local Fq = P:qsamples()                   -- S x nq samples of the conditioning set
  *   pg.bo.hvi({F1, F2, ...}, sets, ref)       -- mean HVI per candidate
  *   pg.bo.nei(F, t)                           -- mean max(t_s - F_cs, 0)
+ *   pg.bo.nei_cheb({F1, F2, ...}, w, rho, t)  -- the same of the Chebyshev scalarisation
  *   pg.bo.normal_qmc(S, D, rng)               -- S x D QMC normal base samples
+ *   local th, lp = pg.bo.train(X, y, theta0, {prior = "gamma", restarts = 1, max_iter = 30,
+ *                              noise_lo = 1e-4, rng = r, kernel = "matern52"})
+ *       -- MAP hyperparameters (prior "gamma": BoTorch <= 0.11, "dimscaled":
+ *       -- BoTorch >= 0.12) or maximum likelihood (prior = false)
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -54,6 +59,7 @@ static void push_table(lua_State *L, const double *v, size_t n) {
 /* pg.bo.posterior(X, y, params [, opts]) */
 static int bo_posterior(lua_State *L) {
   size_t n, d, ny, np;
+  int has_opts = !lua_isnoneornil(L, 4); /* before table arguments are converted (pushed) */
   const double *X = pgL_checkpoints(L, 1, &n, &d, 0);
   const double *y = pgL_checkvector(L, 2, &ny, 0);
   luaL_argcheck(L, ny == n, 2, "y must have one value per row of X");
@@ -62,7 +68,7 @@ static int bo_posterior(lua_State *L) {
   size_t S = 128, qmax = 16;
   int standardize = 1;
   const char *kname = "matern52";
-  if (!lua_isnoneornil(L, 4)) {
+  if (has_opts) {
     luaL_checktype(L, 4, LUA_TTABLE);
     lua_Integer s = pgL_optintegerfield(L, 4, "samples", 128);
     lua_Integer q = pgL_optintegerfield(L, 4, "qmax", 16);
@@ -99,6 +105,67 @@ static int bo_posterior(lua_State *L) {
   st = pg_bo_post_new(&u->p, k, X, n, d, y, exp(th[kp]), standardize, S, qmax);
   if (st) return pgL_error(L, st, "posterior");
   return 1;
+}
+
+/* pg.bo.train(X, y, theta0 [, opts]) -> theta (table), log posterior */
+static int bo_train(lua_State *L) {
+  size_t n, d, ny, np;
+  int has_opts = !lua_isnoneornil(L, 4); /* before table arguments are converted (pushed) */
+  const double *X = pgL_checkpoints(L, 1, &n, &d, 0);
+  const double *y = pgL_checkvector(L, 2, &ny, 0);
+  luaL_argcheck(L, ny == n, 2, "y must have one value per row of X");
+  const double *th0 = pgL_checkvector(L, 3, &np, 0);
+  luaL_argcheck(L, np == d + 2, 3, "need d + 2 log-parameters (lengthscales, variance, noise)");
+  int top = lua_gettop(L);
+  int kindp = 1; /* 0 none, 1 gamma, 2 dimscaled */
+  lua_Integer restarts = 1, max_iter = 30;
+  double noise_lo = 1e-4;
+  pg_rng *rng = NULL;
+  const char *kname = "matern52";
+  if (has_opts) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    lua_getfield(L, 4, "prior");
+    if (lua_isboolean(L, -1)) {
+      kindp = lua_toboolean(L, -1);
+    } else if (!lua_isnil(L, -1)) {
+      static const char *const names[] = {"none", "gamma", "dimscaled", NULL};
+      const char *pn = lua_tostring(L, -1);
+      kindp = -1;
+      for (int i = 0; pn && names[i]; i++)
+        if (!strcmp(pn, names[i])) kindp = i;
+      luaL_argcheck(L, kindp >= 0, 4, "prior must be false, \"gamma\" or \"dimscaled\"");
+    }
+    lua_settop(L, top);
+    restarts = pgL_optintegerfield(L, 4, "restarts", 1);
+    max_iter = pgL_optintegerfield(L, 4, "max_iter", 30);
+    noise_lo = pgL_optnumberfield(L, 4, "noise_lo", 1e-4);
+    luaL_argcheck(L, restarts >= 1 && restarts <= 1000, 4, "restarts must be in 1..1000");
+    luaL_argcheck(L, max_iter >= 1 && max_iter <= 100000, 4, "max_iter must be in 1..100000");
+    luaL_argcheck(L, noise_lo > 0 && noise_lo < 10, 4, "noise_lo must be in (0, 10)");
+    lua_getfield(L, 4, "kernel");
+    if (!lua_isnil(L, -1)) kname = luaL_checkstring(L, -1);
+    lua_settop(L, top);
+    if (lua_getfield(L, 4, "rng") != LUA_TNIL) { /* stays on the stack: kept alive */
+      rng = luaL_testudata(L, -1, PGL_RNG_MT);
+      if (!rng) luaL_argerror(L, 4, "rng must be a perigee rng");
+    } else {
+      lua_settop(L, top);
+    }
+  }
+  luaL_argcheck(L, restarts <= 1 || rng, 4, "restarts > 1 needs an rng");
+  pg_kernel_kind kind;
+  if (pg_kernel_kind_parse(kname, &kind) || kind >= PG_KERNEL_SUM)
+    luaL_argerror(L, 4, "kernel must be a base kernel name (se, matern12/32/52, hamming)");
+  double *th = pgL_newbuffer(L, np * sizeof *th);
+  memcpy(th, th0, np * sizeof *th);
+  pg_bo_prior pr = kindp == 2 ? pg_bo_prior_dimscaled(d) : pg_bo_prior_gamma();
+  double lp;
+  pg_status st = pg_bo_train(kind, X, n, d, y, kindp ? &pr : NULL, noise_lo, (int)max_iter,
+                             (int)restarts, rng, th, &lp);
+  if (st) return pgL_error(L, st, "train");
+  push_table(L, th, np);
+  lua_pushnumber(L, lp);
+  return 2;
 }
 
 /* P:predict(Xc) -> mean, var (tables) */
@@ -221,6 +288,40 @@ static int bo_nei(lua_State *L) {
   return 1;
 }
 
+/* pg.bo.nei_cheb(Fs, w, rho, t) -> table */
+static int bo_nei_cheb(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  size_t m, nt;
+  const double *w = pgL_checkvector(L, 2, &m, 0);
+  double rho = luaL_checknumber(L, 3);
+  luaL_argcheck(L, isfinite(rho), 3, "rho must be finite");
+  for (size_t j = 0; j < m; j++) luaL_argcheck(L, w[j] >= 0, 2, "weights must be >= 0");
+  luaL_argcheck(L, (size_t)luaL_len(L, 1) == m, 1, "one sample matrix per weight");
+  const double **F = pgL_newbuffer(L, m * sizeof *F);
+  size_t nc = 0, S = 0;
+  for (size_t j = 0; j < m; j++) {
+    lua_rawgeti(L, 1, (lua_Integer)j + 1);
+    pgL_matrix *Fj = pgL_testmatrix(L, -1);
+    if (!Fj) luaL_argerror(L, 1, "entries must be perigee matrices (candidates x samples)");
+    if (j == 0) {
+      nc = Fj->rows;
+      S = Fj->cols;
+    } else if (Fj->rows != nc || Fj->cols != S) {
+      luaL_argerror(L, 1, "sample matrices of different shapes");
+    }
+    if (!pg_all_finite(Fj->data, nc * S)) luaL_argerror(L, 1, "non-finite sample");
+    F[j] = Fj->data; /* kept alive by table 1 */
+    lua_pop(L, 1);
+  }
+  const double *t = pgL_checkvector(L, 4, &nt, 0);
+  luaL_argcheck(L, nt == S && nt >= 1, 4, "one threshold per sample (column of F)");
+  double *out = pgL_newbuffer(L, (nc + 1) * sizeof *out);
+  pg_status st = pg_bo_nei_cheb(F, nc, S, m, w, rho, t, out);
+  if (st) return pgL_error(L, st, NULL);
+  push_table(L, out, nc);
+  return 1;
+}
+
 /* pg.bo.normal_qmc(S, D, rng) -> S x D matrix */
 static int bo_normal_qmc(lua_State *L) {
   size_t S = pgL_checksize(L, 1, (size_t)1 << 20);
@@ -245,8 +346,9 @@ static const luaL_Reg post_methods[] = {{"predict", post_predict}, {"add", post_
                                         {"samples", post_samples}, {"qsamples", post_qsamples},
                                         {"nq", post_nq},           {NULL, NULL}};
 
-static const luaL_Reg bo_funcs[] = {{"posterior", bo_posterior}, {"hvi", bo_hvi},
-                                    {"nei", bo_nei},             {"normal_qmc", bo_normal_qmc},
+static const luaL_Reg bo_funcs[] = {{"posterior", bo_posterior}, {"train", bo_train},
+                                    {"hvi", bo_hvi},
+                                    {"nei", bo_nei},             {"nei_cheb", bo_nei_cheb},             {"normal_qmc", bo_normal_qmc},
                                     {"norminv", bo_norminv},     {NULL, NULL}};
 
 void pgL_open_bo(lua_State *L, int mod) {

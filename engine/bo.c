@@ -12,6 +12,7 @@
 #include "gp.h"
 #include "hv.h"
 #include "linalg.h"
+#include "optim.h"
 #include "sobol.h"
 
 #define BLOCK 256
@@ -107,6 +108,131 @@ pg_status pg_bo_post_new(pg_bo_post **out, pg_kernel *k, const double *X, size_t
   pg_chol_solve(p->L, n, p->alpha, 1);
   *out = p;
   return PG_OK;
+}
+
+/* ---- MAP training of the hyperparameters ---- */
+
+pg_bo_prior pg_bo_prior_gamma(void) {
+  pg_bo_prior p = {{PG_BO_GAMMA, 3.0, 6.0}, {PG_BO_GAMMA, 2.0, 0.15}, {PG_BO_GAMMA, 1.1, 0.05}};
+  return p;
+}
+
+pg_bo_prior pg_bo_prior_dimscaled(size_t d) {
+  pg_bo_prior p = {{PG_BO_LOGNORMAL, sqrt(2.0) + 0.5 * log((double)(d ? d : 1)), sqrt(3.0)},
+                   {PG_BO_NOPRIOR, 0, 0},
+                   {PG_BO_LOGNORMAL, -4.0, 1.0}};
+  return p;
+}
+
+/* log density (up to a constant) of v = e^t and its derivative in t */
+static double prior_logp(const pg_bo_hprior *h, double t, double *dt) {
+  if (h->kind == PG_BO_GAMMA) {
+    double v = exp(t);
+    *dt = (h->a - 1) - h->b * v;
+    return (h->a - 1) * t - h->b * v;
+  }
+  if (h->kind == PG_BO_LOGNORMAL) {
+    double z = (t - h->a) / h->b;
+    *dt = -1 - z / h->b;
+    return -t - 0.5 * z * z;
+  }
+  *dt = 0;
+  return 0;
+}
+
+typedef struct map_ctx {
+  pg_gp *g;
+  const pg_bo_prior *prior;
+  size_t d;
+} map_ctx;
+
+static double map_obj(const double *x, double *grad, void *vctx) {
+  map_ctx *c = vctx;
+  size_t d = c->d, P = d + 2;
+  double lml;
+  pg_status st = pg_gp_lml_grad(c->g, x, &lml, grad);
+  if (st != PG_OK || !isfinite(lml)) return INFINITY;
+  double f = -lml;
+  if (grad)
+    for (size_t i = 0; i < P; i++) grad[i] = -grad[i];
+  if (c->prior) {
+    const pg_bo_prior *pr = c->prior;
+    for (size_t i = 0; i < P; i++) {
+      double dt, lp = prior_logp(i < d ? &pr->ls : i == d ? &pr->var : &pr->noise, x[i], &dt);
+      f -= lp;
+      if (grad) grad[i] -= dt;
+    }
+  }
+  return f;
+}
+
+pg_status pg_bo_train(pg_kernel_kind kind, const double *X, size_t n, size_t d, const double *y,
+                      const pg_bo_prior *prior, double noise_lo, int max_iter, int restarts,
+                      pg_rng *rng, double *theta, double *logpost) {
+  if (n == 0 || d == 0 || kind >= PG_KERNEL_SUM || max_iter < 1 || !(noise_lo > 0) ||
+      !(noise_lo < 10))
+    return PG_EINVAL;
+  if (restarts < 1) restarts = 1;
+  if (restarts > 1 && !rng) return PG_EINVAL;
+  size_t P = d + 2;
+  if (!pg_all_finite(theta, P)) return PG_EDOM;
+  pg_kernel *k;
+  pg_status st = pg_kernel_new(&k, kind, NULL, d);
+  if (st) return st;
+  if (pg_kernel_nparams(k) != d + 1) {
+    pg_kernel_free(k);
+    return PG_EINVAL;
+  }
+  double *buf = malloc(5 * P * sizeof *buf);
+  if (!buf) {
+    pg_kernel_free(k);
+    return PG_ENOMEM;
+  }
+  double *x = buf, *best = x + P, *start = best + P, *lo = start + P, *hi = lo + P;
+  for (size_t i = 0; i < P; i++) {
+    lo[i] = i < d + 1 ? log(1e-4) : log(noise_lo);
+    hi[i] = i < d + 1 ? log(1e4) : log(10.0);
+    start[i] = theta[i] < lo[i] ? lo[i] : theta[i] > hi[i] ? hi[i] : theta[i];
+  }
+  st = pg_kernel_set_params(k, start);
+  pg_gp_opts go = pg_gp_defaults();
+  go.noise = exp(start[d + 1]);
+  go.noise_lo = noise_lo;
+  pg_gp *g = NULL;
+  if (st) pg_kernel_free(k);
+  else st = pg_gp_new(&g, k, &go);
+  if (!st) st = pg_gp_fit(g, X, n, d, y);
+  map_ctx c = {g, prior, d};
+  pg_lbfgs_opts lo_opts = pg_lbfgs_defaults();
+  lo_opts.max_iter = max_iter;
+  lo_opts.max_evals = 3 * max_iter;
+  lo_opts.gtol = 1e-5;
+  lo_opts.ftol = 1e-9;
+  lo_opts.lower = lo;
+  lo_opts.upper = hi;
+  lo_opts.lazy_grad = 1;
+  double fbest = INFINITY;
+  memcpy(best, start, P * sizeof *best);
+  for (int r = 0; !st && r < restarts; r++) {
+    memcpy(x, start, P * sizeof *x);
+    if (r > 0)
+      for (size_t i = 0; i < P; i++) x[i] += 1.5 * (2.0 * pg_rng_uniform(rng) - 1.0);
+    double fv;
+    pg_status s = pg_lbfgs(map_obj, &c, x, P, &lo_opts, &fv, NULL);
+    if (s == PG_ENOMEM) st = s;
+    else if (s == PG_OK && isfinite(fv) && fv < fbest) {
+      fbest = fv;
+      memcpy(best, x, P * sizeof *best);
+    }
+  }
+  if (!st && !isfinite(fbest)) st = PG_ENOCONV;
+  if (!st) {
+    memcpy(theta, best, P * sizeof *theta);
+    if (logpost) *logpost = -fbest;
+  }
+  pg_gp_free(g);
+  free(buf);
+  return st;
 }
 
 size_t pg_bo_post_nq(const pg_bo_post *p) { return p->nq; }
@@ -394,6 +520,29 @@ pg_status pg_bo_nei(const double *F, size_t nc, size_t S, const double *t, doubl
     double v = 0;
     for (size_t s = 0; s < S; s++) {
       double g = t[s] - F[c * S + s];
+      if (g > 0) v += g;
+    }
+    out[c] = v / (double)S;
+  }
+  return PG_OK;
+}
+
+pg_status pg_bo_nei_cheb(const double *const *F, size_t nc, size_t S, size_t m, const double *w,
+                         double rho, const double *t, double *out) {
+  if (S == 0 || m == 0) return PG_EINVAL;
+  if (!isfinite(rho)) return PG_EDOM;
+  for (size_t j = 0; j < m; j++)
+    if (!isfinite(w[j]) || w[j] < 0) return PG_EDOM;
+  for (size_t c = 0; c < nc; c++) {
+    double v = 0;
+    for (size_t s = 0; s < S; s++) {
+      double mx = -INFINITY, sum = 0;
+      for (size_t j = 0; j < m; j++) {
+        double a = w[j] * F[j][c * S + s];
+        mx = a > mx ? a : mx;
+        sum += a;
+      }
+      double g = t[s] - (mx + rho * sum);
       if (g > 0) v += g;
     }
     out[c] = v / (double)S;

@@ -41,12 +41,15 @@ M.defaults = {
   samples = 128,      -- MC samples (Sobol' QMC base samples)
   max_iter = 30,      -- L-BFGS iterations of each GP training (warm-started)
   gp_restarts = 1,    -- random restarts of GP training (1 = warm start only)
-  noise = 1e-4,       -- initial GP noise variance
-  max_lengthscale = 2, -- cap on the ARD lengthscales used by the acquisition (unit cube;
-                       -- false: none). A stand-in for BoTorch's Gamma(3, 6) lengthscale
-                       -- prior (mean 0.5, P(l > 2) < 1e-3): with few points, maximum
-                       -- likelihood declares relevant dimensions irrelevant (l ~ 1e3) and
-                       -- the search then wanders to their corners.
+  noise = 1e-4,       -- initial GP noise variance (standardised outputs)
+  noise_lo = 1e-4,    -- lower bound of the noise variance (BoTorch's MIN_INFERRED_NOISE_LEVEL)
+  prior = true,       -- MAP training under BoTorch's SingleTaskGP priors: lengthscales
+                      -- Gamma(3, 6), output variance Gamma(2, 0.15), noise Gamma(1.1, 0.05)
+                      -- (false: maximum likelihood). With 20-70 points in 11 dimensions,
+                      -- maximum likelihood declares relevant dimensions irrelevant
+                      -- (l = 1e4, the bound) and the acquisitions then chase the
+                      -- posterior variance into the corners of those dimensions.
+  max_lengthscale = false, -- optional cap on the ARD lengthscales the acquisition uses
 }
 
 --- acqopt.options(opts) -> opts with the defaults filled in.
@@ -200,23 +203,37 @@ function M.to_unit(v, lo, hi)
   return t
 end
 
---- acqopt.fit(ctx, key, U, y, opts [, notrain]) -> gp: an exact GP kept in
--- ctx.state under `key` (warm start across iterations), refitted on (U, y)
--- and, unless notrain, its hyperparameters trained.
+--- acqopt.fit(ctx, key, U, y, opts [, notrain]) -> theta: the GP
+-- hyperparameters (log lengthscales, log variance, log noise) kept in
+-- ctx.state under `key` (warm start across iterations) and, unless notrain,
+-- trained on (U, y): maximum a posteriori under BoTorch's SingleTaskGP
+-- priors (opts.prior, default) or maximum likelihood (prior = false).
 function M.fit(ctx, key, U, y, opts, notrain)
   local t0 = os.clock()
-  ctx.state.gps = ctx.state.gps or {}
-  local g = ctx.state.gps[key]
-  if not g then
-    g = core.gp.exact { kernel = "matern52", noise = opts.noise, train = 0, max_iter = opts.max_iter,
-                        seed = math.floor(ctx.rng:uniform() * 2 ^ 31) }
-    ctx.state.gps[key] = g
+  ctx.state.theta = ctx.state.theta or {}
+  local th = ctx.state.theta[key]
+  if not th then
+    -- start at the priors' modes (BoTorch's initialisation), or at 1, 1
+    local d = select(2, U:shape())
+    local ls, var = 0, 0
+    if opts.prior == "dimscaled" then
+      ls = math.sqrt(2) + 0.5 * math.log(d) - 3
+    elseif opts.prior then
+      ls, var = math.log(1 / 3), math.log(1 / 0.15)
+    end
+    th = {}
+    for i = 1, d do th[i] = ls end
+    th[d + 1] = var
+    th[d + 2] = math.log(opts.noise)
   end
-  g:fit(U, y)
-  if not notrain then g:train { restarts = opts.gp_restarts, rng = ctx.rng } end
+  if not notrain then
+    th = core.bo.train(U, y, th, { prior = opts.prior, restarts = opts.gp_restarts, max_iter = opts.max_iter,
+                                   noise_lo = opts.noise_lo, rng = ctx.rng })
+    ctx.state.theta[key] = th
+  end
   -- optional instrumentation (bench/bo_baselines.lua): CPU seconds fitting
   if ctx.timing then ctx.timing.fit = (ctx.timing.fit or 0) + os.clock() - t0 end
-  return g
+  return th
 end
 
 local Model = {}
@@ -232,9 +249,9 @@ function M.models(ctx, U, cols, opts, nslots, key_prefix, notrain, nbase)
   local self = setmetatable({ ctx = ctx, m = #cols, posts = {}, gps = {}, cache = {},
                               S = opts.samples, nslots = nslots, zc = {} }, Model)
   for j, y in ipairs(cols) do
-    local g = M.fit(ctx, (key_prefix or "y") .. j, U, y, opts, notrain)
-    self.gps[j] = g
-    local p = g:params()
+    local p = M.fit(ctx, (key_prefix or "y") .. j, U, y, opts, notrain)
+    self.gps[j] = p
+    p = table.move(p, 1, #p, 1, {})
     if opts.max_lengthscale then -- optional cap (the ARD lengthscales come first)
       local d = select(2, U:shape())
       for i = 1, d do p[i] = math.min(p[i], math.log(opts.max_lengthscale)) end

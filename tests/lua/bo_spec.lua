@@ -252,6 +252,104 @@ describe("perigee.bo hypervolume improvement", function()
   end)
 end)
 
+describe("perigee.bo hyperparameter training", function()
+  -- log densities of the priors of engine/bo.h, written out independently
+  local function gamma_lp(a, b, t) return (a - 1) * t - b * math.exp(t) end
+  local function lognormal_lp(mu, sd, t) return -t - 0.5 * ((t - mu) / sd) ^ 2 end
+  local function data(seed, n, f)
+    local r = pg.rng(seed)
+    local X, y = {}, {}
+    for i = 1, n do
+      X[i] = { r:uniform(), r:uniform() }
+      y[i] = f(X[i])
+    end
+    return X, y
+  end
+  -- LML of the GP module at theta (the oracle)
+  local function lml(X, y, th)
+    local g = pg.gp.exact { kernel = "matern52", train = 0 }
+    g:fit(X, y)
+    g:set_params(th)
+    return g:loglik()
+  end
+
+  it("maximises LML + log prior (the GP module's LML as oracle), for both priors and none", function()
+    local X, y = data(41, 18, function(x) return math.sin(5 * x[1]) + 0.3 * x[2] end)
+    local priors = {
+      gamma = function(th)
+        return gamma_lp(3, 6, th[1]) + gamma_lp(3, 6, th[2]) + gamma_lp(2, 0.15, th[3]) + gamma_lp(1.1, 0.05, th[4])
+      end,
+      dimscaled = function(th)
+        local mu = math.sqrt(2) + 0.5 * math.log(2)
+        return lognormal_lp(mu, math.sqrt(3), th[1]) + lognormal_lp(mu, math.sqrt(3), th[2])
+          + lognormal_lp(-4, 1, th[4])
+      end,
+      none = function() return 0 end,
+    }
+    for name, lp in pairs(priors) do
+      local th, post = pg.bo.train(X, y, { 0, 0, 0, math.log(1e-2) },
+                                   { prior = name ~= "none" and name or false, max_iter = 300 })
+      local obj = function(t) return lml(X, y, t) + lp(t) end
+      assert.near(obj(th), post, 1e-6 * math.max(1, math.abs(post)))
+      -- a local maximum: no coordinate step improves it (away from the bounds)
+      for i = 1, 4 do
+        for _, h in ipairs { -1e-3, 1e-3 } do
+          local t = { th[1], th[2], th[3], th[4] }
+          t[i] = t[i] + h
+          if t[i] > math.log(1e-4) + 1e-3 and t[i] < math.log(1e4) - 1e-3 and (i < 4 or t[i] < math.log(10)) then
+            assert.is_true(obj(t) <= post + 1e-6, ("%s: step %g on parameter %d improves %g -> %g"):format(name, h, i,
+                                                                                                          post, obj(t)))
+          end
+        end
+      end
+    end
+  end)
+
+  it("the Gamma prior keeps a weak dimension's lengthscale moderate where maximum likelihood drops it", function()
+    -- y depends on x1 only: maximum likelihood sends l2 towards its bound 1e4;
+    -- under Gamma(3, 6) a lengthscale of 100 costs 2 log 100 - 600 nats
+    local X, y = data(43, 20, function(x) return math.sin(6 * x[1]) end)
+    local ml = pg.bo.train(X, y, { 0, 0, 0, math.log(1e-2) }, { prior = false, max_iter = 300 })
+    local map = pg.bo.train(X, y, { 0, 0, 0, math.log(1e-2) }, { prior = "gamma", max_iter = 300 })
+    assert.is_true(ml[2] > math.log(100), "ML l2 = " .. math.exp(ml[2]))
+    assert.is_true(map[2] < math.log(5), "MAP l2 = " .. math.exp(map[2]))
+  end)
+
+  it("rejects bad arguments", function()
+    local X, y = data(1, 5, function(x) return x[1] end)
+    assert.has_error(function() pg.bo.train(X, y, { 0, 0, 0 }) end)
+    assert.has_error(function() pg.bo.train(X, { 1, 2 }, { 0, 0, 0, -4 }) end)
+    assert.has_error(function() pg.bo.train(X, y, { 0, 0, 0, -4 }, { prior = "weird" }) end)
+    assert.has_error(function() pg.bo.train(X, y, { 0, 0, 0, -4 }, { restarts = 3 }) end) -- needs an rng
+    assert.has_error(function() pg.bo.train(X, y, { 0, 0, 0 / 0, -4 }) end)
+    assert.equal(4, #pg.bo.train(X, y, { 0, 0, 0, -4 }, { restarts = 2, rng = pg.rng(1) }))
+  end)
+end)
+
+describe("perigee.bo Chebyshev noisy improvement", function()
+  it("equals the noisy improvement of the scalarised samples (brute force)", function()
+    local r = pg.rng(5)
+    local nc, S = 7, 9
+    local v1, v2, G = {}, {}, {}
+    local w, rho = { 0.3, 0.7 }, 0.05
+    for c = 1, nc do
+      v1[c], v2[c], G[c] = {}, {}, {}
+      for s = 1, S do
+        v1[c][s], v2[c][s] = r:uniform(), r:uniform()
+        local a, b = w[1] * v1[c][s], w[2] * v2[c][s]
+        G[c][s] = math.max(a, b) + rho * (a + b)
+      end
+    end
+    local t = {}
+    for s = 1, S do t[s] = 0.2 + 0.3 * r:uniform() end
+    local got = pg.bo.nei_cheb({ pg.matrix(v1), pg.matrix(v2) }, w, rho, t)
+    local want = pg.bo.nei(pg.matrix(G), t)
+    for c = 1, nc do assert.near(want[c], got[c], 1e-15) end
+    assert.has_error(function() pg.bo.nei_cheb({ pg.matrix(v1) }, w, rho, t) end)
+    assert.has_error(function() pg.bo.nei_cheb({ pg.matrix(v1), pg.matrix(v2) }, { -1, 2 }, rho, t) end)
+  end)
+end)
+
 describe("perigee.acqopt", function()
   it("normalises objectives and maps the reference point into the same units", function()
     local Yn, lo, hi = A.normalise { { 1, 10 }, { 3, 30 }, { 2, 50 } }
