@@ -14,6 +14,12 @@
  *   pg.bo.nei(F, t)                           -- mean max(t_s - F_cs, 0)
  *   pg.bo.nei_cheb({F1, F2, ...}, w, rho, t)  -- the same of the Chebyshev scalarisation
  *   pg.bo.normal_qmc(S, D, rng)               -- S x D QMC normal base samples
+ *   local C = pg.bo.cands({P1, P2, ...})      -- candidate store over posteriors
+ *   local first, count = C:add(U)             -- unit rows; indices first..first+count-1
+ *   C:score(idx, acq, {z1, z2, ...})          -- acquisition per index (table)
+ *   C:samples(idx, {z1, ...})                 -- per output: #idx x S matrices
+ *   C:moments(idx)                            -- per output: means, variances (tables)
+ *   pg.bo.acq_hvi(sets, ref) ; pg.bo.acq_nei(t) ; pg.bo.acq_cheb(w, rho, t)
  *   local th, lp = pg.bo.train(X, y, theta0, {prior = "gamma", restarts = 1, max_iter = 30,
  *                              noise_lo = 1e-4, rng = r, kernel = "matern52"})
  *       -- MAP hyperparameters (prior "gamma": BoTorch <= 0.11, "dimscaled":
@@ -29,6 +35,8 @@
 #include "lpg.h"
 
 #define LBO_MT "perigee.BoPosterior"
+#define LCANDS_MT "perigee.BoCands"
+#define LACQ_MT "perigee.BoAcq"
 
 typedef struct lbo {
   pg_bo_post *p;
@@ -342,6 +350,290 @@ static int bo_norminv(lua_State *L) {
   return 1;
 }
 
+/* ---- candidate stores ---- */
+
+typedef struct lcands {
+  pg_bo_cands *c;
+  size_t m;
+} lcands;
+
+typedef struct lacq {
+  pg_bo_acq *a;
+} lacq;
+
+static int cands_gc(lua_State *L) {
+  lcands *u = luaL_checkudata(L, 1, LCANDS_MT);
+  pg_bo_cands_free(u->c);
+  u->c = NULL;
+  return 0;
+}
+
+/* the store, after checking that its posteriors (uservalue 1) are alive */
+static lcands *check_cands(lua_State *L, int arg) {
+  lcands *u = luaL_checkudata(L, arg, LCANDS_MT);
+  if (!u->c) luaL_argerror(L, arg, "candidate store already freed");
+  lua_getiuservalue(L, arg, 1);
+  for (size_t j = 0; j < u->m; j++) {
+    lua_rawgeti(L, -1, (lua_Integer)j + 1);
+    lbo *p = luaL_testudata(L, -1, LBO_MT);
+    if (!p || !p->p) luaL_argerror(L, arg, "a posterior of this store was freed");
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return u;
+}
+
+/* pg.bo.cands({P1, ...}) */
+static int bo_cands(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  size_t m = (size_t)luaL_len(L, 1);
+  luaL_argcheck(L, m >= 1 && m <= PG_BO_ACQ_MAXM, 1, "one to 16 posteriors");
+  pg_bo_post **posts = pgL_newbuffer(L, m * sizeof *posts);
+  lua_createtable(L, (int)m, 0); /* uservalue: keeps the posteriors alive */
+  int keep = lua_gettop(L);
+  for (size_t j = 0; j < m; j++) {
+    lua_rawgeti(L, 1, (lua_Integer)j + 1);
+    lbo *p = luaL_testudata(L, -1, LBO_MT);
+    if (!p || !p->p) luaL_argerror(L, 1, "entries must be live pg.bo posteriors");
+    posts[j] = p->p;
+    lua_rawseti(L, keep, (lua_Integer)j + 1);
+  }
+  lcands *u = lua_newuserdatauv(L, sizeof *u, 1);
+  u->c = NULL;
+  u->m = m;
+  luaL_setmetatable(L, LCANDS_MT);
+  lua_pushvalue(L, keep);
+  lua_setiuservalue(L, -2, 1);
+  pg_status st = pg_bo_cands_new(&u->c, posts, m);
+  if (st == PG_EINVAL) luaL_argerror(L, 1, "posteriors must have the same dimension and samples");
+  if (st) return pgL_error(L, st, "cands");
+  return 1;
+}
+
+/* C:add(U) -> first index, count */
+static int cands_add(lua_State *L) {
+  lcands *u = check_cands(L, 1);
+  size_t nc, d;
+  const double *U = pgL_checkpoints(L, 2, &nc, &d, PGL_ALLOW_EMPTY);
+  size_t first = pg_bo_cands_count(u->c) + 1;
+  if (nc > 0) {
+    lua_getiuservalue(L, 1, 1);
+    lua_rawgeti(L, -1, 1);
+    luaL_argcheck(L, d == ((lbo *)lua_touserdata(L, -1))->d, 2, "wrong number of columns");
+    lua_pop(L, 2);
+  }
+  pg_status st = pg_bo_cands_add(u->c, U, nc);
+  if (st) return pgL_error(L, st, "add");
+  lua_pushinteger(L, (lua_Integer)first);
+  lua_pushinteger(L, (lua_Integer)nc);
+  return 2;
+}
+
+static int cands_count(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)pg_bo_cands_count(check_cands(L, 1)->c));
+  return 1;
+}
+
+/* indices (1-based, table) -> 0-based buffer */
+static size_t *check_indices(lua_State *L, int arg, const lcands *u, size_t *ni) {
+  luaL_checktype(L, arg, LUA_TTABLE);
+  size_t n = (size_t)luaL_len(L, arg), count = pg_bo_cands_count(u->c);
+  size_t *idx = pgL_newbuffer(L, (n + 1) * sizeof *idx);
+  for (size_t r = 0; r < n; r++) {
+    lua_rawgeti(L, arg, (lua_Integer)r + 1);
+    int isnum;
+    lua_Integer i = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || i < 1 || (size_t)i > count) luaL_argerror(L, arg, "candidate index out of range");
+    idx[r] = (size_t)i - 1;
+    lua_pop(L, 1);
+  }
+  *ni = n;
+  return idx;
+}
+
+/* base samples per output: a table of m vectors of S values (perigee
+ * matrices with one row or column, or tables of numbers) */
+static const double **check_z(lua_State *L, int arg, size_t m, size_t S) {
+  luaL_checktype(L, arg, LUA_TTABLE);
+  luaL_argcheck(L, (size_t)luaL_len(L, arg) >= m, arg, "one base-sample vector per output");
+  const double **z = pgL_newbuffer(L, m * sizeof *z);
+  lua_createtable(L, (int)m, 0); /* keeps converted vectors alive */
+  int keep = lua_gettop(L);
+  for (size_t j = 0; j < m; j++) {
+    lua_rawgeti(L, arg, (lua_Integer)j + 1);
+    int top = lua_gettop(L);
+    size_t n = 0;
+    pgL_matrix *M = pgL_testmatrix(L, top);
+    if (M && (M->rows == 1 || M->cols == 1)) {
+      n = M->rows * M->cols;
+      if (!pg_all_finite(M->data, n)) luaL_argerror(L, arg, "non-finite base sample");
+      z[j] = M->data;
+    } else if (lua_istable(L, top)) {
+      n = (size_t)luaL_len(L, top);
+      double *b = pgL_newbuffer(L, (n + 1) * sizeof *b);
+      for (size_t s = 0; s < n; s++) {
+        lua_rawgeti(L, top, (lua_Integer)s + 1);
+        int isnum;
+        b[s] = lua_tonumberx(L, -1, &isnum);
+        if (!isnum || !isfinite(b[s])) luaL_argerror(L, arg, "base samples must be finite numbers");
+        lua_pop(L, 1);
+      }
+      z[j] = b;
+    } else {
+      luaL_argerror(L, arg, "base samples must be vectors");
+    }
+    if (n != S) luaL_argerror(L, arg, "need one base sample per MC sample");
+    lua_rawseti(L, keep, (lua_Integer)j + 1); /* the buffer, or the matrix itself */
+    lua_settop(L, keep);
+  }
+  return z;
+}
+
+static size_t cands_S(lua_State *L, int arg) {
+  lua_getiuservalue(L, arg, 1);
+  lua_rawgeti(L, -1, 1);
+  size_t S = pg_bo_post_nsamples(((lbo *)lua_touserdata(L, -1))->p);
+  lua_pop(L, 2);
+  return S;
+}
+
+/* C:score(idx, acq, zs) -> table */
+static int cands_score(lua_State *L) {
+  lcands *u = check_cands(L, 1);
+  size_t ni;
+  size_t *idx = check_indices(L, 2, u, &ni);
+  lacq *a = luaL_checkudata(L, 3, LACQ_MT);
+  if (!a->a) luaL_argerror(L, 3, "acquisition already freed");
+  size_t S = cands_S(L, 1);
+  luaL_argcheck(L, pg_bo_acq_outputs(a->a) <= u->m, 3, "acquisition needs more outputs than the store has");
+  const double **z = check_z(L, 4, u->m, S);
+  double *out = pgL_newbuffer(L, (ni + 1) * sizeof *out);
+  pg_status st = pg_bo_cands_score(u->c, idx, ni, z, a->a, out);
+  if (st == PG_EINVAL) luaL_argerror(L, 3, "acquisition built for another number of samples");
+  if (st) return pgL_error(L, st, "score");
+  push_table(L, out, ni);
+  return 1;
+}
+
+/* C:samples(idx, zs) -> list of m matrices (#idx x S) */
+static int cands_samples(lua_State *L) {
+  lcands *u = check_cands(L, 1);
+  size_t ni;
+  size_t *idx = check_indices(L, 2, u, &ni);
+  size_t S = cands_S(L, 1);
+  const double **z = check_z(L, 3, u->m, S);
+  double *F = pgL_newbuffer(L, (u->m * ni * S + 1) * sizeof *F);
+  pg_status st = pg_bo_cands_samples(u->c, idx, ni, z, F);
+  if (st) return pgL_error(L, st, "samples");
+  lua_createtable(L, (int)u->m, 0);
+  for (size_t j = 0; j < u->m; j++) {
+    pgL_matrix *M = pgL_newmatrix(L, ni, S);
+    memcpy(M->data, F + j * ni * S, ni * S * sizeof *F);
+    lua_rawseti(L, -2, (lua_Integer)j + 1);
+  }
+  return 1;
+}
+
+/* C:moments(idx) -> means, variances: per output, tables over idx */
+static int cands_moments(lua_State *L) {
+  lcands *u = check_cands(L, 1);
+  size_t ni;
+  size_t *idx = check_indices(L, 2, u, &ni);
+  double mv[2 * PG_BO_ACQ_MAXM];
+  lua_createtable(L, (int)u->m, 0);
+  lua_createtable(L, (int)u->m, 0);
+  int tm = lua_gettop(L) - 1, tv = tm + 1;
+  for (size_t j = 0; j < u->m; j++) {
+    lua_createtable(L, (int)ni, 0);
+    lua_rawseti(L, tm, (lua_Integer)j + 1);
+    lua_createtable(L, (int)ni, 0);
+    lua_rawseti(L, tv, (lua_Integer)j + 1);
+  }
+  for (size_t r = 0; r < ni; r++) {
+    pg_bo_cands_moments(u->c, idx[r], mv, mv + PG_BO_ACQ_MAXM);
+    for (size_t j = 0; j < u->m; j++) {
+      lua_rawgeti(L, tm, (lua_Integer)j + 1);
+      lua_pushnumber(L, mv[j]);
+      lua_rawseti(L, -2, (lua_Integer)r + 1);
+      lua_pop(L, 1);
+      lua_rawgeti(L, tv, (lua_Integer)j + 1);
+      lua_pushnumber(L, mv[PG_BO_ACQ_MAXM + j]);
+      lua_rawseti(L, -2, (lua_Integer)r + 1);
+      lua_pop(L, 1);
+    }
+  }
+  return 2;
+}
+
+static int acq_gc(lua_State *L) {
+  lacq *a = luaL_checkudata(L, 1, LACQ_MT);
+  pg_bo_acq_free(a->a);
+  a->a = NULL;
+  return 0;
+}
+
+static lacq *new_acq(lua_State *L) {
+  lacq *a = lua_newuserdatauv(L, sizeof *a, 0);
+  a->a = NULL;
+  luaL_setmetatable(L, LACQ_MT);
+  return a;
+}
+
+/* pg.bo.acq_hvi(sets, ref) */
+static int bo_acq_hvi(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  size_t m;
+  const double *ref = pgL_checkvector(L, 2, &m, 0);
+  luaL_argcheck(L, m >= 2 && m <= PG_BO_ACQ_MAXM, 2, "2 to 16 objectives");
+  size_t S = (size_t)luaL_len(L, 1);
+  luaL_argcheck(L, S >= 1, 1, "one point set per sample");
+  const double **sets = pgL_newbuffer(L, S * sizeof *sets);
+  size_t *k = pgL_newbuffer(L, S * sizeof *k);
+  lua_createtable(L, (int)S, 0);
+  int keep = lua_gettop(L);
+  for (size_t s = 0; s < S; s++) {
+    lua_rawgeti(L, 1, (lua_Integer)s + 1);
+    size_t r, c;
+    sets[s] = pgL_checkpoints(L, -1, &r, &c, PGL_ALLOW_EMPTY);
+    if (r > 0 && c != m) luaL_argerror(L, 1, "point sets must have one column per objective");
+    k[s] = r;
+    lua_rawseti(L, keep, (lua_Integer)s + 1);
+    lua_pop(L, 1);
+  }
+  lacq *a = new_acq(L);
+  pg_status st = pg_bo_acq_hvi(&a->a, S, m, sets, k, ref);
+  if (st) return pgL_error(L, st, "acq_hvi");
+  return 1;
+}
+
+/* pg.bo.acq_nei(t) */
+static int bo_acq_nei(lua_State *L) {
+  size_t S;
+  const double *t = pgL_checkvector(L, 1, &S, 0);
+  lacq *a = new_acq(L);
+  pg_status st = pg_bo_acq_nei(&a->a, S, t);
+  if (st) return pgL_error(L, st, "acq_nei");
+  return 1;
+}
+
+/* pg.bo.acq_cheb(w, rho, t) */
+static int bo_acq_cheb(lua_State *L) {
+  size_t m, S;
+  const double *w = pgL_checkvector(L, 1, &m, 0);
+  luaL_argcheck(L, m >= 1 && m <= PG_BO_ACQ_MAXM, 1, "1 to 16 weights");
+  for (size_t j = 0; j < m; j++) luaL_argcheck(L, w[j] >= 0, 1, "weights must be >= 0");
+  double rho = pgL_checkfinite(L, 2);
+  const double *t = pgL_checkvector(L, 3, &S, 0);
+  lacq *a = new_acq(L);
+  pg_status st = pg_bo_acq_cheb(&a->a, S, m, w, rho, t);
+  if (st) return pgL_error(L, st, "acq_cheb");
+  return 1;
+}
+
+static const luaL_Reg cands_methods[] = {{"add", cands_add},         {"count", cands_count},
+                                         {"score", cands_score},     {"samples", cands_samples},
+                                         {"moments", cands_moments}, {NULL, NULL}};
+
 static const luaL_Reg post_methods[] = {{"predict", post_predict}, {"add", post_add},
                                         {"samples", post_samples}, {"qsamples", post_qsamples},
                                         {"nq", post_nq},           {NULL, NULL}};
@@ -349,7 +641,9 @@ static const luaL_Reg post_methods[] = {{"predict", post_predict}, {"add", post_
 static const luaL_Reg bo_funcs[] = {{"posterior", bo_posterior}, {"train", bo_train},
                                     {"hvi", bo_hvi},
                                     {"nei", bo_nei},             {"nei_cheb", bo_nei_cheb},             {"normal_qmc", bo_normal_qmc},
-                                    {"norminv", bo_norminv},     {NULL, NULL}};
+                                    {"norminv", bo_norminv},     {"cands", bo_cands},
+                                    {"acq_hvi", bo_acq_hvi},     {"acq_nei", bo_acq_nei},
+                                    {"acq_cheb", bo_acq_cheb},   {NULL, NULL}};
 
 void pgL_open_bo(lua_State *L, int mod) {
   luaL_newmetatable(L, LBO_MT);
@@ -358,6 +652,20 @@ void pgL_open_bo(lua_State *L, int mod) {
   lua_pushcfunction(L, post_gc);
   lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, post_gc);
+  lua_setfield(L, -2, "__close");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, LCANDS_MT);
+  luaL_newlib(L, cands_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, cands_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, cands_gc);
+  lua_setfield(L, -2, "__close");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, LACQ_MT);
+  lua_pushcfunction(L, acq_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, acq_gc);
   lua_setfield(L, -2, "__close");
   lua_pop(L, 1);
   luaL_newlib(L, bo_funcs);

@@ -26,6 +26,7 @@ struct pg_bo_post {
   double off, scale;
   double *Xq;    /* qmax x d conditioning points */
   double *Wt;    /* qmax x n: row i = K^-1 k(X, q_i) */
+  double *Vt;    /* qmax x n: row i = L^-1 k(X, q_i) (candidate stores, pg_bo_cands) */
   double *Lq;    /* qmax x qmax lower factor of the posterior covariance of Q (original units) */
   double *Zq;    /* S x qmax base samples */
   double *Fq;    /* S x qmax samples of f at Q */
@@ -40,6 +41,7 @@ void pg_bo_post_free(pg_bo_post *p) {
   free(p->alpha);
   free(p->Xq);
   free(p->Wt);
+  free(p->Vt);
   free(p->Lq);
   free(p->Zq);
   free(p->Fq);
@@ -82,11 +84,12 @@ pg_status pg_bo_post_new(pg_bo_post **out, pg_kernel *k, const double *X, size_t
   p->alpha = malloc(n * sizeof *p->alpha);
   p->Xq = malloc(qd * sizeof *p->Xq);
   p->Wt = malloc(qn * sizeof *p->Wt);
+  p->Vt = malloc(qn * sizeof *p->Vt);
   p->Lq = calloc(qq, sizeof *p->Lq);
   p->Zq = malloc(sq * sizeof *p->Zq);
   p->Fq = malloc(sq * sizeof *p->Fq);
   p->muq = malloc((qmax + 1) * sizeof *p->muq);
-  if (!p->X || !p->L || !p->alpha || !p->Xq || !p->Wt || !p->Lq || !p->Zq || !p->Fq || !p->muq) {
+  if (!p->X || !p->L || !p->alpha || !p->Xq || !p->Wt || !p->Vt || !p->Lq || !p->Zq || !p->Fq || !p->muq) {
     pg_bo_post_free(p);
     return PG_ENOMEM;
   }
@@ -333,6 +336,7 @@ pg_status pg_bo_post_add(pg_bo_post *p, const double *x, const double *z) {
   /* v = L^-1 k(X, x) as in prediction (same rounding), then w = L^-T v */
   pg_trsm_lower(p->L, n, w, 1, 0);
   for (size_t j = 0; j < n; j++) quad += w[j] * w[j];
+  memcpy(p->Vt + nq * n, w, n * sizeof *w);
   pg_trsm_lower(p->L, n, w, 1, 1);
   double v = kxx - quad > 0 ? s2 * (kxx - quad) : 0;
   /* a = Lq^-1 c (forward substitution), t^2 = v - |a|^2 */
@@ -615,4 +619,362 @@ pg_status pg_bo_normal_qmc(size_t S, size_t D, pg_rng *rng, double *out) {
   for (size_t s = 0; s < S && !st; s++)
     for (size_t j = ds; j < D; j++) out[s * D + j] = pg_rng_normal(rng);
   return st;
+}
+
+/* ---- candidate stores and fused acquisition scoring ---- */
+
+struct pg_bo_cands {
+  size_t m, d, S, cap, nc;
+  pg_bo_post **posts; /* borrowed */
+  double *U;          /* cap x d */
+  double *mu, *var, *kd; /* cap x m: [c * m + j] */
+  double **V;         /* per output: cap x n_j rows L_j^-1 k_j(X_j, x) */
+  double **A;         /* per output: cap x qmax_j rows of the joint factor */
+  size_t *na;         /* cap x m: entries of A computed */
+  double *buf;        /* m x S sample scratch */
+  double *kq;         /* qmax scratch */
+};
+
+void pg_bo_cands_free(pg_bo_cands *c) {
+  if (!c) return;
+  for (size_t j = 0; j < c->m; j++) {
+    if (c->V) free(c->V[j]);
+    if (c->A) free(c->A[j]);
+  }
+  free(c->V);
+  free(c->A);
+  free(c->posts);
+  free(c->U);
+  free(c->mu);
+  free(c->var);
+  free(c->kd);
+  free(c->na);
+  free(c->buf);
+  free(c->kq);
+  free(c);
+}
+
+pg_status pg_bo_cands_new(pg_bo_cands **out, pg_bo_post *const *posts, size_t m) {
+  *out = NULL;
+  if (m == 0) return PG_EINVAL;
+  for (size_t j = 0; j < m; j++)
+    if (!posts[j] || posts[j]->d != posts[0]->d || posts[j]->S != posts[0]->S) return PG_EINVAL;
+  pg_bo_cands *c = calloc(1, sizeof *c);
+  if (!c) return PG_ENOMEM;
+  c->m = m;
+  c->d = posts[0]->d;
+  c->S = posts[0]->S;
+  c->posts = malloc(m * sizeof *c->posts);
+  c->V = calloc(m, sizeof *c->V);
+  c->A = calloc(m, sizeof *c->A);
+  c->buf = malloc(m * c->S * sizeof *c->buf);
+  size_t qm = 1;
+  for (size_t j = 0; j < m; j++) qm = posts[j]->qmax > qm ? posts[j]->qmax : qm;
+  c->kq = malloc(qm * sizeof *c->kq);
+  if (!c->posts || !c->V || !c->A || !c->buf || !c->kq) {
+    pg_bo_cands_free(c);
+    return PG_ENOMEM;
+  }
+  memcpy(c->posts, posts, m * sizeof *posts);
+  *out = c;
+  return PG_OK;
+}
+
+size_t pg_bo_cands_count(const pg_bo_cands *c) { return c->nc; }
+
+static pg_status cands_grow(pg_bo_cands *c, size_t need) {
+  if (need <= c->cap) return PG_OK;
+  size_t cap = c->cap ? c->cap : 256;
+  while (cap < need) cap *= 2;
+  size_t m = c->m;
+  double *U = realloc(c->U, cap * c->d * sizeof *U);
+  if (!U) return PG_ENOMEM;
+  c->U = U;
+  double *mu = realloc(c->mu, cap * m * sizeof *mu);
+  if (!mu) return PG_ENOMEM;
+  c->mu = mu;
+  double *var = realloc(c->var, cap * m * sizeof *var);
+  if (!var) return PG_ENOMEM;
+  c->var = var;
+  double *kd = realloc(c->kd, cap * m * sizeof *kd);
+  if (!kd) return PG_ENOMEM;
+  c->kd = kd;
+  size_t *na = realloc(c->na, cap * m * sizeof *na);
+  if (!na) return PG_ENOMEM;
+  c->na = na;
+  for (size_t j = 0; j < m; j++) {
+    const pg_bo_post *p = c->posts[j];
+    double *V = realloc(c->V[j], cap * p->n * sizeof *V);
+    if (!V) return PG_ENOMEM;
+    c->V[j] = V;
+    double *A = realloc(c->A[j], cap * (p->qmax ? p->qmax : 1) * sizeof *A);
+    if (!A) return PG_ENOMEM;
+    c->A[j] = A;
+  }
+  c->cap = cap;
+  return PG_OK;
+}
+
+pg_status pg_bo_cands_add(pg_bo_cands *c, const double *U, size_t nc) {
+  if (nc == 0) return PG_OK;
+  size_t d = c->d, m = c->m;
+  if (!pg_all_finite(U, nc * d)) return PG_EDOM;
+  pg_status st = cands_grow(c, c->nc + nc);
+  if (st) return st;
+  size_t nmax = 0;
+  for (size_t j = 0; j < m; j++) nmax = c->posts[j]->n > nmax ? c->posts[j]->n : nmax;
+  size_t bn = nc < BLOCK ? nc : BLOCK;
+  double *Kc = malloc(nmax * bn * sizeof *Kc);
+  double *kd = malloc(bn * sizeof *kd);
+  double *mv = malloc(2 * bn * sizeof *mv);
+  st = (Kc && kd && mv) ? PG_OK : PG_ENOMEM;
+  memcpy(c->U + c->nc * d, U, nc * d * sizeof *U);
+  for (size_t j = 0; !st && j < m; j++) {
+    const pg_bo_post *p = c->posts[j];
+    size_t n = p->n;
+    for (size_t c0 = 0; !st && c0 < nc; c0 += BLOCK) {
+      size_t nb = nc - c0 < BLOCK ? nc - c0 : BLOCK;
+      const double *Xb = U + c0 * d;
+      st = predict_block(p, Xb, nb, mv, mv + nb, Kc, kd); /* Kc ends as L^-1 k(X, Xb) */
+      if (st) break;
+      for (size_t i = 0; i < nb; i++) {
+        size_t ci = c->nc + c0 + i;
+        c->mu[ci * m + j] = mv[i];
+        c->var[ci * m + j] = mv[nb + i];
+        c->kd[ci * m + j] = kd[i];
+        c->na[ci * m + j] = 0;
+        double *v = c->V[j] + ci * n;
+        for (size_t r = 0; r < n; r++) v[r] = Kc[r * nb + i];
+      }
+    }
+  }
+  free(Kc);
+  free(kd);
+  free(mv);
+  if (!st) c->nc += nc;
+  return st;
+}
+
+pg_status pg_bo_cands_moments(const pg_bo_cands *c, size_t i, double *mean, double *var) {
+  if (i >= c->nc) return PG_ERANGE;
+  for (size_t j = 0; j < c->m; j++) {
+    if (mean) mean[j] = c->mu[i * c->m + j];
+    if (var) var[j] = c->var[i * c->m + j];
+  }
+  return PG_OK;
+}
+
+/* joint samples f[S] of candidate i, output j, given the current
+ * conditioning set of that output (the factor row extended lazily) */
+static pg_status cand_samples(pg_bo_cands *c, size_t i, size_t j, const double *z, double *f) {
+  const pg_bo_post *p = c->posts[j];
+  size_t n = p->n, Q = p->qmax, nq = p->nq, S = c->S, d = c->d, m = c->m;
+  double *a = c->A[j] + i * (Q ? Q : 1);
+  const double *x = c->U + i * d, *v = c->V[j] + i * n;
+  double s2 = p->scale * p->scale;
+  size_t k0 = c->na[i * m + j];
+  if (k0 < nq) { /* k(x, q_k) for the new conditioning points, one call */
+    pg_status st = pg_kernel_matrix(p->k, x, 1, p->Xq + k0 * d, nq - k0, d, c->kq);
+    if (st) return st;
+  }
+  for (size_t k = k0; k < nq; k++) {
+    const double *vq = p->Vt + k * n;
+    double dot = 0;
+    for (size_t r = 0; r < n; r++) dot += v[r] * vq[r];
+    double r = s2 * (c->kq[k - k0] - dot);
+    for (size_t l = 0; l < k; l++) r -= p->Lq[k * Q + l] * a[l];
+    a[k] = r / p->Lq[k * Q + k];
+  }
+  c->na[i * m + j] = nq;
+  double aa = 0;
+  for (size_t k = 0; k < nq; k++) aa += a[k] * a[k];
+  double mu = c->mu[i * m + j];
+  double t = cond_sd(c->var[i * m + j] - aa, s2 * c->kd[i * m + j]);
+  for (size_t s = 0; s < S; s++) {
+    const double *zq = p->Zq + s * Q;
+    double f_s = mu + t * z[s];
+    for (size_t k = 0; k < nq; k++) f_s += a[k] * zq[k];
+    f[s] = f_s;
+  }
+  return PG_OK;
+}
+
+pg_status pg_bo_cands_samples(pg_bo_cands *c, const size_t *idx, size_t ni,
+                              const double *const *z, double *F) {
+  for (size_t r = 0; r < ni; r++)
+    if (idx[r] >= c->nc) return PG_ERANGE;
+  for (size_t j = 0; j < c->m; j++)
+    for (size_t r = 0; r < ni; r++) {
+      pg_status st = cand_samples(c, idx[r], j, z[j], F + (j * ni + r) * c->S);
+      if (st) return st;
+    }
+  return PG_OK;
+}
+
+struct pg_bo_acq {
+  pg_bo_acq_kind kind;
+  size_t m, S;
+  double ref[PG_BO_ACQ_MAXM];
+  double w[PG_BO_ACQ_MAXM], rho;
+  double *t;      /* NEI thresholds (S) */
+  double *pts;    /* HVI: staircases (m = 2) or point sets, concatenated */
+  size_t *off, *k; /* per sample: offset (in points) and size */
+  double *y;      /* m scratch */
+};
+
+void pg_bo_acq_free(pg_bo_acq *a) {
+  if (!a) return;
+  free(a->t);
+  free(a->pts);
+  free(a->off);
+  free(a->k);
+  free(a->y);
+  free(a);
+}
+
+static pg_bo_acq *acq_alloc(pg_bo_acq_kind kind, size_t m, size_t S) {
+  pg_bo_acq *a = calloc(1, sizeof *a);
+  if (!a) return NULL;
+  a->kind = kind;
+  a->m = m;
+  a->S = S;
+  a->y = malloc(m * sizeof *a->y);
+  if (!a->y) {
+    free(a);
+    return NULL;
+  }
+  return a;
+}
+
+pg_status pg_bo_acq_hvi(pg_bo_acq **out, size_t S, size_t m, const double *const *sets,
+                        const size_t *k, const double *ref) {
+  *out = NULL;
+  if (S == 0 || m < 2 || m > PG_BO_ACQ_MAXM) return PG_EINVAL;
+  for (size_t j = 0; j < m; j++)
+    if (!isfinite(ref[j])) return PG_EDOM;
+  size_t tot = 0;
+  for (size_t s = 0; s < S; s++) {
+    if (!pg_all_finite(sets[s], k[s] * m)) return PG_EDOM;
+    tot += k[s];
+  }
+  pg_bo_acq *a = acq_alloc(PG_BO_ACQ_HVI, m, S);
+  if (!a) return PG_ENOMEM;
+  memcpy(a->ref, ref, m * sizeof *ref);
+  a->pts = malloc((tot * m + 1) * sizeof *a->pts);
+  a->off = malloc(S * sizeof *a->off);
+  a->k = malloc(S * sizeof *a->k);
+  if (!a->pts || !a->off || !a->k) {
+    pg_bo_acq_free(a);
+    return PG_ENOMEM;
+  }
+  size_t o = 0;
+  for (size_t s = 0; s < S; s++) {
+    a->off[s] = o;
+    if (m == 2) {
+      a->k[s] = staircase(sets[s], k[s], ref, a->pts + 2 * o);
+    } else {
+      memcpy(a->pts + o * m, sets[s], k[s] * m * sizeof *a->pts);
+      a->k[s] = k[s];
+    }
+    o += a->k[s];
+  }
+  *out = a;
+  return PG_OK;
+}
+
+pg_status pg_bo_acq_nei(pg_bo_acq **out, size_t S, const double *t) {
+  *out = NULL;
+  if (S == 0) return PG_EINVAL;
+  if (!pg_all_finite(t, S)) return PG_EDOM;
+  pg_bo_acq *a = acq_alloc(PG_BO_ACQ_NEI, 1, S);
+  if (!a) return PG_ENOMEM;
+  a->t = malloc(S * sizeof *a->t);
+  if (!a->t) {
+    pg_bo_acq_free(a);
+    return PG_ENOMEM;
+  }
+  memcpy(a->t, t, S * sizeof *t);
+  *out = a;
+  return PG_OK;
+}
+
+pg_status pg_bo_acq_cheb(pg_bo_acq **out, size_t S, size_t m, const double *w, double rho,
+                         const double *t) {
+  *out = NULL;
+  if (S == 0 || m == 0 || m > PG_BO_ACQ_MAXM) return PG_EINVAL;
+  if (!isfinite(rho) || !pg_all_finite(t, S)) return PG_EDOM;
+  for (size_t j = 0; j < m; j++)
+    if (!isfinite(w[j]) || w[j] < 0) return PG_EDOM;
+  pg_bo_acq *a = acq_alloc(PG_BO_ACQ_CHEB, m, S);
+  if (!a) return PG_ENOMEM;
+  a->t = malloc(S * sizeof *a->t);
+  if (!a->t) {
+    pg_bo_acq_free(a);
+    return PG_ENOMEM;
+  }
+  memcpy(a->t, t, S * sizeof *t);
+  memcpy(a->w, w, m * sizeof *w);
+  a->rho = rho;
+  *out = a;
+  return PG_OK;
+}
+
+size_t pg_bo_acq_outputs(const pg_bo_acq *a) { return a->m; }
+
+/* the acquisition of one candidate from its samples f[j * S + s] */
+static pg_status acq_value(pg_bo_acq *a, const double *f, double *out) {
+  size_t S = a->S, m = a->m;
+  double v = 0;
+  if (a->kind == PG_BO_ACQ_NEI) {
+    for (size_t s = 0; s < S; s++) {
+      double g = a->t[s] - f[s];
+      if (g > 0) v += g;
+    }
+  } else if (a->kind == PG_BO_ACQ_CHEB) {
+    for (size_t s = 0; s < S; s++) {
+      double mx = -INFINITY, sum = 0;
+      for (size_t j = 0; j < m; j++) {
+        double b = a->w[j] * f[j * S + s];
+        mx = b > mx ? b : mx;
+        sum += b;
+      }
+      double g = a->t[s] - (mx + a->rho * sum);
+      if (g > 0) v += g;
+    }
+  } else if (m == 2) {
+    for (size_t s = 0; s < S; s++)
+      v += hvi2(a->pts + 2 * a->off[s], a->k[s], a->ref, f[s], f[S + s]);
+  } else {
+    for (size_t s = 0; s < S; s++) {
+      int in = 1;
+      for (size_t j = 0; j < m; j++) {
+        a->y[j] = f[j * S + s];
+        if (!(a->y[j] < a->ref[j])) in = 0;
+      }
+      if (!in) continue;
+      double h;
+      pg_status st = pg_hv_improvement(a->pts + a->off[s] * m, a->k[s], m, a->ref, a->y, 1, &h);
+      if (st) return st;
+      v += h;
+    }
+  }
+  *out = v / (double)S;
+  return PG_OK;
+}
+
+pg_status pg_bo_cands_score(pg_bo_cands *c, const size_t *idx, size_t ni, const double *const *z,
+                            pg_bo_acq *a, double *out) {
+  if (a->S != c->S || a->m > c->m) return PG_EINVAL;
+  for (size_t r = 0; r < ni; r++)
+    if (idx[r] >= c->nc) return PG_ERANGE;
+  size_t S = c->S;
+  for (size_t r = 0; r < ni; r++) {
+    for (size_t j = 0; j < a->m; j++) {
+      pg_status st = cand_samples(c, idx[r], j, z[j], c->buf + j * S);
+      if (st) return st;
+    }
+    pg_status st = acq_value(a, c->buf, out + r);
+    if (st) return st;
+  }
+  return PG_OK;
 }

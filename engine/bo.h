@@ -124,6 +124,51 @@ pg_status pg_bo_nei(const double *F, size_t nc, size_t S, const double *t, doubl
 pg_status pg_bo_nei_cheb(const double *const *F, size_t nc, size_t S, size_t m, const double *w,
                          double rho, const double *t, double *out);
 
+/* ---- candidate stores and fused acquisition scoring ----
+ * A candidate store holds, for candidates added once per iteration, their
+ * unit rows, per output j the predictive mean and variance and
+ * v = L_j^-1 k_j(X, x) (O(n^2) once), and the row a of the joint factor
+ * with output j's conditioning set, extended lazily when the set grows:
+ * a_k = (s2 (k(x, q_k) - v . v_k) - sum_{l<k} Lq_kl a_l) / Lq_kk, O(n + k)
+ * per new point. Samples of a candidate then cost O(S |Q|), with no kernel
+ * rows recomputed between greedy steps. The posteriors are borrowed (the
+ * caller keeps them alive and must not free them before the store); all
+ * must have the same d and S. */
+typedef struct pg_bo_cands pg_bo_cands;
+pg_status pg_bo_cands_new(pg_bo_cands **out, pg_bo_post *const *posts, size_t m);
+void pg_bo_cands_free(pg_bo_cands *c);
+/* Append nc unit rows U (nc x d); their indices are count..count+nc-1. */
+pg_status pg_bo_cands_add(pg_bo_cands *c, const double *U, size_t nc);
+size_t pg_bo_cands_count(const pg_bo_cands *c);
+/* Predictive mean[m] and variance var[m] of candidate i (either may be NULL). */
+pg_status pg_bo_cands_moments(const pg_bo_cands *c, size_t i, double *mean, double *var);
+/* Joint samples F[(j * ni + r) * S + s] of candidates idx[0..ni) for every
+ * output j, candidate base samples z[j][S] (as pg_bo_post_samples). */
+pg_status pg_bo_cands_samples(pg_bo_cands *c, const size_t *idx, size_t ni,
+                              const double *const *z, double *F);
+
+/* Acquisitions evaluated on the joint samples of one candidate:
+ *   HVI:  (1/S) sum_s HVI(y_s | sets[s]) (ref[m]); the sets are reduced
+ *         once at construction (m = 2: staircases, as pg_bo_hvi);
+ *   NEI:  (1/S) sum_s max(t[s] - f_s, 0) on output 0;
+ *   CHEB: (1/S) sum_s max(t[s] - g_s, 0), g the augmented Chebyshev
+ *         scalarisation of the m outputs (as pg_bo_nei_cheb). */
+#define PG_BO_ACQ_MAXM 16
+typedef enum pg_bo_acq_kind { PG_BO_ACQ_HVI = 0, PG_BO_ACQ_NEI, PG_BO_ACQ_CHEB } pg_bo_acq_kind;
+typedef struct pg_bo_acq pg_bo_acq;
+pg_status pg_bo_acq_hvi(pg_bo_acq **out, size_t S, size_t m, const double *const *sets,
+                        const size_t *k, const double *ref);
+pg_status pg_bo_acq_nei(pg_bo_acq **out, size_t S, const double *t);
+pg_status pg_bo_acq_cheb(pg_bo_acq **out, size_t S, size_t m, const double *w, double rho,
+                         const double *t);
+void pg_bo_acq_free(pg_bo_acq *a);
+size_t pg_bo_acq_outputs(const pg_bo_acq *a);
+/* out[r] = acquisition of candidate idx[r] with base samples z[j][S] of the
+ * candidate slot per output. PG_EINVAL when a has more outputs than c or
+ * another S; PG_ERANGE for an index out of range. */
+pg_status pg_bo_cands_score(pg_bo_cands *c, const size_t *idx, size_t ni, const double *const *z,
+                            pg_bo_acq *a, double *out);
+
 /* S x D standard normal base samples: a scrambled Sobol' sequence (digital
  * shift drawn from rng) in the first min(D, PG_SOBOL_MAXDIM) columns mapped
  * through the inverse normal CDF, pseudo-random normals beyond. */

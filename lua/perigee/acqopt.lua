@@ -22,12 +22,15 @@
 -- Points already evaluated or already in the batch are never proposed.
 --
 -- Models (acqopt.models): one exact GP (Matern-5/2 ARD on the unit-cube
--- encoding, outputs standardised, hyperparameters by maximum marginal
--- likelihood, warm-started from the previous iteration) per output column,
+-- encoding, outputs standardised, hyperparameters by maximum a posteriori
+-- under BoTorch's priors (pg.bo.train), warm-started from the previous
+-- iteration) per output column,
 -- and one pg.bo.posterior per output carrying the fixed quasi-Monte-Carlo
--- base samples of this iteration (sample average approximation). Predictive
--- means and variances are cached per candidate hash, so rescoring a
--- candidate in later greedy steps costs O(n (d + k)) instead of O(n^2).
+-- base samples of this iteration (sample average approximation). A C
+-- candidate store (pg.bo.cands) keeps each candidate's predictive moments,
+-- kernel projection and joint-factor row for the iteration, so rescoring
+-- it in a later greedy step costs O(n + |Q| + S |Q|) per new conditioning
+-- point instead of O(n^2), and acquisitions are evaluated in C.
 local core = require "perigee.core"
 
 local M = {}
@@ -246,7 +249,7 @@ Model.__index = Model
 -- their hyperparameters (refit only); nbase is the number of baseline slots
 -- (filled first, their base samples use the later Sobol' dimensions).
 function M.models(ctx, U, cols, opts, nslots, key_prefix, notrain, nbase)
-  local self = setmetatable({ ctx = ctx, m = #cols, posts = {}, gps = {}, cache = {},
+  local self = setmetatable({ ctx = ctx, m = #cols, posts = {}, gps = {}, index = {},
                               S = opts.samples, nslots = nslots, zc = {} }, Model)
   for j, y in ipairs(cols) do
     local p = M.fit(ctx, (key_prefix or "y") .. j, U, y, opts, notrain)
@@ -258,6 +261,7 @@ function M.models(ctx, U, cols, opts, nslots, key_prefix, notrain, nbase)
     end
     self.posts[j] = core.bo.posterior(U, y, p, { samples = opts.samples, qmax = nslots })
   end
+  self.cands = core.bo.cands(self.posts)
   -- base samples: one column per (output, slot), fixed for the iteration. The
   -- batch slots (after the nbase baseline slots) take the first Sobol'
   -- dimensions, interleaved over outputs, so that the candidates' joint
@@ -276,52 +280,57 @@ function M.models(ctx, U, cols, opts, nslots, key_prefix, notrain, nbase)
   return self
 end
 
---- model:prep(rows, hashes) -> unit rows, mean[j][i], var[j][i] (cached).
-function Model:prep(rows, hs)
-  local miss, mh = {}, {}
+--- model:indices(rows, hashes) -> indices into the C candidate store
+-- (pg.bo.cands): a candidate's predictive moments and kernel projections
+-- are computed once per iteration, at its first appearance.
+function Model:indices(rows, hs)
+  local index, miss, mh = self.index, {}, {}
   for i, h in ipairs(hs) do
-    if not self.cache[h] and not mh[h] then
+    if not index[h] and not mh[h] then
       miss[#miss + 1] = rows[i]
       mh[h] = #miss
     end
   end
   if #miss > 0 then
-    local Um = self.ctx.space.c:encode(miss)
-    local ut = Um:totable()
-    local mus, vars = {}, {}
-    for j = 1, self.m do mus[j], vars[j] = self.posts[j]:predict(Um) end
-    for h, k in pairs(mh) do
-      local e = { u = ut[k], mu = {}, var = {} }
-      for j = 1, self.m do e.mu[j], e.var[j] = mus[j][k], vars[j][k] end
-      self.cache[h] = e
-    end
+    local first = self.cands:add(self.ctx.space.c:encode(miss))
+    for h, k in pairs(mh) do index[h] = first + k - 1 end
   end
-  local U, mu, var = {}, {}, {}
-  for j = 1, self.m do mu[j], var[j] = {}, {} end
-  for i, h in ipairs(hs) do
-    local e = self.cache[h]
-    U[i] = e.u
-    for j = 1, self.m do mu[j][i], var[j][i] = e.mu[j], e.var[j] end
-  end
-  return U, mu, var
+  local idx = {}
+  for i, h in ipairs(hs) do idx[i] = index[h] end
+  return idx
+end
+
+-- base samples of the next free slot, per output
+function Model:zs()
+  local t = {}
+  for j = 1, self.m do t[j] = self.zc[j][self.slot + 1] end
+  return t
+end
+
+--- model:prep(rows, hashes) -> nil, mean[j][i], var[j][i].
+function Model:prep(rows, hs)
+  local mu, var = self.cands:moments(self:indices(rows, hs))
+  return nil, mu, var
 end
 
 --- model:samples(rows, hashes) -> list of nc x S matrices (one per output):
 -- joint draws given the conditioning points, in the next free slot.
 function Model:samples(rows, hs)
-  local U, mu, var = self:prep(rows, hs)
-  local F = {}
-  for j = 1, self.m do
-    F[j] = self.posts[j]:samples(U, mu[j], var[j], self.zc[j][self.slot + 1])
-  end
-  return F
+  return self.cands:samples(self:indices(rows, hs), self:zs())
 end
 
---- model:add(row, hash): condition every output on the point (next slot).
-function Model:add(row, h)
-  local U = self:prep({ row }, { h })
+--- model:score(rows, hashes, acq) -> acquisition values (pg.bo.acq_*
+-- object) of the candidates' joint draws in the next free slot, in C.
+function Model:score(rows, hs, acq)
+  return self.cands:score(self:indices(rows, hs), acq, self:zs())
+end
+
+--- model:add(row, hash [, u]): condition every output on the point (next
+-- slot); u is its unit row when known.
+function Model:add(row, h, u)
+  u = u or self.ctx.space.c:encode({ row })
   self.slot = self.slot + 1
-  for j = 1, self.m do self.posts[j]:add(U[1], self.zc[j][self.slot]) end
+  for j = 1, self.m do self.posts[j]:add(u, self.zc[j][self.slot]) end
 end
 
 --- model:qsamples() -> list (per output) of S x nq matrices.

@@ -252,6 +252,84 @@ describe("perigee.bo hypervolume improvement", function()
   end)
 end)
 
+describe("perigee.bo candidate store", function()
+  it("samples and scores like the posterior's own samples, also after conditioning", function()
+    local S = 64
+    local _, P1, r = toy(51, 20, S, 3, function(x) return math.sin(3 * x[1]) + x[2] end)
+    local _, P2 = toy(52, 20, S, 3, function(x) return math.cos(2 * x[2]) - x[1] end)
+    local C = pg.bo.cands({ P1, P2 })
+    local Z = pg.bo.normal_qmc(S, 6, r)
+    local xs = {}
+    for i = 1, 9 do xs[i] = { r:uniform(), r:uniform() } end
+    local first, count = C:add(xs)
+    assert.equal(1, first)
+    assert.equal(9, count)
+    assert.equal(9, C:count())
+    local idx = { 3, 1, 9, 4 }
+    local sub = {}
+    for k, i in ipairs(idx) do sub[k] = xs[i] end
+    local front = { { -0.5, 0.2 }, { 0.3, -0.4 }, { 0.8, -1.0 } }
+    local ref = { 2, 2 }
+    for round = 0, 2 do
+      if round > 0 then -- condition both outputs on one more point
+        P1:add(xs[round + 5], col(Z, 2 * round - 1))
+        P2:add(xs[round + 5], col(Z, 2 * round))
+      end
+      local z1, z2 = col(Z, 5), col(Z, 6)
+      local m1, v1 = P1:predict(sub)
+      local m2, v2 = P2:predict(sub)
+      local F1, F2 = P1:samples(sub, m1, v1, z1), P2:samples(sub, m2, v2, z2)
+      local G = C:samples(idx, { z1, z2 })
+      for k = 1, #idx do
+        for s = 1, S do
+          -- the store takes cov(x, q) as v_x . v_q with v = L^-1 k(X, .), the
+          -- posterior as k(X, x) . K^-1 k(X, q): equal up to rounding
+          assert.near(F1:get(k, s), G[1]:get(k, s), 1e-7)
+          assert.near(F2:get(k, s), G[2]:get(k, s), 1e-7)
+        end
+      end
+      local mu, var = C:moments(idx)
+      for k = 1, #idx do
+        assert.near(m1[k], mu[1][k], 1e-12)
+        assert.near(v2[k], var[2][k], 1e-12)
+      end
+      -- fused acquisitions against the separate ones
+      local sets = {}
+      for s = 1, S do sets[s] = front end
+      local want = pg.bo.hvi({ F1, F2 }, sets, ref)
+      local got = C:score(idx, pg.bo.acq_hvi(sets, ref), { z1, z2 })
+      local t = {}
+      for s = 1, S do t[s] = 0.1 * s / S end
+      local wn = pg.bo.nei(F1, t)
+      local gn = C:score(idx, pg.bo.acq_nei(t), { z1, z2 })
+      local wc = pg.bo.nei_cheb({ F1, F2 }, { 0.4, 0.6 }, 0.05, t)
+      local gc = C:score(idx, pg.bo.acq_cheb({ 0.4, 0.6 }, 0.05, t), { z1, z2 })
+      for k = 1, #idx do
+        assert.near(want[k], got[k], 1e-7)
+        assert.near(wn[k], gn[k], 1e-7)
+        assert.near(wc[k], gc[k], 1e-7)
+      end
+    end
+  end)
+
+  it("rejects bad arguments and dead posteriors", function()
+    local _, P = toy(53, 8, 4, 1, function(x) return x[1] end)
+    local C = pg.bo.cands({ P })
+    assert.has_error(function() C:add({ { 0.1, 0.2, 0.3 } }) end)
+    C:add({ { 0.1, 0.2 } })
+    local acq = pg.bo.acq_nei({ 0, 0, 0, 0 })
+    assert.has_error(function() C:score({ 2 }, acq, { { 0, 0, 0, 0 } }) end)
+    assert.has_error(function() C:score({ 1 }, acq, { { 0, 0, 0 } }) end)
+    assert.has_error(function() C:score({ 1 }, pg.bo.acq_nei({ 0, 0 }), { { 0, 0, 0, 0 } }) end)
+    assert.has_error(function() C:score({ 1 }, pg.bo.acq_hvi({ {}, {}, {}, {} }, { 1, 1 }), { { 0, 0, 0, 0 } }) end)
+    assert.has_error(function() pg.bo.cands({}) end)
+    assert.has_error(function() pg.bo.acq_cheb({ -1, 1 }, 0.05, { 0 }) end)
+    assert.equal(1, #C:score({ 1 }, acq, { { 0, 0, 0, 0 } }))
+    getmetatable(P).__close(P)
+    assert.has_error(function() C:score({ 1 }, acq, { { 0, 0, 0, 0 } }) end)
+  end)
+end)
+
 describe("perigee.bo hyperparameter training", function()
   -- log densities of the priors of engine/bo.h, written out independently
   local function gamma_lp(a, b, t) return (a - 1) * t - b * math.exp(t) end

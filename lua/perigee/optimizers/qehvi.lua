@@ -29,11 +29,10 @@ return function(opts)
       local front = {}
       for i, k in ipairs(fidx) do front[i] = Yn[k] end
       local elite = A.elite(rows, Yn, opts.elite)
-      local sets
       local function step()
-        sets = A.sets(model, front, opts.samples, 1)
+        local acq = core.bo.acq_hvi(A.sets(model, front, opts.samples, 1), ref)
         return {
-          score = function(r, h) return core.bo.hvi(model:samples(r, h), sets, ref) end,
+          score = function(r, h) return model:score(r, h, acq) end,
           add = function(r, h) model:add(r, h) end,
         }
       end

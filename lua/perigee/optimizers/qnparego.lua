@@ -36,13 +36,7 @@ local function propose_objectives(ctx, q, opts, rho, nbase)
   local model = A.models(ctx, U, A.columns(Yn), opts, nb + q, "y", false, nb)
   for k = 1, nb do
     local i = order[k]
-    local mus, vars = {}, {}
-    for j = 1, m do
-      local mu, var = model.posts[j]:predict({ Ut[i] })
-      mus[j], vars[j] = mu[1], var[1]
-    end
-    model.cache["base" .. i] = { u = Ut[i], mu = mus, var = vars }
-    model:add(rows[i], "base" .. i)
+    model:add(rows[i], "base" .. i, Ut[i])
   end
   local function step()
     local w = core.acq.simplex_weights(m, ctx.rng)
@@ -65,8 +59,9 @@ local function propose_objectives(ctx, q, opts, rho, nbase)
       end
       t[s] = b
     end
+    local acq = core.bo.acq_cheb(w, rho, t)
     return {
-      score = function(r, h) return core.bo.nei_cheb(model:samples(r, h), w, rho, t) end,
+      score = function(r, h) return model:score(r, h, acq) end,
       add = function(r, h) model:add(r, h) end,
     }
   end
@@ -92,9 +87,7 @@ local function propose_scalarised(ctx, q, opts, rho, nbase)
     local model = A.models(ctx, U, { g }, opts, nb + j, "g", j > 1 and not opts.train_each, nb)
     for k = 1, nb do
       local i = order[k]
-      local mu, var = model.posts[1]:predict({ Ut[i] })
-      model.cache["base" .. i] = { u = Ut[i], mu = { mu[1] }, var = { var[1] } }
-      model:add(rows[i], "base" .. i)
+      model:add(rows[i], "base" .. i, Ut[i])
     end
     for k = 1, #chosen do model:add(chosen[k], chosen_u[k]) end
     -- threshold per sample: best of baseline and pending samples
@@ -105,8 +98,9 @@ local function propose_scalarised(ctx, q, opts, rho, nbase)
       for _, v in ipairs(Fq[s]) do if v < b then b = v end end
       t[s] = b
     end
+    local acq = core.bo.acq_nei(t)
     return {
-      score = function(r, h) return core.bo.nei(model:samples(r, h)[1], t) end,
+      score = function(r, h) return model:score(r, h, acq) end,
       add = function(r, h)
         chosen[#chosen + 1] = r
         chosen_u[#chosen_u + 1] = h
