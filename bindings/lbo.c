@@ -20,6 +20,8 @@
  *   C:samples(idx, {z1, ...})                 -- per output: #idx x S matrices
  *   C:moments(idx)                            -- per output: means, variances (tables)
  *   pg.bo.acq_hvi(sets, ref) ; pg.bo.acq_nei(t) ; pg.bo.acq_cheb(w, rho, t)
+ *   pg.bo.acq_hvi_q({P1, P2}, first, base, ref [, per_sample])
+ *       -- acq_hvi on base (or base[s]) plus the samples of conditioning points first..nq
  *   local th, lp = pg.bo.train(X, y, theta0, {prior = "gamma", restarts = 1, max_iter = 30,
  *                              noise_lo = 1e-4, rng = r, kernel = "matern52"})
  *       -- MAP hyperparameters (prior "gamma": BoTorch <= 0.11, "dimscaled":
@@ -606,6 +608,79 @@ static int bo_acq_hvi(lua_State *L) {
   return 1;
 }
 
+/* pg.bo.acq_hvi_q(posts, first, base, ref [, per_sample]) -- as acq_hvi with
+ * sets[s] = base (per_sample: base[s]) plus the samples of conditioning
+ * points first..nq of the posteriors (one per objective) in sample s */
+static int bo_acq_hvi_q(lua_State *L) {
+  int per_sample = lua_toboolean(L, 5); /* before table arguments are converted (pushed) */
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_Integer first = luaL_checkinteger(L, 2);
+  luaL_checkany(L, 3);
+  size_t m;
+  const double *ref = pgL_checkvector(L, 4, &m, 0);
+  luaL_argcheck(L, m >= 2 && m <= PG_BO_ACQ_MAXM && (size_t)luaL_len(L, 1) == m, 1,
+                "one posterior per objective (2 to 16)");
+  pg_bo_post *posts[PG_BO_ACQ_MAXM];
+  for (size_t j = 0; j < m; j++) {
+    lua_rawgeti(L, 1, (lua_Integer)j + 1);
+    lbo *p = luaL_testudata(L, -1, LBO_MT);
+    if (!p || !p->p) luaL_argerror(L, 1, "entries must be live pg.bo posteriors");
+    posts[j] = p->p;
+    lua_pop(L, 1);
+  }
+  size_t S = pg_bo_post_nsamples(posts[0]), nq = pg_bo_post_nq(posts[0]);
+  for (size_t j = 1; j < m; j++)
+    luaL_argcheck(L, pg_bo_post_nsamples(posts[j]) == S && pg_bo_post_nq(posts[j]) == nq, 1,
+                  "posteriors with different samples or conditioning sets");
+  luaL_argcheck(L, first >= 1 && (size_t)first <= nq + 1, 2, "first must be in 1..nq+1");
+  size_t nf = nq + 1 - (size_t)first;
+  /* base sets */
+  const double **bsets = pgL_newbuffer(L, S * sizeof *bsets);
+  size_t *bk = pgL_newbuffer(L, S * sizeof *bk);
+  lua_createtable(L, (int)S, 0);
+  int keep = lua_gettop(L);
+  if (per_sample) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    luaL_argcheck(L, (size_t)luaL_len(L, 3) == S, 3, "one base set per sample");
+  }
+  size_t kmax = 0;
+  for (size_t s = 0; s < S; s++) {
+    size_t r = 0, c = m;
+    if (per_sample || s == 0) {
+      if (per_sample) lua_rawgeti(L, 3, (lua_Integer)s + 1);
+      else lua_pushvalue(L, 3);
+      bsets[s] = pgL_checkpoints(L, lua_gettop(L), &r, &c, PGL_ALLOW_EMPTY);
+      if (r > 0 && c != m) luaL_argerror(L, 3, "base sets must have one column per objective");
+      lua_rawseti(L, keep, (lua_Integer)s + 1);
+      lua_pop(L, 1);
+      bk[s] = r;
+    } else {
+      bsets[s] = bsets[0];
+      bk[s] = bk[0];
+    }
+    kmax = bk[s] > kmax ? bk[s] : kmax;
+  }
+  /* samples of the conditioning points */
+  double *Fq = pgL_newbuffer(L, (m * S * nq + 1) * sizeof *Fq);
+  for (size_t j = 0; j < m; j++) pg_bo_post_qsamples(posts[j], Fq + j * S * nq);
+  double *pts = pgL_newbuffer(L, (S * (kmax + nf) * m + 1) * sizeof *pts);
+  const double **sets = pgL_newbuffer(L, S * sizeof *sets);
+  size_t *k = pgL_newbuffer(L, S * sizeof *k);
+  for (size_t s = 0; s < S; s++) {
+    double *o = pts + s * (kmax + nf) * m;
+    memcpy(o, bsets[s], bk[s] * m * sizeof *o);
+    for (size_t i = 0; i < nf; i++)
+      for (size_t j = 0; j < m; j++)
+        o[(bk[s] + i) * m + j] = Fq[j * S * nq + s * nq + (size_t)first - 1 + i];
+    sets[s] = o;
+    k[s] = bk[s] + nf;
+  }
+  lacq *a = new_acq(L);
+  pg_status st = pg_bo_acq_hvi(&a->a, S, m, sets, k, ref);
+  if (st) return pgL_error(L, st, "acq_hvi_q");
+  return 1;
+}
+
 /* pg.bo.acq_nei(t) */
 static int bo_acq_nei(lua_State *L) {
   size_t S;
@@ -643,7 +718,8 @@ static const luaL_Reg bo_funcs[] = {{"posterior", bo_posterior}, {"train", bo_tr
                                     {"nei", bo_nei},             {"nei_cheb", bo_nei_cheb},             {"normal_qmc", bo_normal_qmc},
                                     {"norminv", bo_norminv},     {"cands", bo_cands},
                                     {"acq_hvi", bo_acq_hvi},     {"acq_nei", bo_acq_nei},
-                                    {"acq_cheb", bo_acq_cheb},   {NULL, NULL}};
+                                    {"acq_cheb", bo_acq_cheb},   {"acq_hvi_q", bo_acq_hvi_q},
+                                    {NULL, NULL}};
 
 void pgL_open_bo(lua_State *L, int mod) {
   luaL_newmetatable(L, LBO_MT);

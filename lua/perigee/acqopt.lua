@@ -63,24 +63,39 @@ function M.options(opts)
   return o
 end
 
+-- candidate keys: the space's 64-bit hashes as Lua integers (no string
+-- formatting in the inner loops)
 local function hashes(space, rows)
   if #rows == 0 then return {} end
-  local h = space.c:hash(rows)
-  for i, v in ipairs(h) do h[i] = ("%016x"):format(v) end
-  return h
+  return space.c:hash(rows)
 end
 M.hashes = hashes
+
+-- ctx.seen (keys "%016x" strings, see perigee.optimizers) as a set of
+-- integer keys, rebuilt when it grows
+local function seen_set(ctx)
+  local c = ctx._seen_int
+  local n = 0
+  for _ in pairs(ctx.seen) do n = n + 1 end
+  if c and c.n == n then return c.set end
+  local set = {}
+  for k in pairs(ctx.seen) do set[tonumber(k, 16)] = true end
+  ctx._seen_int = { n = n, set = set }
+  return set
+end
+M.seen_set = seen_set
 
 --- acqopt.pool(ctx, opts, elite_rows) -> rows, hashes: the candidate pool
 -- (native rows, unseen, distinct).
 function M.pool(ctx, opts, elite)
   local rows, hs, have = {}, {}, {}
+  local seen = seen_set(ctx)
   local function push(X)
     local t = type(X) == "userdata" and X:totable() or X
     if #t == 0 then return end
     local h = hashes(ctx.space, t)
     for i, r in ipairs(t) do
-      if not ctx.seen[h[i]] and not have[h[i]] then
+      if not seen[h[i]] and not have[h[i]] then
         have[h[i]] = true
         rows[#rows + 1] = r
         hs[#hs + 1] = h[i]
@@ -114,6 +129,7 @@ function M.batch(ctx, q, step, opts, elite, cand)
   end
   local index = {}
   for i, h in ipairs(hs) do index[h] = i end
+  local seen = seen_set(ctx)
   local chosen, taken = {}, {}
   for j = 1, q do
     local sc = step(j)
@@ -141,7 +157,7 @@ function M.batch(ctx, q, step, opts, elite, cand)
         local nh = hashes(ctx.space, nb)
         local keep, kh = {}, {}
         for i, row in ipairs(nb) do
-          if not ctx.seen[nh[i]] and not taken[nh[i]] then
+          if not seen[nh[i]] and not taken[nh[i]] then
             keep[#keep + 1] = row
             kh[#kh + 1] = nh[i]
           end

@@ -304,7 +304,20 @@ describe("perigee.bo candidate store", function()
       local gn = C:score(idx, pg.bo.acq_nei(t), { z1, z2 })
       local wc = pg.bo.nei_cheb({ F1, F2 }, { 0.4, 0.6 }, 0.05, t)
       local gc = C:score(idx, pg.bo.acq_cheb({ 0.4, 0.6 }, 0.05, t), { z1, z2 })
+      -- sets = front plus the samples of the conditioning points, built in C
+      local q1, q2 = P1:qsamples(), P2:qsamples()
+      local qsets = {}
+      for s = 1, S do
+        local set = { front[1], front[2], front[3] }
+        for i = 1, round do set[#set + 1] = { q1:get(s, i), q2:get(s, i) } end
+        qsets[s] = set
+      end
+      local wq = C:score(idx, pg.bo.acq_hvi(qsets, ref), { z1, z2 })
+      local gq = C:score(idx, pg.bo.acq_hvi_q({ P1, P2 }, 1, front, ref), { z1, z2 })
+      local gq2 = C:score(idx, pg.bo.acq_hvi_q({ P1, P2 }, 1, sets, ref, true), { z1, z2 })
       for k = 1, #idx do
+        assert.equal(wq[k], gq[k])
+        assert.equal(wq[k], gq2[k])
         assert.near(want[k], got[k], 1e-7)
         assert.near(wn[k], gn[k], 1e-7)
         assert.near(wc[k], gc[k], 1e-7)

@@ -28,9 +28,10 @@ return function(opts)
       local fidx = core.pareto.filter(Yn)
       local front = {}
       for i, k in ipairs(fidx) do front[i] = Yn[k] end
+      front = #front > 0 and core.matrix(front) or front
       local elite = A.elite(rows, Yn, opts.elite)
       local function step()
-        local acq = core.bo.acq_hvi(A.sets(model, front, opts.samples, 1), ref)
+        local acq = core.bo.acq_hvi_q(model.posts, 1, front, ref)
         return {
           score = function(r, h) return model:score(r, h, acq) end,
           add = function(r, h) model:add(r, h) end,

@@ -47,10 +47,10 @@ return function(opts)
         end
         local f = {}
         for _, k in ipairs(core.pareto.filter(pts)) do f[#f + 1] = pts[k] end
-        fronts[s] = f
+        fronts[s] = #f > 0 and core.matrix(f) or f
       end
       local function step()
-        local acq = core.bo.acq_hvi(A.sets(model, fronts, opts.samples, nb + 1, true), ref)
+        local acq = core.bo.acq_hvi_q(model.posts, nb + 1, fronts, ref, true)
         return {
           score = function(r, h) return model:score(r, h, acq) end,
           add = function(r, h) model:add(r, h) end,
