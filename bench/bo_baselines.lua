@@ -8,9 +8,9 @@
 --                              equal budgets (n_init 20 + 10 x 5 evaluations)
 --                       cost   seconds per iteration (model fitting, acquisition
 --                              optimisation) at 100, 300, 1000 observations, batch 10
---                       grid   the default Coflex grid (100 + 30 x 10) on nats_sss_hw,
---                              or on a stand-in with the same space when that
---                              benchmark is not on the search path
+--                       grid   the default Coflex grid (100 + 30 x 10) on nb201_hw
+--                              (PERIGEE_DATA set), else nats_sss_hw, else on a
+--                              stand-in with the nats_sss_hw space
 -- Never part of ctest.
 local pg = require "perigee"
 local A = require "perigee.acqopt"
@@ -71,7 +71,9 @@ local function standin()
 end
 
 local function grid_benchmark()
-  local ok, b = pcall(pg.benchmark, "nats_sss_hw")
+  local ok, b = pcall(pg.benchmark, "nb201_hw")
+  if ok and b then return "nb201_hw", "nb201_hw" end
+  ok, b = pcall(pg.benchmark, "nats_sss_hw")
   if ok and b then return "nats_sss_hw", "nats_sss_hw" end
   return standin(), "nats_sss_standin (nats_sss_hw not on the search path)"
 end

@@ -39,8 +39,12 @@ M.defaults = {
   pool = 500,         -- space-filling candidates per iteration
   mutations = 200,    -- mutations of elite points per iteration
   elite = 20,         -- elite points mutated
-  restarts = 3,       -- local searches per batch element
-  steps = 10,         -- moves per local search
+  restarts = 3,       -- local searches for the first batch element
+  restarts_later = false, -- local searches for the later ones (false: restarts)
+  steps = 10,         -- moves (and refinements) per local search
+  delta = 0.1,        -- initial step of real and integer dimensions in the unit encoding
+  min_delta = 0.0125, -- the step is halved when no move improves, down to min_delta
+  ftol = 0,           -- a move must improve the acquisition by more than ftol times its value
   samples = 128,      -- MC samples (Sobol' QMC base samples)
   max_iter = 30,      -- L-BFGS iterations of each GP training (warm-started)
   gp_restarts = 1,    -- random restarts of GP training (1 = warm start only)
@@ -111,9 +115,58 @@ function M.pool(ctx, opts, elite)
   return rows, hs
 end
 
-local function neighbours(ctx, row)
-  return ctx.space.c:neighbours({ row }):totable()
+--- acqopt.neighbours(ctx, row, delta) -> list of native rows: the
+-- neighbourhood of the local search. Real and integer dimensions move by
+-- -delta and +delta in the unit encoding (decoded and snapped; an integer
+-- moves at least one step), so that a step is a fraction of the range
+-- whatever the number of levels (one level of a 503-level register size is
+-- 0.2 % of its range); ordinal dimensions move one level down and up, choice
+-- dimensions take every other level.
+function M.neighbours(ctx, row, delta)
+  local sp = ctx.space
+  local dims, d = sp.dims, #row
+  local u = sp.c:encode({ row }):totable()[1]
+  local out, U, which = {}, {}, {}
+  local function with(j, v)
+    local t = table.move(row, 1, d, 1, {})
+    t[j] = v
+    out[#out + 1] = t
+  end
+  for j, dm in ipairs(dims) do
+    local kind = dm.kind
+    if kind == "real" or kind == "int" then
+      for _, sg in ipairs { -1, 1 } do
+        local v = u[j] + sg * delta
+        v = v < 0 and 0 or (v > 1 and 1 or v)
+        if v ~= u[j] then
+          local t = table.move(u, 1, d, 1, {})
+          t[j] = v
+          U[#U + 1] = t
+          which[#which + 1] = j * sg
+        end
+      end
+    elseif kind == "ordinal" then
+      if row[j] >= 1 then with(j, row[j] - 1) end
+      if row[j] + 1 <= dm.levels - 1 then with(j, row[j] + 1) end
+    elseif kind == "choice" then
+      for k = 0, dm.levels - 1 do if k ~= row[j] then with(j, k) end end
+    end
+  end
+  if #U > 0 then
+    local D = sp.c:decode(U):totable()
+    for k, w in ipairs(which) do
+      local j, sg = math.abs(w), w < 0 and -1 or 1
+      local v = D[k][j]
+      if v == row[j] and dims[j].kind == "int" then
+        v = row[j] + sg * (dims[j].step or 1)
+        if v < dims[j].lo or v > dims[j].hi then v = row[j] end
+      end
+      if v ~= row[j] then with(j, v) end
+    end
+  end
+  return out
 end
+local neighbours = M.neighbours
 
 --- acqopt.batch(ctx, q, step, opts, elite [, cand]) -> list of q native rows.
 -- step(j) returns {score = function(rows, hashes) -> values (higher is
@@ -136,7 +189,8 @@ function M.batch(ctx, q, step, opts, elite, cand)
     local vals = sc.score(rows, hs)
     -- the `restarts` best untaken candidates (ties: pool order), by a
     -- partial insertion sort: O(pool x restarts), no full sort
-    local order, k = {}, math.max(1, opts.restarts)
+    local nrs = j == 1 and opts.restarts or (opts.restarts_later or opts.restarts)
+    local order, k = {}, math.max(1, nrs)
     for i = 1, #rows do
       if not taken[hs[i]] then
         local v = vals[i]
@@ -150,10 +204,11 @@ function M.batch(ctx, q, step, opts, elite, cand)
     end
     if #order == 0 then break end
     local best, bestv, besth = rows[order[1]], vals[order[1]], hs[order[1]]
-    for r = 1, math.min(opts.restarts, #order) do
+    for r = 1, math.min(nrs, #order) do
       local cur, curv, curh = rows[order[r]], vals[order[r]], hs[order[r]]
+      local delta = opts.delta
       for _ = 1, opts.steps do
-        local nb = neighbours(ctx, cur)
+        local nb = neighbours(ctx, cur, delta)
         local nh = hashes(ctx.space, nb)
         local keep, kh = {}, {}
         for i, row in ipairs(nb) do
@@ -166,9 +221,15 @@ function M.batch(ctx, q, step, opts, elite, cand)
         local nv = sc.score(keep, kh)
         local bi, bv = nil, curv
         for i = 1, #keep do if nv[i] > bv then bi, bv = i, nv[i] end end
-        if not bi then break end
+        if not bi or bv - curv <= opts.ftol * math.abs(curv) then
+          -- no (worthwhile) move at this scale: refine it (pattern search) or stop
+          if delta / 2 < opts.min_delta then break end
+          delta = delta / 2
+          goto continue
+        end
         cur, curv, curh = keep[bi], bv, kh[bi]
         if curv > bestv then best, bestv, besth = cur, curv, curh end
+        ::continue::
       end
       if not index[curh] then -- the local optimum joins the pool
         rows[#rows + 1] = cur

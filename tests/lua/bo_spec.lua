@@ -472,6 +472,36 @@ describe("perigee.acqopt", function()
     assert.near(0.15 + 0.05 * 0.25, pg.acq.chebyshev({ { 0.4, 0.2 } }, { 0.25, 0.75 }, 0.05)[1], 1e-15)
   end)
 
+  it("builds the pattern-search neighbourhood (unit steps for reals and integers)", function()
+    local sp = pg.space { pg.real("r", 0, 10), pg.int("i", 10, 512), pg.int("s", 1, 4), pg.ordinal("o", { 8, 16, 32 }),
+                          pg.choice("c", { "a", "b", "c" }) }
+    local ctx = { space = sp }
+    local row = { 5, 100, 2, 0, 1 }
+    local nb = A.neighbours(ctx, row, 0.1)
+    local by = {}
+    for _, r in ipairs(nb) do
+      local diff = {}
+      for j = 1, 5 do if r[j] ~= row[j] then diff[#diff + 1] = j end end
+      assert.equal(1, #diff) -- one dimension at a time
+      local j = diff[1]
+      by[j] = by[j] or {}
+      table.insert(by[j], r[j])
+    end
+    for _, t in pairs(by) do table.sort(t) end
+    assert.near(4, by[1][1], 1e-12) -- real: +-0.1 of the range
+    assert.near(6, by[1][2], 1e-12)
+    -- int 10..512 (503 levels): +-0.1 of the range is about 50 levels, not 1
+    assert.is_true(math.abs(by[2][1] - 50) <= 1 and math.abs(by[2][2] - 150) <= 1, by[2][1] .. " " .. by[2][2])
+    assert.same({ 1, 3 }, by[3]) -- int 1..4: 0.1 of the range is less than a step: one step
+    assert.same({ 1 }, by[4])   -- ordinal at level 0: up only
+    assert.same({ 0, 2 }, by[5]) -- choice: every other level
+    -- at the bounds the moves that leave the range are dropped
+    local edge = A.neighbours(ctx, { 0, 10, 1, 2, 0 }, 0.05)
+    for _, r in ipairs(edge) do
+      assert.is_true(r[1] >= 0 and r[2] >= 10 and r[3] >= 1 and r[4] <= 2)
+    end
+  end)
+
   it("maximises over a discrete space with pool and local search", function()
     -- 3 ordinal dims of 9 levels; score = -distance to a corner point not in the pool
     local space = pg.space { pg.ordinal("a", { 0, 1, 2, 3, 4, 5, 6, 7, 8 }),
