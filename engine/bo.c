@@ -633,6 +633,8 @@ struct pg_bo_cands {
   size_t *na;         /* cap x m: entries of A computed */
   double *buf;        /* m x S sample scratch */
   double *kq;         /* qmax scratch */
+  double **ZT;        /* per output: qmax x S, column k of Zq stored contiguously */
+  size_t *nzt;        /* per output: columns copied so far */
 };
 
 void pg_bo_cands_free(pg_bo_cands *c) {
@@ -640,7 +642,10 @@ void pg_bo_cands_free(pg_bo_cands *c) {
   for (size_t j = 0; j < c->m; j++) {
     if (c->V) free(c->V[j]);
     if (c->A) free(c->A[j]);
+    if (c->ZT) free(c->ZT[j]);
   }
+  free(c->ZT);
+  free(c->nzt);
   free(c->V);
   free(c->A);
   free(c->posts);
@@ -671,7 +676,14 @@ pg_status pg_bo_cands_new(pg_bo_cands **out, pg_bo_post *const *posts, size_t m)
   size_t qm = 1;
   for (size_t j = 0; j < m; j++) qm = posts[j]->qmax > qm ? posts[j]->qmax : qm;
   c->kq = malloc(qm * sizeof *c->kq);
-  if (!c->posts || !c->V || !c->A || !c->buf || !c->kq) {
+  c->ZT = calloc(m, sizeof *c->ZT);
+  c->nzt = calloc(m, sizeof *c->nzt);
+  int ok = c->posts && c->V && c->A && c->buf && c->kq && c->ZT && c->nzt;
+  for (size_t j = 0; ok && j < m; j++) {
+    c->ZT[j] = malloc(((posts[j]->qmax ? posts[j]->qmax : 1) * c->S) * sizeof **c->ZT);
+    if (!c->ZT[j]) ok = 0;
+  }
+  if (!ok) {
     pg_bo_cands_free(c);
     return PG_ENOMEM;
   }
@@ -790,11 +802,15 @@ static pg_status cand_samples(pg_bo_cands *c, size_t i, size_t j, const double *
   for (size_t k = 0; k < nq; k++) aa += a[k] * a[k];
   double mu = c->mu[i * m + j];
   double t = cond_sd(c->var[i * m + j] - aa, s2 * c->kd[i * m + j]);
-  for (size_t s = 0; s < S; s++) {
-    const double *zq = p->Zq + s * Q;
-    double f_s = mu + t * z[s];
-    for (size_t k = 0; k < nq; k++) f_s += a[k] * zq[k];
-    f[s] = f_s;
+  /* f = mu + t z + Zq a, as axpys over contiguous columns of Zq (vectorisable) */
+  double *ZT = c->ZT[j];
+  for (size_t k = c->nzt[j]; k < nq; k++)
+    for (size_t s = 0; s < S; s++) ZT[k * S + s] = p->Zq[s * Q + k];
+  if (c->nzt[j] < nq) c->nzt[j] = nq;
+  for (size_t s = 0; s < S; s++) f[s] = mu + t * z[s];
+  for (size_t k = 0; k < nq; k++) {
+    const double *col = ZT + k * S, ak = a[k];
+    for (size_t s = 0; s < S; s++) f[s] += ak * col[s];
   }
   return PG_OK;
 }
