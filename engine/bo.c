@@ -464,8 +464,16 @@ static size_t staircase(const double *B, size_t k, const double *ref, double *st
  * (l_i, u_i, h_i) = (x_i, x_{i+1} or r_1, y_i). */
 static double hvi2(const double *st, size_t h, const double *ref, double a, double b) {
   if (!(a < ref[0] && b < ref[1])) return 0;
-  double v = 0, hgt = ref[1], lo = -INFINITY;
-  for (size_t i = 0; i <= h; i++) {
+  /* strips ending at or left of a add nothing: binary search for the first
+   * strip with u_i > a (the u_i increase), then add strips while h_i > b */
+  size_t i0 = 0, hi = h; /* u_h = ref[0] > a */
+  while (i0 < hi) {
+    size_t mid = i0 + (hi - i0) / 2;
+    if (st[2 * mid] > a) hi = mid;
+    else i0 = mid + 1;
+  }
+  double v = 0, hgt = i0 ? st[2 * (i0 - 1) + 1] : ref[1], lo = i0 ? st[2 * (i0 - 1)] : -INFINITY;
+  for (size_t i = i0; i <= h; i++) {
     double up = i < h ? st[2 * i] : ref[0];
     if (hgt <= b) break; /* heights decrease */
     if (up > a) v += (up - (a > lo ? a : lo)) * (hgt - b);
@@ -739,6 +747,7 @@ pg_status pg_bo_cands_add(pg_bo_cands *c, const double *U, size_t nc) {
   double *Kc = malloc(nmax * bn * sizeof *Kc);
   double *kd = malloc(bn * sizeof *kd);
   double *mv = malloc(2 * bn * sizeof *mv);
+  double *gq = NULL;
   st = (Kc && kd && mv) ? PG_OK : PG_ENOMEM;
   memcpy(c->U + c->nc * d, U, nc * d * sizeof *U);
   for (size_t j = 0; !st && j < m; j++) {
@@ -758,8 +767,35 @@ pg_status pg_bo_cands_add(pg_bo_cands *c, const double *U, size_t nc) {
         double *v = c->V[j] + ci * n;
         for (size_t r = 0; r < n; r++) v[r] = Kc[r * nb + i];
       }
+      /* rows of the joint factor with the current conditioning set in one
+       * GEMM (the baseline of qNEHVI / qNParEGO is conditioned on first) */
+      size_t nq = p->nq, Q = p->qmax;
+      if (nq > 0) {
+        double *G = realloc(gq, 2 * nb * nq * sizeof *G);
+        if (!G) {
+          st = PG_ENOMEM;
+          break;
+        }
+        gq = G;
+        double *Kq = G + nb * nq;
+        st = pg_kernel_matrix(p->k, Xb, nb, p->Xq, nq, d, Kq);
+        if (st) break;
+        pg_gemm(nb, nq, n, 1.0, c->V[j] + (c->nc + c0) * n, p->Vt, 1, 0.0, G);
+        double s2 = p->scale * p->scale;
+        for (size_t i = 0; i < nb; i++) {
+          size_t ci = c->nc + c0 + i;
+          double *a = c->A[j] + ci * Q;
+          for (size_t k = 0; k < nq; k++) {
+            double r = s2 * (Kq[i * nq + k] - G[i * nq + k]);
+            for (size_t l = 0; l < k; l++) r -= p->Lq[k * Q + l] * a[l];
+            a[k] = r / p->Lq[k * Q + k];
+          }
+          c->na[ci * m + j] = nq;
+        }
+      }
     }
   }
+  free(gq);
   free(Kc);
   free(kd);
   free(mv);
