@@ -1,25 +1,27 @@
 -- bo_baselines.lua -- the batch BO baselines (qnparego, qehvi, qnehvi, pabo)
 -- against random search, and their cost per iteration.
 --
---   OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=SkylakeX build/perigee bench/bo_baselines.lua [parts] [--seeds N]
+--   OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=SkylakeX build/perigee bench/bo_baselines.lua [parts] [--seeds N] [--first K]
+-- (seeds K .. K + N - 1; default 1 .. 5)
 --
 -- parts (default all): hv     mean final hypervolume over seeds on ZDT1 and DTLZ2,
 --                              equal budgets (n_init 20 + 10 x 5 evaluations)
 --                       cost   seconds per iteration (model fitting, acquisition
 --                              optimisation) at 100, 300, 1000 observations, batch 10
---                       grid   the default Coflex grid (100 + 30 x 10) on nats_sss_hw,
---                              or on a stand-in with the same space when that
---                              benchmark is not on the search path
+--                       grid   the default Coflex grid (100 + 30 x 10) on nb201_hw
+--                              (PERIGEE_DATA set), else nats_sss_hw, else on a
+--                              stand-in with the nats_sss_hw space
 -- Never part of ctest.
 local pg = require "perigee"
 local A = require "perigee.acqopt"
 
 local args = { ... }
-local parts, nseeds = {}, 5
+local parts, nseeds, first = {}, 5, 1
 do
   local i = 1
   while i <= #args do
     if args[i] == "--seeds" then nseeds = tonumber(args[i + 1]); i = i + 1
+    elseif args[i] == "--first" then first = tonumber(args[i + 1]); i = i + 1
     else parts[args[i]] = true end
     i = i + 1
   end
@@ -69,7 +71,9 @@ local function standin()
 end
 
 local function grid_benchmark()
-  local ok, b = pcall(pg.benchmark, "nats_sss_hw")
+  local ok, b = pcall(pg.benchmark, "nb201_hw")
+  if ok and b then return "nb201_hw", "nb201_hw" end
+  ok, b = pcall(pg.benchmark, "nats_sss_hw")
   if ok and b then return "nats_sss_hw", "nats_sss_hw" end
   return standin(), "nats_sss_standin (nats_sss_hw not on the search path)"
 end
@@ -86,15 +90,16 @@ local tmp = os.tmpname()
 os.remove(tmp)
 
 if parts.hv then
-  print(("== final hypervolume, mean +- sd over %d seeds, n_init 20 + 10 x 5 evaluations =="):format(nseeds))
+  print(("== final hypervolume, mean +- sd over seeds %d-%d, n_init 20 + 10 x 5 evaluations =="):format(first,
+        first + nseeds - 1))
   local seeds = {}
-  for s = 1, nseeds do seeds[s] = s end
+  for s = 1, nseeds do seeds[s] = first + s - 1 end
   for _, bench in ipairs { { "zdt1", {} }, { "dtlz2", { m = 2 } } } do
     local names = { "random" }
     for _, o in ipairs(OPTS) do names[#names + 1] = o end
     local res = {}
     for _, o in ipairs(names) do
-      local t0 = pg.wtime()
+      local t0, c0 = pg.wtime(), os.clock()
       local r = pg.experiment { benchmark = bench[1], benchmark_options = bench[2], optimizer = o, n_init = 20,
                                 iterations = 10, batch = 5, seeds = seeds, out = tmp .. "/hv", plots = false,
                                 quiet = true }:go()
@@ -102,8 +107,8 @@ if parts.hv then
       for i, run in ipairs(r.runs) do hv[i] = run.hypervolume end
       local m, sd = mean_sd(hv)
       res[o] = m
-      print(("%-6s %-9s HV %10.4f +- %-8.4f (%5.1f s for %d seeds)%s"):format(bench[1], o, m, sd,
-            pg.wtime() - t0, nseeds, o ~= "random" and (m > res.random and "  beats random" or "  DOES NOT beat random") or ""))
+      print(("%-6s %-9s HV %10.4f +- %-8.4f (wall %5.1f s, cpu %5.1f s for %d seeds)%s"):format(bench[1], o, m, sd,
+            pg.wtime() - t0, os.clock() - c0, nseeds, o ~= "random" and (m > res.random and "  beats random" or "  DOES NOT beat random") or ""))
     end
   end
 end

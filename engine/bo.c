@@ -12,6 +12,7 @@
 #include "gp.h"
 #include "hv.h"
 #include "linalg.h"
+#include "optim.h"
 #include "sobol.h"
 
 #define BLOCK 256
@@ -25,6 +26,7 @@ struct pg_bo_post {
   double off, scale;
   double *Xq;    /* qmax x d conditioning points */
   double *Wt;    /* qmax x n: row i = K^-1 k(X, q_i) */
+  double *Vt;    /* qmax x n: row i = L^-1 k(X, q_i) (candidate stores, pg_bo_cands) */
   double *Lq;    /* qmax x qmax lower factor of the posterior covariance of Q (original units) */
   double *Zq;    /* S x qmax base samples */
   double *Fq;    /* S x qmax samples of f at Q */
@@ -39,6 +41,7 @@ void pg_bo_post_free(pg_bo_post *p) {
   free(p->alpha);
   free(p->Xq);
   free(p->Wt);
+  free(p->Vt);
   free(p->Lq);
   free(p->Zq);
   free(p->Fq);
@@ -81,11 +84,12 @@ pg_status pg_bo_post_new(pg_bo_post **out, pg_kernel *k, const double *X, size_t
   p->alpha = malloc(n * sizeof *p->alpha);
   p->Xq = malloc(qd * sizeof *p->Xq);
   p->Wt = malloc(qn * sizeof *p->Wt);
+  p->Vt = malloc(qn * sizeof *p->Vt);
   p->Lq = calloc(qq, sizeof *p->Lq);
   p->Zq = malloc(sq * sizeof *p->Zq);
   p->Fq = malloc(sq * sizeof *p->Fq);
   p->muq = malloc((qmax + 1) * sizeof *p->muq);
-  if (!p->X || !p->L || !p->alpha || !p->Xq || !p->Wt || !p->Lq || !p->Zq || !p->Fq || !p->muq) {
+  if (!p->X || !p->L || !p->alpha || !p->Xq || !p->Wt || !p->Vt || !p->Lq || !p->Zq || !p->Fq || !p->muq) {
     pg_bo_post_free(p);
     return PG_ENOMEM;
   }
@@ -107,6 +111,131 @@ pg_status pg_bo_post_new(pg_bo_post **out, pg_kernel *k, const double *X, size_t
   pg_chol_solve(p->L, n, p->alpha, 1);
   *out = p;
   return PG_OK;
+}
+
+/* ---- MAP training of the hyperparameters ---- */
+
+pg_bo_prior pg_bo_prior_gamma(void) {
+  pg_bo_prior p = {{PG_BO_GAMMA, 3.0, 6.0}, {PG_BO_GAMMA, 2.0, 0.15}, {PG_BO_GAMMA, 1.1, 0.05}};
+  return p;
+}
+
+pg_bo_prior pg_bo_prior_dimscaled(size_t d) {
+  pg_bo_prior p = {{PG_BO_LOGNORMAL, sqrt(2.0) + 0.5 * log((double)(d ? d : 1)), sqrt(3.0)},
+                   {PG_BO_NOPRIOR, 0, 0},
+                   {PG_BO_LOGNORMAL, -4.0, 1.0}};
+  return p;
+}
+
+/* log density (up to a constant) of v = e^t and its derivative in t */
+static double prior_logp(const pg_bo_hprior *h, double t, double *dt) {
+  if (h->kind == PG_BO_GAMMA) {
+    double v = exp(t);
+    *dt = (h->a - 1) - h->b * v;
+    return (h->a - 1) * t - h->b * v;
+  }
+  if (h->kind == PG_BO_LOGNORMAL) {
+    double z = (t - h->a) / h->b;
+    *dt = -1 - z / h->b;
+    return -t - 0.5 * z * z;
+  }
+  *dt = 0;
+  return 0;
+}
+
+typedef struct map_ctx {
+  pg_gp *g;
+  const pg_bo_prior *prior;
+  size_t d;
+} map_ctx;
+
+static double map_obj(const double *x, double *grad, void *vctx) {
+  map_ctx *c = vctx;
+  size_t d = c->d, P = d + 2;
+  double lml;
+  pg_status st = pg_gp_lml_grad(c->g, x, &lml, grad);
+  if (st != PG_OK || !isfinite(lml)) return INFINITY;
+  double f = -lml;
+  if (grad)
+    for (size_t i = 0; i < P; i++) grad[i] = -grad[i];
+  if (c->prior) {
+    const pg_bo_prior *pr = c->prior;
+    for (size_t i = 0; i < P; i++) {
+      double dt, lp = prior_logp(i < d ? &pr->ls : i == d ? &pr->var : &pr->noise, x[i], &dt);
+      f -= lp;
+      if (grad) grad[i] -= dt;
+    }
+  }
+  return f;
+}
+
+pg_status pg_bo_train(pg_kernel_kind kind, const double *X, size_t n, size_t d, const double *y,
+                      const pg_bo_prior *prior, double noise_lo, int max_iter, int restarts,
+                      pg_rng *rng, double *theta, double *logpost) {
+  if (n == 0 || d == 0 || kind >= PG_KERNEL_SUM || max_iter < 1 || !(noise_lo > 0) ||
+      !(noise_lo < 10))
+    return PG_EINVAL;
+  if (restarts < 1) restarts = 1;
+  if (restarts > 1 && !rng) return PG_EINVAL;
+  size_t P = d + 2;
+  if (!pg_all_finite(theta, P)) return PG_EDOM;
+  pg_kernel *k;
+  pg_status st = pg_kernel_new(&k, kind, NULL, d);
+  if (st) return st;
+  if (pg_kernel_nparams(k) != d + 1) {
+    pg_kernel_free(k);
+    return PG_EINVAL;
+  }
+  double *buf = malloc(5 * P * sizeof *buf);
+  if (!buf) {
+    pg_kernel_free(k);
+    return PG_ENOMEM;
+  }
+  double *x = buf, *best = x + P, *start = best + P, *lo = start + P, *hi = lo + P;
+  for (size_t i = 0; i < P; i++) {
+    lo[i] = i < d + 1 ? log(1e-4) : log(noise_lo);
+    hi[i] = i < d + 1 ? log(1e4) : log(10.0);
+    start[i] = theta[i] < lo[i] ? lo[i] : theta[i] > hi[i] ? hi[i] : theta[i];
+  }
+  st = pg_kernel_set_params(k, start);
+  pg_gp_opts go = pg_gp_defaults();
+  go.noise = exp(start[d + 1]);
+  go.noise_lo = noise_lo;
+  pg_gp *g = NULL;
+  if (st) pg_kernel_free(k);
+  else st = pg_gp_new(&g, k, &go);
+  if (!st) st = pg_gp_fit(g, X, n, d, y);
+  map_ctx c = {g, prior, d};
+  pg_lbfgs_opts lo_opts = pg_lbfgs_defaults();
+  lo_opts.max_iter = max_iter;
+  lo_opts.max_evals = 3 * max_iter;
+  lo_opts.gtol = 1e-5;
+  lo_opts.ftol = 1e-9;
+  lo_opts.lower = lo;
+  lo_opts.upper = hi;
+  lo_opts.lazy_grad = 1;
+  double fbest = INFINITY;
+  memcpy(best, start, P * sizeof *best);
+  for (int r = 0; !st && r < restarts; r++) {
+    memcpy(x, start, P * sizeof *x);
+    if (r > 0)
+      for (size_t i = 0; i < P; i++) x[i] += 1.5 * (2.0 * pg_rng_uniform(rng) - 1.0);
+    double fv;
+    pg_status s = pg_lbfgs(map_obj, &c, x, P, &lo_opts, &fv, NULL);
+    if (s == PG_ENOMEM) st = s;
+    else if (s == PG_OK && isfinite(fv) && fv < fbest) {
+      fbest = fv;
+      memcpy(best, x, P * sizeof *best);
+    }
+  }
+  if (!st && !isfinite(fbest)) st = PG_ENOCONV;
+  if (!st) {
+    memcpy(theta, best, P * sizeof *theta);
+    if (logpost) *logpost = -fbest;
+  }
+  pg_gp_free(g);
+  free(buf);
+  return st;
 }
 
 size_t pg_bo_post_nq(const pg_bo_post *p) { return p->nq; }
@@ -207,6 +336,7 @@ pg_status pg_bo_post_add(pg_bo_post *p, const double *x, const double *z) {
   /* v = L^-1 k(X, x) as in prediction (same rounding), then w = L^-T v */
   pg_trsm_lower(p->L, n, w, 1, 0);
   for (size_t j = 0; j < n; j++) quad += w[j] * w[j];
+  memcpy(p->Vt + nq * n, w, n * sizeof *w);
   pg_trsm_lower(p->L, n, w, 1, 1);
   double v = kxx - quad > 0 ? s2 * (kxx - quad) : 0;
   /* a = Lq^-1 c (forward substitution), t^2 = v - |a|^2 */
@@ -334,8 +464,16 @@ static size_t staircase(const double *B, size_t k, const double *ref, double *st
  * (l_i, u_i, h_i) = (x_i, x_{i+1} or r_1, y_i). */
 static double hvi2(const double *st, size_t h, const double *ref, double a, double b) {
   if (!(a < ref[0] && b < ref[1])) return 0;
-  double v = 0, hgt = ref[1], lo = -INFINITY;
-  for (size_t i = 0; i <= h; i++) {
+  /* strips ending at or left of a add nothing: binary search for the first
+   * strip with u_i > a (the u_i increase), then add strips while h_i > b */
+  size_t i0 = 0, hi = h; /* u_h = ref[0] > a */
+  while (i0 < hi) {
+    size_t mid = i0 + (hi - i0) / 2;
+    if (st[2 * mid] > a) hi = mid;
+    else i0 = mid + 1;
+  }
+  double v = 0, hgt = i0 ? st[2 * (i0 - 1) + 1] : ref[1], lo = i0 ? st[2 * (i0 - 1)] : -INFINITY;
+  for (size_t i = i0; i <= h; i++) {
     double up = i < h ? st[2 * i] : ref[0];
     if (hgt <= b) break; /* heights decrease */
     if (up > a) v += (up - (a > lo ? a : lo)) * (hgt - b);
@@ -394,6 +532,29 @@ pg_status pg_bo_nei(const double *F, size_t nc, size_t S, const double *t, doubl
     double v = 0;
     for (size_t s = 0; s < S; s++) {
       double g = t[s] - F[c * S + s];
+      if (g > 0) v += g;
+    }
+    out[c] = v / (double)S;
+  }
+  return PG_OK;
+}
+
+pg_status pg_bo_nei_cheb(const double *const *F, size_t nc, size_t S, size_t m, const double *w,
+                         double rho, const double *t, double *out) {
+  if (S == 0 || m == 0) return PG_EINVAL;
+  if (!isfinite(rho)) return PG_EDOM;
+  for (size_t j = 0; j < m; j++)
+    if (!isfinite(w[j]) || w[j] < 0) return PG_EDOM;
+  for (size_t c = 0; c < nc; c++) {
+    double v = 0;
+    for (size_t s = 0; s < S; s++) {
+      double mx = -INFINITY, sum = 0;
+      for (size_t j = 0; j < m; j++) {
+        double a = w[j] * F[j][c * S + s];
+        mx = a > mx ? a : mx;
+        sum += a;
+      }
+      double g = t[s] - (mx + rho * sum);
       if (g > 0) v += g;
     }
     out[c] = v / (double)S;
@@ -466,4 +627,406 @@ pg_status pg_bo_normal_qmc(size_t S, size_t D, pg_rng *rng, double *out) {
   for (size_t s = 0; s < S && !st; s++)
     for (size_t j = ds; j < D; j++) out[s * D + j] = pg_rng_normal(rng);
   return st;
+}
+
+/* ---- candidate stores and fused acquisition scoring ---- */
+
+struct pg_bo_cands {
+  size_t m, d, S, cap, nc;
+  pg_bo_post **posts; /* borrowed */
+  double *U;          /* cap x d */
+  double *mu, *var, *kd; /* cap x m: [c * m + j] */
+  double **V;         /* per output: cap x n_j rows L_j^-1 k_j(X_j, x) */
+  double **A;         /* per output: cap x qmax_j rows of the joint factor */
+  size_t *na;         /* cap x m: entries of A computed */
+  double *buf;        /* m x S sample scratch */
+  double *kq;         /* qmax scratch */
+  double **ZT;        /* per output: qmax x S, column k of Zq stored contiguously */
+  size_t *nzt;        /* per output: columns copied so far */
+};
+
+void pg_bo_cands_free(pg_bo_cands *c) {
+  if (!c) return;
+  for (size_t j = 0; j < c->m; j++) {
+    if (c->V) free(c->V[j]);
+    if (c->A) free(c->A[j]);
+    if (c->ZT) free(c->ZT[j]);
+  }
+  free(c->ZT);
+  free(c->nzt);
+  free(c->V);
+  free(c->A);
+  free(c->posts);
+  free(c->U);
+  free(c->mu);
+  free(c->var);
+  free(c->kd);
+  free(c->na);
+  free(c->buf);
+  free(c->kq);
+  free(c);
+}
+
+pg_status pg_bo_cands_new(pg_bo_cands **out, pg_bo_post *const *posts, size_t m) {
+  *out = NULL;
+  if (m == 0) return PG_EINVAL;
+  for (size_t j = 0; j < m; j++)
+    if (!posts[j] || posts[j]->d != posts[0]->d || posts[j]->S != posts[0]->S) return PG_EINVAL;
+  pg_bo_cands *c = calloc(1, sizeof *c);
+  if (!c) return PG_ENOMEM;
+  c->m = m;
+  c->d = posts[0]->d;
+  c->S = posts[0]->S;
+  c->posts = malloc(m * sizeof *c->posts);
+  c->V = calloc(m, sizeof *c->V);
+  c->A = calloc(m, sizeof *c->A);
+  c->buf = malloc(m * c->S * sizeof *c->buf);
+  size_t qm = 1;
+  for (size_t j = 0; j < m; j++) qm = posts[j]->qmax > qm ? posts[j]->qmax : qm;
+  c->kq = malloc(qm * sizeof *c->kq);
+  c->ZT = calloc(m, sizeof *c->ZT);
+  c->nzt = calloc(m, sizeof *c->nzt);
+  int ok = c->posts && c->V && c->A && c->buf && c->kq && c->ZT && c->nzt;
+  for (size_t j = 0; ok && j < m; j++) {
+    c->ZT[j] = malloc(((posts[j]->qmax ? posts[j]->qmax : 1) * c->S) * sizeof **c->ZT);
+    if (!c->ZT[j]) ok = 0;
+  }
+  if (!ok) {
+    pg_bo_cands_free(c);
+    return PG_ENOMEM;
+  }
+  memcpy(c->posts, posts, m * sizeof *posts);
+  *out = c;
+  return PG_OK;
+}
+
+size_t pg_bo_cands_count(const pg_bo_cands *c) { return c->nc; }
+
+static pg_status cands_grow(pg_bo_cands *c, size_t need) {
+  if (need <= c->cap) return PG_OK;
+  size_t cap = c->cap ? c->cap : 256;
+  while (cap < need) cap *= 2;
+  size_t m = c->m;
+  double *U = realloc(c->U, cap * c->d * sizeof *U);
+  if (!U) return PG_ENOMEM;
+  c->U = U;
+  double *mu = realloc(c->mu, cap * m * sizeof *mu);
+  if (!mu) return PG_ENOMEM;
+  c->mu = mu;
+  double *var = realloc(c->var, cap * m * sizeof *var);
+  if (!var) return PG_ENOMEM;
+  c->var = var;
+  double *kd = realloc(c->kd, cap * m * sizeof *kd);
+  if (!kd) return PG_ENOMEM;
+  c->kd = kd;
+  size_t *na = realloc(c->na, cap * m * sizeof *na);
+  if (!na) return PG_ENOMEM;
+  c->na = na;
+  for (size_t j = 0; j < m; j++) {
+    const pg_bo_post *p = c->posts[j];
+    double *V = realloc(c->V[j], cap * p->n * sizeof *V);
+    if (!V) return PG_ENOMEM;
+    c->V[j] = V;
+    double *A = realloc(c->A[j], cap * (p->qmax ? p->qmax : 1) * sizeof *A);
+    if (!A) return PG_ENOMEM;
+    c->A[j] = A;
+  }
+  c->cap = cap;
+  return PG_OK;
+}
+
+pg_status pg_bo_cands_add(pg_bo_cands *c, const double *U, size_t nc) {
+  if (nc == 0) return PG_OK;
+  size_t d = c->d, m = c->m;
+  if (!pg_all_finite(U, nc * d)) return PG_EDOM;
+  pg_status st = cands_grow(c, c->nc + nc);
+  if (st) return st;
+  size_t nmax = 0;
+  for (size_t j = 0; j < m; j++) nmax = c->posts[j]->n > nmax ? c->posts[j]->n : nmax;
+  size_t bn = nc < BLOCK ? nc : BLOCK;
+  double *Kc = malloc(nmax * bn * sizeof *Kc);
+  double *kd = malloc(bn * sizeof *kd);
+  double *mv = malloc(2 * bn * sizeof *mv);
+  double *gq = NULL;
+  st = (Kc && kd && mv) ? PG_OK : PG_ENOMEM;
+  memcpy(c->U + c->nc * d, U, nc * d * sizeof *U);
+  for (size_t j = 0; !st && j < m; j++) {
+    const pg_bo_post *p = c->posts[j];
+    size_t n = p->n;
+    for (size_t c0 = 0; !st && c0 < nc; c0 += BLOCK) {
+      size_t nb = nc - c0 < BLOCK ? nc - c0 : BLOCK;
+      const double *Xb = U + c0 * d;
+      st = predict_block(p, Xb, nb, mv, mv + nb, Kc, kd); /* Kc ends as L^-1 k(X, Xb) */
+      if (st) break;
+      for (size_t i = 0; i < nb; i++) {
+        size_t ci = c->nc + c0 + i;
+        c->mu[ci * m + j] = mv[i];
+        c->var[ci * m + j] = mv[nb + i];
+        c->kd[ci * m + j] = kd[i];
+        c->na[ci * m + j] = 0;
+        double *v = c->V[j] + ci * n;
+        for (size_t r = 0; r < n; r++) v[r] = Kc[r * nb + i];
+      }
+      /* rows of the joint factor with the current conditioning set in one
+       * GEMM (the baseline of qNEHVI / qNParEGO is conditioned on first) */
+      size_t nq = p->nq, Q = p->qmax;
+      if (nq > 0) {
+        double *G = realloc(gq, 2 * nb * nq * sizeof *G);
+        if (!G) {
+          st = PG_ENOMEM;
+          break;
+        }
+        gq = G;
+        double *Kq = G + nb * nq;
+        st = pg_kernel_matrix(p->k, Xb, nb, p->Xq, nq, d, Kq);
+        if (st) break;
+        pg_gemm(nb, nq, n, 1.0, c->V[j] + (c->nc + c0) * n, p->Vt, 1, 0.0, G);
+        double s2 = p->scale * p->scale;
+        for (size_t i = 0; i < nb; i++) {
+          size_t ci = c->nc + c0 + i;
+          double *a = c->A[j] + ci * Q;
+          for (size_t k = 0; k < nq; k++) {
+            double r = s2 * (Kq[i * nq + k] - G[i * nq + k]);
+            for (size_t l = 0; l < k; l++) r -= p->Lq[k * Q + l] * a[l];
+            a[k] = r / p->Lq[k * Q + k];
+          }
+          c->na[ci * m + j] = nq;
+        }
+      }
+    }
+  }
+  free(gq);
+  free(Kc);
+  free(kd);
+  free(mv);
+  if (!st) c->nc += nc;
+  return st;
+}
+
+pg_status pg_bo_cands_moments(const pg_bo_cands *c, size_t i, double *mean, double *var) {
+  if (i >= c->nc) return PG_ERANGE;
+  for (size_t j = 0; j < c->m; j++) {
+    if (mean) mean[j] = c->mu[i * c->m + j];
+    if (var) var[j] = c->var[i * c->m + j];
+  }
+  return PG_OK;
+}
+
+/* joint samples f[S] of candidate i, output j, given the current
+ * conditioning set of that output (the factor row extended lazily) */
+static pg_status cand_samples(pg_bo_cands *c, size_t i, size_t j, const double *z, double *f) {
+  const pg_bo_post *p = c->posts[j];
+  size_t n = p->n, Q = p->qmax, nq = p->nq, S = c->S, d = c->d, m = c->m;
+  double *a = c->A[j] + i * (Q ? Q : 1);
+  const double *x = c->U + i * d, *v = c->V[j] + i * n;
+  double s2 = p->scale * p->scale;
+  size_t k0 = c->na[i * m + j];
+  if (k0 < nq) { /* k(x, q_k) for the new conditioning points, one call */
+    pg_status st = pg_kernel_matrix(p->k, x, 1, p->Xq + k0 * d, nq - k0, d, c->kq);
+    if (st) return st;
+  }
+  for (size_t k = k0; k < nq; k++) {
+    const double *vq = p->Vt + k * n;
+    double dot = 0;
+    for (size_t r = 0; r < n; r++) dot += v[r] * vq[r];
+    double r = s2 * (c->kq[k - k0] - dot);
+    for (size_t l = 0; l < k; l++) r -= p->Lq[k * Q + l] * a[l];
+    a[k] = r / p->Lq[k * Q + k];
+  }
+  c->na[i * m + j] = nq;
+  double aa = 0;
+  for (size_t k = 0; k < nq; k++) aa += a[k] * a[k];
+  double mu = c->mu[i * m + j];
+  double t = cond_sd(c->var[i * m + j] - aa, s2 * c->kd[i * m + j]);
+  /* f = mu + t z + Zq a, as axpys over contiguous columns of Zq (vectorisable) */
+  double *ZT = c->ZT[j];
+  for (size_t k = c->nzt[j]; k < nq; k++)
+    for (size_t s = 0; s < S; s++) ZT[k * S + s] = p->Zq[s * Q + k];
+  if (c->nzt[j] < nq) c->nzt[j] = nq;
+  for (size_t s = 0; s < S; s++) f[s] = mu + t * z[s];
+  for (size_t k = 0; k < nq; k++) {
+    const double *col = ZT + k * S, ak = a[k];
+    for (size_t s = 0; s < S; s++) f[s] += ak * col[s];
+  }
+  return PG_OK;
+}
+
+pg_status pg_bo_cands_samples(pg_bo_cands *c, const size_t *idx, size_t ni,
+                              const double *const *z, double *F) {
+  for (size_t r = 0; r < ni; r++)
+    if (idx[r] >= c->nc) return PG_ERANGE;
+  for (size_t j = 0; j < c->m; j++)
+    for (size_t r = 0; r < ni; r++) {
+      pg_status st = cand_samples(c, idx[r], j, z[j], F + (j * ni + r) * c->S);
+      if (st) return st;
+    }
+  return PG_OK;
+}
+
+struct pg_bo_acq {
+  pg_bo_acq_kind kind;
+  size_t m, S;
+  double ref[PG_BO_ACQ_MAXM];
+  double w[PG_BO_ACQ_MAXM], rho;
+  double *t;      /* NEI thresholds (S) */
+  double *pts;    /* HVI: staircases (m = 2) or point sets, concatenated */
+  size_t *off, *k; /* per sample: offset (in points) and size */
+  double *y;      /* m scratch */
+};
+
+void pg_bo_acq_free(pg_bo_acq *a) {
+  if (!a) return;
+  free(a->t);
+  free(a->pts);
+  free(a->off);
+  free(a->k);
+  free(a->y);
+  free(a);
+}
+
+static pg_bo_acq *acq_alloc(pg_bo_acq_kind kind, size_t m, size_t S) {
+  pg_bo_acq *a = calloc(1, sizeof *a);
+  if (!a) return NULL;
+  a->kind = kind;
+  a->m = m;
+  a->S = S;
+  a->y = malloc(m * sizeof *a->y);
+  if (!a->y) {
+    free(a);
+    return NULL;
+  }
+  return a;
+}
+
+pg_status pg_bo_acq_hvi(pg_bo_acq **out, size_t S, size_t m, const double *const *sets,
+                        const size_t *k, const double *ref) {
+  *out = NULL;
+  if (S == 0 || m < 2 || m > PG_BO_ACQ_MAXM) return PG_EINVAL;
+  for (size_t j = 0; j < m; j++)
+    if (!isfinite(ref[j])) return PG_EDOM;
+  size_t tot = 0;
+  for (size_t s = 0; s < S; s++) {
+    if (!pg_all_finite(sets[s], k[s] * m)) return PG_EDOM;
+    tot += k[s];
+  }
+  pg_bo_acq *a = acq_alloc(PG_BO_ACQ_HVI, m, S);
+  if (!a) return PG_ENOMEM;
+  memcpy(a->ref, ref, m * sizeof *ref);
+  a->pts = malloc((tot * m + 1) * sizeof *a->pts);
+  a->off = malloc(S * sizeof *a->off);
+  a->k = malloc(S * sizeof *a->k);
+  if (!a->pts || !a->off || !a->k) {
+    pg_bo_acq_free(a);
+    return PG_ENOMEM;
+  }
+  size_t o = 0;
+  for (size_t s = 0; s < S; s++) {
+    a->off[s] = o;
+    if (m == 2) {
+      a->k[s] = staircase(sets[s], k[s], ref, a->pts + 2 * o);
+    } else {
+      memcpy(a->pts + o * m, sets[s], k[s] * m * sizeof *a->pts);
+      a->k[s] = k[s];
+    }
+    o += a->k[s];
+  }
+  *out = a;
+  return PG_OK;
+}
+
+pg_status pg_bo_acq_nei(pg_bo_acq **out, size_t S, const double *t) {
+  *out = NULL;
+  if (S == 0) return PG_EINVAL;
+  if (!pg_all_finite(t, S)) return PG_EDOM;
+  pg_bo_acq *a = acq_alloc(PG_BO_ACQ_NEI, 1, S);
+  if (!a) return PG_ENOMEM;
+  a->t = malloc(S * sizeof *a->t);
+  if (!a->t) {
+    pg_bo_acq_free(a);
+    return PG_ENOMEM;
+  }
+  memcpy(a->t, t, S * sizeof *t);
+  *out = a;
+  return PG_OK;
+}
+
+pg_status pg_bo_acq_cheb(pg_bo_acq **out, size_t S, size_t m, const double *w, double rho,
+                         const double *t) {
+  *out = NULL;
+  if (S == 0 || m == 0 || m > PG_BO_ACQ_MAXM) return PG_EINVAL;
+  if (!isfinite(rho) || !pg_all_finite(t, S)) return PG_EDOM;
+  for (size_t j = 0; j < m; j++)
+    if (!isfinite(w[j]) || w[j] < 0) return PG_EDOM;
+  pg_bo_acq *a = acq_alloc(PG_BO_ACQ_CHEB, m, S);
+  if (!a) return PG_ENOMEM;
+  a->t = malloc(S * sizeof *a->t);
+  if (!a->t) {
+    pg_bo_acq_free(a);
+    return PG_ENOMEM;
+  }
+  memcpy(a->t, t, S * sizeof *t);
+  memcpy(a->w, w, m * sizeof *w);
+  a->rho = rho;
+  *out = a;
+  return PG_OK;
+}
+
+size_t pg_bo_acq_outputs(const pg_bo_acq *a) { return a->m; }
+
+/* the acquisition of one candidate from its samples f[j * S + s] */
+static pg_status acq_value(pg_bo_acq *a, const double *f, double *out) {
+  size_t S = a->S, m = a->m;
+  double v = 0;
+  if (a->kind == PG_BO_ACQ_NEI) {
+    for (size_t s = 0; s < S; s++) {
+      double g = a->t[s] - f[s];
+      if (g > 0) v += g;
+    }
+  } else if (a->kind == PG_BO_ACQ_CHEB) {
+    for (size_t s = 0; s < S; s++) {
+      double mx = -INFINITY, sum = 0;
+      for (size_t j = 0; j < m; j++) {
+        double b = a->w[j] * f[j * S + s];
+        mx = b > mx ? b : mx;
+        sum += b;
+      }
+      double g = a->t[s] - (mx + a->rho * sum);
+      if (g > 0) v += g;
+    }
+  } else if (m == 2) {
+    for (size_t s = 0; s < S; s++)
+      v += hvi2(a->pts + 2 * a->off[s], a->k[s], a->ref, f[s], f[S + s]);
+  } else {
+    for (size_t s = 0; s < S; s++) {
+      int in = 1;
+      for (size_t j = 0; j < m; j++) {
+        a->y[j] = f[j * S + s];
+        if (!(a->y[j] < a->ref[j])) in = 0;
+      }
+      if (!in) continue;
+      double h;
+      pg_status st = pg_hv_improvement(a->pts + a->off[s] * m, a->k[s], m, a->ref, a->y, 1, &h);
+      if (st) return st;
+      v += h;
+    }
+  }
+  *out = v / (double)S;
+  return PG_OK;
+}
+
+pg_status pg_bo_cands_score(pg_bo_cands *c, const size_t *idx, size_t ni, const double *const *z,
+                            pg_bo_acq *a, double *out) {
+  if (a->S != c->S || a->m > c->m) return PG_EINVAL;
+  for (size_t r = 0; r < ni; r++)
+    if (idx[r] >= c->nc) return PG_ERANGE;
+  size_t S = c->S;
+  for (size_t r = 0; r < ni; r++) {
+    for (size_t j = 0; j < a->m; j++) {
+      pg_status st = cand_samples(c, idx[r], j, z[j], c->buf + j * S);
+      if (st) return st;
+    }
+    pg_status st = acq_value(a, c->buf, out + r);
+    if (st) return st;
+  }
+  return PG_OK;
 }

@@ -45,6 +45,43 @@ pg_status pg_bo_post_new(pg_bo_post **out, pg_kernel *k, const double *X, size_t
                          size_t qmax);
 void pg_bo_post_free(pg_bo_post *p);
 
+/* Priors on the hyperparameters of a base-kernel GP, one per group
+ * (lengthscales, output variance, noise variance on the standardised
+ * scale). Densities are of the natural parameter v = e^theta, as in GPyTorch
+ * (no Jacobian of the log transform):
+ *   PG_BO_GAMMA(a = shape, b = rate):     log p(v) = (a - 1) log v - b v
+ *   PG_BO_LOGNORMAL(a = loc, b = scale):  log p(v) = -log v - (log v - a)^2 / (2 b^2)
+ * (up to constants). pg_bo_prior_gamma(): BoTorch's SingleTaskGP defaults up
+ * to version 0.11 (the version of the qEHVI / qNEHVI papers): lengthscales
+ * Gamma(3, 6), output variance Gamma(2, 0.15), noise Gamma(1.1, 0.05).
+ * pg_bo_prior_dimscaled(d): BoTorch >= 0.12 (Hvarfner, Hellsten and Nardi,
+ * "Vanilla Bayesian optimization performs great in high dimensions", ICML
+ * 2024): lengthscales LogNormal(sqrt 2 + log(d) / 2, sqrt 3), noise
+ * LogNormal(-4, 1), no prior on the variance (BoTorch fixes it to 1). */
+typedef enum pg_bo_prior_kind { PG_BO_NOPRIOR = 0, PG_BO_GAMMA, PG_BO_LOGNORMAL } pg_bo_prior_kind;
+typedef struct pg_bo_hprior {
+  pg_bo_prior_kind kind;
+  double a, b;
+} pg_bo_hprior;
+typedef struct pg_bo_prior {
+  pg_bo_hprior ls, var, noise;
+} pg_bo_prior;
+pg_bo_prior pg_bo_prior_gamma(void);
+pg_bo_prior pg_bo_prior_dimscaled(size_t d);
+
+/* Maximum a posteriori hyperparameters of an exact GP (gp.h) with base
+ * kernel `kind` (ARD over all d columns) on X (n x d), y (n), standardised
+ * outputs: L-BFGS on -(LML + log prior) over theta = (log l_1..log l_d,
+ * log s2, log noise) from theta (in/out, d + 2 values; the warm start)
+ * and from restarts - 1 random perturbations of it (rng; NULL allowed when
+ * restarts <= 1), at most max_iter iterations each; the best is kept.
+ * prior NULL: maximum likelihood. Bounds: kernel parameters 1e-4..1e4,
+ * noise noise_lo..10. *logpost (may be NULL): LML + log prior at the
+ * result. PG_EINVAL, PG_EDOM, PG_ENOTPD, PG_ENOMEM, PG_ENOCONV. */
+pg_status pg_bo_train(pg_kernel_kind kind, const double *X, size_t n, size_t d, const double *y,
+                      const pg_bo_prior *prior, double noise_lo, int max_iter, int restarts,
+                      pg_rng *rng, double *theta, double *logpost);
+
 /* Latent predictive mean[nc] and variance var[nc] (original scale). */
 pg_status pg_bo_post_predict(const pg_bo_post *p, const double *Xc, size_t nc, double *mean,
                              double *var);
@@ -79,6 +116,58 @@ pg_status pg_bo_hvi(const double *const *F, size_t nc, size_t S, size_t m,
 /* Noisy expected improvement increment for minimisation:
  * out[c] = (1/S) sum_s max(t[s] - F[c * S + s], 0). */
 pg_status pg_bo_nei(const double *F, size_t nc, size_t S, const double *t, double *out);
+
+/* Noisy expected improvement of an augmented Chebyshev scalarisation of m
+ * sampled objectives (BoTorch's qNParEGO objective, minimised): with
+ * g_cs = max_j w_j F[j][c * S + s] + rho sum_j w_j F[j][c * S + s],
+ * out[c] = (1/S) sum_s max(t[s] - g_cs, 0). */
+pg_status pg_bo_nei_cheb(const double *const *F, size_t nc, size_t S, size_t m, const double *w,
+                         double rho, const double *t, double *out);
+
+/* ---- candidate stores and fused acquisition scoring ----
+ * A candidate store holds, for candidates added once per iteration, their
+ * unit rows, per output j the predictive mean and variance and
+ * v = L_j^-1 k_j(X, x) (O(n^2) once), and the row a of the joint factor
+ * with output j's conditioning set, extended lazily when the set grows:
+ * a_k = (s2 (k(x, q_k) - v . v_k) - sum_{l<k} Lq_kl a_l) / Lq_kk, O(n + k)
+ * per new point. Samples of a candidate then cost O(S |Q|), with no kernel
+ * rows recomputed between greedy steps. The posteriors are borrowed (the
+ * caller keeps them alive and must not free them before the store); all
+ * must have the same d and S. */
+typedef struct pg_bo_cands pg_bo_cands;
+pg_status pg_bo_cands_new(pg_bo_cands **out, pg_bo_post *const *posts, size_t m);
+void pg_bo_cands_free(pg_bo_cands *c);
+/* Append nc unit rows U (nc x d); their indices are count..count+nc-1. */
+pg_status pg_bo_cands_add(pg_bo_cands *c, const double *U, size_t nc);
+size_t pg_bo_cands_count(const pg_bo_cands *c);
+/* Predictive mean[m] and variance var[m] of candidate i (either may be NULL). */
+pg_status pg_bo_cands_moments(const pg_bo_cands *c, size_t i, double *mean, double *var);
+/* Joint samples F[(j * ni + r) * S + s] of candidates idx[0..ni) for every
+ * output j, candidate base samples z[j][S] (as pg_bo_post_samples). */
+pg_status pg_bo_cands_samples(pg_bo_cands *c, const size_t *idx, size_t ni,
+                              const double *const *z, double *F);
+
+/* Acquisitions evaluated on the joint samples of one candidate:
+ *   HVI:  (1/S) sum_s HVI(y_s | sets[s]) (ref[m]); the sets are reduced
+ *         once at construction (m = 2: staircases, as pg_bo_hvi);
+ *   NEI:  (1/S) sum_s max(t[s] - f_s, 0) on output 0;
+ *   CHEB: (1/S) sum_s max(t[s] - g_s, 0), g the augmented Chebyshev
+ *         scalarisation of the m outputs (as pg_bo_nei_cheb). */
+#define PG_BO_ACQ_MAXM 16
+typedef enum pg_bo_acq_kind { PG_BO_ACQ_HVI = 0, PG_BO_ACQ_NEI, PG_BO_ACQ_CHEB } pg_bo_acq_kind;
+typedef struct pg_bo_acq pg_bo_acq;
+pg_status pg_bo_acq_hvi(pg_bo_acq **out, size_t S, size_t m, const double *const *sets,
+                        const size_t *k, const double *ref);
+pg_status pg_bo_acq_nei(pg_bo_acq **out, size_t S, const double *t);
+pg_status pg_bo_acq_cheb(pg_bo_acq **out, size_t S, size_t m, const double *w, double rho,
+                         const double *t);
+void pg_bo_acq_free(pg_bo_acq *a);
+size_t pg_bo_acq_outputs(const pg_bo_acq *a);
+/* out[r] = acquisition of candidate idx[r] with base samples z[j][S] of the
+ * candidate slot per output. PG_EINVAL when a has more outputs than c or
+ * another S; PG_ERANGE for an index out of range. */
+pg_status pg_bo_cands_score(pg_bo_cands *c, const size_t *idx, size_t ni, const double *const *z,
+                            pg_bo_acq *a, double *out);
 
 /* S x D standard normal base samples: a scrambled Sobol' sequence (digital
  * shift drawn from rng) in the first min(D, PG_SOBOL_MAXDIM) columns mapped

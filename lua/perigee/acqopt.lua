@@ -22,12 +22,15 @@
 -- Points already evaluated or already in the batch are never proposed.
 --
 -- Models (acqopt.models): one exact GP (Matern-5/2 ARD on the unit-cube
--- encoding, outputs standardised, hyperparameters by maximum marginal
--- likelihood, warm-started from the previous iteration) per output column,
+-- encoding, outputs standardised, hyperparameters by maximum a posteriori
+-- under BoTorch's priors (pg.bo.train), warm-started from the previous
+-- iteration) per output column,
 -- and one pg.bo.posterior per output carrying the fixed quasi-Monte-Carlo
--- base samples of this iteration (sample average approximation). Predictive
--- means and variances are cached per candidate hash, so rescoring a
--- candidate in later greedy steps costs O(n (d + k)) instead of O(n^2).
+-- base samples of this iteration (sample average approximation). A C
+-- candidate store (pg.bo.cands) keeps each candidate's predictive moments,
+-- kernel projection and joint-factor row for the iteration, so rescoring
+-- it in a later greedy step costs O(n + |Q| + S |Q|) per new conditioning
+-- point instead of O(n^2), and acquisitions are evaluated in C.
 local core = require "perigee.core"
 
 local M = {}
@@ -36,17 +39,24 @@ M.defaults = {
   pool = 500,         -- space-filling candidates per iteration
   mutations = 200,    -- mutations of elite points per iteration
   elite = 20,         -- elite points mutated
-  restarts = 3,       -- local searches per batch element
-  steps = 10,         -- moves per local search
+  restarts = 3,       -- local searches for the first batch element
+  restarts_later = false, -- local searches for the later ones (false: restarts)
+  steps = 10,         -- moves (and refinements) per local search
+  delta = 0.1,        -- initial step of real and integer dimensions in the unit encoding
+  min_delta = 0.0125, -- the step is halved when no move improves, down to min_delta
+  ftol = 0,           -- a move must improve the acquisition by more than ftol times its value
   samples = 128,      -- MC samples (Sobol' QMC base samples)
   max_iter = 30,      -- L-BFGS iterations of each GP training (warm-started)
   gp_restarts = 1,    -- random restarts of GP training (1 = warm start only)
-  noise = 1e-4,       -- initial GP noise variance
-  max_lengthscale = 2, -- cap on the ARD lengthscales used by the acquisition (unit cube;
-                       -- false: none). A stand-in for BoTorch's Gamma(3, 6) lengthscale
-                       -- prior (mean 0.5, P(l > 2) < 1e-3): with few points, maximum
-                       -- likelihood declares relevant dimensions irrelevant (l ~ 1e3) and
-                       -- the search then wanders to their corners.
+  noise = 1e-4,       -- initial GP noise variance (standardised outputs)
+  noise_lo = 1e-4,    -- lower bound of the noise variance (BoTorch's MIN_INFERRED_NOISE_LEVEL)
+  prior = true,       -- MAP training under BoTorch's SingleTaskGP priors: lengthscales
+                      -- Gamma(3, 6), output variance Gamma(2, 0.15), noise Gamma(1.1, 0.05)
+                      -- (false: maximum likelihood). With 20-70 points in 11 dimensions,
+                      -- maximum likelihood declares relevant dimensions irrelevant
+                      -- (l = 1e4, the bound) and the acquisitions then chase the
+                      -- posterior variance into the corners of those dimensions.
+  max_lengthscale = false, -- optional cap on the ARD lengthscales the acquisition uses
 }
 
 --- acqopt.options(opts) -> opts with the defaults filled in.
@@ -57,24 +67,39 @@ function M.options(opts)
   return o
 end
 
+-- candidate keys: the space's 64-bit hashes as Lua integers (no string
+-- formatting in the inner loops)
 local function hashes(space, rows)
   if #rows == 0 then return {} end
-  local h = space.c:hash(rows)
-  for i, v in ipairs(h) do h[i] = ("%016x"):format(v) end
-  return h
+  return space.c:hash(rows)
 end
 M.hashes = hashes
+
+-- ctx.seen (keys "%016x" strings, see perigee.optimizers) as a set of
+-- integer keys, rebuilt when it grows
+local function seen_set(ctx)
+  local c = ctx._seen_int
+  local n = 0
+  for _ in pairs(ctx.seen) do n = n + 1 end
+  if c and c.n == n then return c.set end
+  local set = {}
+  for k in pairs(ctx.seen) do set[tonumber(k, 16)] = true end
+  ctx._seen_int = { n = n, set = set }
+  return set
+end
+M.seen_set = seen_set
 
 --- acqopt.pool(ctx, opts, elite_rows) -> rows, hashes: the candidate pool
 -- (native rows, unseen, distinct).
 function M.pool(ctx, opts, elite)
   local rows, hs, have = {}, {}, {}
+  local seen = seen_set(ctx)
   local function push(X)
     local t = type(X) == "userdata" and X:totable() or X
     if #t == 0 then return end
     local h = hashes(ctx.space, t)
     for i, r in ipairs(t) do
-      if not ctx.seen[h[i]] and not have[h[i]] then
+      if not seen[h[i]] and not have[h[i]] then
         have[h[i]] = true
         rows[#rows + 1] = r
         hs[#hs + 1] = h[i]
@@ -90,9 +115,58 @@ function M.pool(ctx, opts, elite)
   return rows, hs
 end
 
-local function neighbours(ctx, row)
-  return ctx.space.c:neighbours({ row }):totable()
+--- acqopt.neighbours(ctx, row, delta) -> list of native rows: the
+-- neighbourhood of the local search. Real and integer dimensions move by
+-- -delta and +delta in the unit encoding (decoded and snapped; an integer
+-- moves at least one step), so that a step is a fraction of the range
+-- whatever the number of levels (one level of a 503-level register size is
+-- 0.2 % of its range); ordinal dimensions move one level down and up, choice
+-- dimensions take every other level.
+function M.neighbours(ctx, row, delta)
+  local sp = ctx.space
+  local dims, d = sp.dims, #row
+  local u = sp.c:encode({ row }):totable()[1]
+  local out, U, which = {}, {}, {}
+  local function with(j, v)
+    local t = table.move(row, 1, d, 1, {})
+    t[j] = v
+    out[#out + 1] = t
+  end
+  for j, dm in ipairs(dims) do
+    local kind = dm.kind
+    if kind == "real" or kind == "int" then
+      for _, sg in ipairs { -1, 1 } do
+        local v = u[j] + sg * delta
+        v = v < 0 and 0 or (v > 1 and 1 or v)
+        if v ~= u[j] then
+          local t = table.move(u, 1, d, 1, {})
+          t[j] = v
+          U[#U + 1] = t
+          which[#which + 1] = j * sg
+        end
+      end
+    elseif kind == "ordinal" then
+      if row[j] >= 1 then with(j, row[j] - 1) end
+      if row[j] + 1 <= dm.levels - 1 then with(j, row[j] + 1) end
+    elseif kind == "choice" then
+      for k = 0, dm.levels - 1 do if k ~= row[j] then with(j, k) end end
+    end
+  end
+  if #U > 0 then
+    local D = sp.c:decode(U):totable()
+    for k, w in ipairs(which) do
+      local j, sg = math.abs(w), w < 0 and -1 or 1
+      local v = D[k][j]
+      if v == row[j] and dims[j].kind == "int" then
+        v = row[j] + sg * (dims[j].step or 1)
+        if v < dims[j].lo or v > dims[j].hi then v = row[j] end
+      end
+      if v ~= row[j] then with(j, v) end
+    end
+  end
+  return out
 end
+local neighbours = M.neighbours
 
 --- acqopt.batch(ctx, q, step, opts, elite [, cand]) -> list of q native rows.
 -- step(j) returns {score = function(rows, hashes) -> values (higher is
@@ -108,13 +182,15 @@ function M.batch(ctx, q, step, opts, elite, cand)
   end
   local index = {}
   for i, h in ipairs(hs) do index[h] = i end
+  local seen = seen_set(ctx)
   local chosen, taken = {}, {}
   for j = 1, q do
     local sc = step(j)
     local vals = sc.score(rows, hs)
     -- the `restarts` best untaken candidates (ties: pool order), by a
     -- partial insertion sort: O(pool x restarts), no full sort
-    local order, k = {}, math.max(1, opts.restarts)
+    local nrs = j == 1 and opts.restarts or (opts.restarts_later or opts.restarts)
+    local order, k = {}, math.max(1, nrs)
     for i = 1, #rows do
       if not taken[hs[i]] then
         local v = vals[i]
@@ -128,14 +204,15 @@ function M.batch(ctx, q, step, opts, elite, cand)
     end
     if #order == 0 then break end
     local best, bestv, besth = rows[order[1]], vals[order[1]], hs[order[1]]
-    for r = 1, math.min(opts.restarts, #order) do
+    for r = 1, math.min(nrs, #order) do
       local cur, curv, curh = rows[order[r]], vals[order[r]], hs[order[r]]
+      local delta = opts.delta
       for _ = 1, opts.steps do
-        local nb = neighbours(ctx, cur)
+        local nb = neighbours(ctx, cur, delta)
         local nh = hashes(ctx.space, nb)
         local keep, kh = {}, {}
         for i, row in ipairs(nb) do
-          if not ctx.seen[nh[i]] and not taken[nh[i]] then
+          if not seen[nh[i]] and not taken[nh[i]] then
             keep[#keep + 1] = row
             kh[#kh + 1] = nh[i]
           end
@@ -144,9 +221,15 @@ function M.batch(ctx, q, step, opts, elite, cand)
         local nv = sc.score(keep, kh)
         local bi, bv = nil, curv
         for i = 1, #keep do if nv[i] > bv then bi, bv = i, nv[i] end end
-        if not bi then break end
+        if not bi or bv - curv <= opts.ftol * math.abs(curv) then
+          -- no (worthwhile) move at this scale: refine it (pattern search) or stop
+          if delta / 2 < opts.min_delta then break end
+          delta = delta / 2
+          goto continue
+        end
         cur, curv, curh = keep[bi], bv, kh[bi]
         if curv > bestv then best, bestv, besth = cur, curv, curh end
+        ::continue::
       end
       if not index[curh] then -- the local optimum joins the pool
         rows[#rows + 1] = cur
@@ -200,23 +283,37 @@ function M.to_unit(v, lo, hi)
   return t
 end
 
---- acqopt.fit(ctx, key, U, y, opts [, notrain]) -> gp: an exact GP kept in
--- ctx.state under `key` (warm start across iterations), refitted on (U, y)
--- and, unless notrain, its hyperparameters trained.
+--- acqopt.fit(ctx, key, U, y, opts [, notrain]) -> theta: the GP
+-- hyperparameters (log lengthscales, log variance, log noise) kept in
+-- ctx.state under `key` (warm start across iterations) and, unless notrain,
+-- trained on (U, y): maximum a posteriori under BoTorch's SingleTaskGP
+-- priors (opts.prior, default) or maximum likelihood (prior = false).
 function M.fit(ctx, key, U, y, opts, notrain)
   local t0 = os.clock()
-  ctx.state.gps = ctx.state.gps or {}
-  local g = ctx.state.gps[key]
-  if not g then
-    g = core.gp.exact { kernel = "matern52", noise = opts.noise, train = 0, max_iter = opts.max_iter,
-                        seed = math.floor(ctx.rng:uniform() * 2 ^ 31) }
-    ctx.state.gps[key] = g
+  ctx.state.theta = ctx.state.theta or {}
+  local th = ctx.state.theta[key]
+  if not th then
+    -- start at the priors' modes (BoTorch's initialisation), or at 1, 1
+    local d = select(2, U:shape())
+    local ls, var = 0, 0
+    if opts.prior == "dimscaled" then
+      ls = math.sqrt(2) + 0.5 * math.log(d) - 3
+    elseif opts.prior then
+      ls, var = math.log(1 / 3), math.log(1 / 0.15)
+    end
+    th = {}
+    for i = 1, d do th[i] = ls end
+    th[d + 1] = var
+    th[d + 2] = math.log(opts.noise)
   end
-  g:fit(U, y)
-  if not notrain then g:train { restarts = opts.gp_restarts, rng = ctx.rng } end
+  if not notrain then
+    th = core.bo.train(U, y, th, { prior = opts.prior, restarts = opts.gp_restarts, max_iter = opts.max_iter,
+                                   noise_lo = opts.noise_lo, rng = ctx.rng })
+    ctx.state.theta[key] = th
+  end
   -- optional instrumentation (bench/bo_baselines.lua): CPU seconds fitting
   if ctx.timing then ctx.timing.fit = (ctx.timing.fit or 0) + os.clock() - t0 end
-  return g
+  return th
 end
 
 local Model = {}
@@ -229,18 +326,19 @@ Model.__index = Model
 -- their hyperparameters (refit only); nbase is the number of baseline slots
 -- (filled first, their base samples use the later Sobol' dimensions).
 function M.models(ctx, U, cols, opts, nslots, key_prefix, notrain, nbase)
-  local self = setmetatable({ ctx = ctx, m = #cols, posts = {}, gps = {}, cache = {},
+  local self = setmetatable({ ctx = ctx, m = #cols, posts = {}, gps = {}, index = {},
                               S = opts.samples, nslots = nslots, zc = {} }, Model)
   for j, y in ipairs(cols) do
-    local g = M.fit(ctx, (key_prefix or "y") .. j, U, y, opts, notrain)
-    self.gps[j] = g
-    local p = g:params()
+    local p = M.fit(ctx, (key_prefix or "y") .. j, U, y, opts, notrain)
+    self.gps[j] = p
+    p = table.move(p, 1, #p, 1, {})
     if opts.max_lengthscale then -- optional cap (the ARD lengthscales come first)
       local d = select(2, U:shape())
       for i = 1, d do p[i] = math.min(p[i], math.log(opts.max_lengthscale)) end
     end
     self.posts[j] = core.bo.posterior(U, y, p, { samples = opts.samples, qmax = nslots })
   end
+  self.cands = core.bo.cands(self.posts)
   -- base samples: one column per (output, slot), fixed for the iteration. The
   -- batch slots (after the nbase baseline slots) take the first Sobol'
   -- dimensions, interleaved over outputs, so that the candidates' joint
@@ -259,52 +357,57 @@ function M.models(ctx, U, cols, opts, nslots, key_prefix, notrain, nbase)
   return self
 end
 
---- model:prep(rows, hashes) -> unit rows, mean[j][i], var[j][i] (cached).
-function Model:prep(rows, hs)
-  local miss, mh = {}, {}
+--- model:indices(rows, hashes) -> indices into the C candidate store
+-- (pg.bo.cands): a candidate's predictive moments and kernel projections
+-- are computed once per iteration, at its first appearance.
+function Model:indices(rows, hs)
+  local index, miss, mh = self.index, {}, {}
   for i, h in ipairs(hs) do
-    if not self.cache[h] and not mh[h] then
+    if not index[h] and not mh[h] then
       miss[#miss + 1] = rows[i]
       mh[h] = #miss
     end
   end
   if #miss > 0 then
-    local Um = self.ctx.space.c:encode(miss)
-    local ut = Um:totable()
-    local mus, vars = {}, {}
-    for j = 1, self.m do mus[j], vars[j] = self.posts[j]:predict(Um) end
-    for h, k in pairs(mh) do
-      local e = { u = ut[k], mu = {}, var = {} }
-      for j = 1, self.m do e.mu[j], e.var[j] = mus[j][k], vars[j][k] end
-      self.cache[h] = e
-    end
+    local first = self.cands:add(self.ctx.space.c:encode(miss))
+    for h, k in pairs(mh) do index[h] = first + k - 1 end
   end
-  local U, mu, var = {}, {}, {}
-  for j = 1, self.m do mu[j], var[j] = {}, {} end
-  for i, h in ipairs(hs) do
-    local e = self.cache[h]
-    U[i] = e.u
-    for j = 1, self.m do mu[j][i], var[j][i] = e.mu[j], e.var[j] end
-  end
-  return U, mu, var
+  local idx = {}
+  for i, h in ipairs(hs) do idx[i] = index[h] end
+  return idx
+end
+
+-- base samples of the next free slot, per output
+function Model:zs()
+  local t = {}
+  for j = 1, self.m do t[j] = self.zc[j][self.slot + 1] end
+  return t
+end
+
+--- model:prep(rows, hashes) -> nil, mean[j][i], var[j][i].
+function Model:prep(rows, hs)
+  local mu, var = self.cands:moments(self:indices(rows, hs))
+  return nil, mu, var
 end
 
 --- model:samples(rows, hashes) -> list of nc x S matrices (one per output):
 -- joint draws given the conditioning points, in the next free slot.
 function Model:samples(rows, hs)
-  local U, mu, var = self:prep(rows, hs)
-  local F = {}
-  for j = 1, self.m do
-    F[j] = self.posts[j]:samples(U, mu[j], var[j], self.zc[j][self.slot + 1])
-  end
-  return F
+  return self.cands:samples(self:indices(rows, hs), self:zs())
 end
 
---- model:add(row, hash): condition every output on the point (next slot).
-function Model:add(row, h)
-  local U = self:prep({ row }, { h })
+--- model:score(rows, hashes, acq) -> acquisition values (pg.bo.acq_*
+-- object) of the candidates' joint draws in the next free slot, in C.
+function Model:score(rows, hs, acq)
+  return self.cands:score(self:indices(rows, hs), acq, self:zs())
+end
+
+--- model:add(row, hash [, u]): condition every output on the point (next
+-- slot); u is its unit row when known.
+function Model:add(row, h, u)
+  u = u or self.ctx.space.c:encode({ row })
   self.slot = self.slot + 1
-  for j = 1, self.m do self.posts[j]:add(U[1], self.zc[j][self.slot]) end
+  for j = 1, self.m do self.posts[j]:add(u, self.zc[j][self.slot]) end
 end
 
 --- model:qsamples() -> list (per output) of S x nq matrices.

@@ -1,7 +1,8 @@
 /* test_bo.c -- engine/bo.c: inverse normal CDF against erfc, posterior
  * predictions against the exact GP of gp.c, conditional samples against the
  * posterior covariance (exact algebra with unit base vectors), hypervolume
- * improvement of samples against pg_hv_improvement, argument errors. */
+ * improvement of samples against pg_hv_improvement, MAP / ML training of
+ * the hyperparameters against gp.c, argument errors. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -147,11 +148,71 @@ static void test_hvi(void **state) {
   assert_true(o2[0] == 0.25 && o2[1] == 0.5);
 }
 
+/* pg_bo_train without a prior maximises the LML like pg_gp_train from the
+ * same start (the GP module as oracle); with the Gamma prior the result is
+ * stationary for LML + log prior (central differences of pg_gp_lml_grad's
+ * LML plus the prior written out here). */
+static void test_train(void **state) {
+  (void)state;
+  enum { n = 16, d = 2 };
+  double X[n * d], y[n];
+  pg_rng r;
+  pg_rng_seed(&r, 9);
+  for (int i = 0; i < n; i++) {
+    X[i * d] = pg_rng_uniform(&r);
+    X[i * d + 1] = pg_rng_uniform(&r);
+    y[i] = sin(4 * X[i * d]) + 0.5 * X[i * d + 1];
+  }
+  double th[4] = {0, 0, 0, log(1e-2)}, lp;
+  assert_int_equal(pg_bo_train(PG_KERNEL_MATERN52, X, n, d, y, NULL, 1e-8, 200, 1, NULL, th, &lp),
+                   PG_OK);
+  pg_kernel *k;
+  assert_int_equal(pg_kernel_new(&k, PG_KERNEL_MATERN52, NULL, d), PG_OK);
+  pg_gp_opts o = pg_gp_defaults();
+  o.noise = 1e-2;
+  pg_gp *g;
+  assert_int_equal(pg_gp_new(&g, k, &o), PG_OK);
+  assert_int_equal(pg_gp_fit(g, X, n, d, y), PG_OK);
+  assert_int_equal(pg_gp_train(g, NULL, 1), PG_OK);
+  assert_true(fabs(pg_gp_loglik(g) - lp) < 1e-4 * (1 + fabs(lp)));
+  /* MAP under the Gamma priors: a stationary point */
+  pg_bo_prior pr = pg_bo_prior_gamma();
+  double tm[4] = {0, 0, 0, log(1e-2)};
+  assert_int_equal(pg_bo_train(PG_KERNEL_MATERN52, X, n, d, y, &pr, 1e-4, 300, 1, NULL, tm, &lp),
+                   PG_OK);
+  double ab[4][2] = {{3, 6}, {3, 6}, {2, 0.15}, {1.1, 0.05}};
+  for (int i = 0; i < 4; i++) {
+    double f[2];
+    for (int sgn = 0; sgn < 2; sgn++) {
+      double t[4] = {tm[0], tm[1], tm[2], tm[3]}, l;
+      t[i] += sgn ? 1e-4 : -1e-4;
+      assert_int_equal(pg_gp_lml_grad(g, t, &l, NULL), PG_OK);
+      for (int j = 0; j < 4; j++) l += (ab[j][0] - 1) * t[j] - ab[j][1] * exp(t[j]);
+      f[sgn] = l;
+    }
+    if (tm[i] > log(1e-4) + 1e-3) { /* interior (the noise may sit on its bound) */
+      assert_true(fabs(f[1] - f[0]) / 2e-4 < 1e-2);
+      assert_true(f[0] <= lp + 1e-7 && f[1] <= lp + 1e-7);
+    } else {
+      assert_true(f[1] <= lp + 1e-7);
+    }
+  }
+  pg_gp_free(g);
+  assert_int_equal(pg_bo_train(PG_KERNEL_SUM, X, n, d, y, NULL, 1e-8, 10, 1, NULL, th, NULL),
+                   PG_EINVAL);
+  assert_int_equal(pg_bo_train(PG_KERNEL_SE, X, n, d, y, NULL, 1e-8, 10, 3, NULL, th, NULL),
+                   PG_EINVAL); /* restarts without rng */
+  th[0] = NAN;
+  assert_int_equal(pg_bo_train(PG_KERNEL_SE, X, n, d, y, NULL, 1e-8, 10, 1, NULL, th, NULL),
+                   PG_EDOM);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_norminv),
       cmocka_unit_test(test_posterior),
       cmocka_unit_test(test_hvi),
+      cmocka_unit_test(test_train),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -252,6 +252,195 @@ describe("perigee.bo hypervolume improvement", function()
   end)
 end)
 
+describe("perigee.bo candidate store", function()
+  it("samples and scores like the posterior's own samples, also after conditioning", function()
+    local S = 64
+    local _, P1, r = toy(51, 20, S, 3, function(x) return math.sin(3 * x[1]) + x[2] end)
+    local _, P2 = toy(52, 20, S, 3, function(x) return math.cos(2 * x[2]) - x[1] end)
+    local C = pg.bo.cands({ P1, P2 })
+    local Z = pg.bo.normal_qmc(S, 6, r)
+    local xs = {}
+    for i = 1, 9 do xs[i] = { r:uniform(), r:uniform() } end
+    local first, count = C:add(xs)
+    assert.equal(1, first)
+    assert.equal(9, count)
+    assert.equal(9, C:count())
+    local idx = { 3, 1, 9, 4 }
+    local sub = {}
+    for k, i in ipairs(idx) do sub[k] = xs[i] end
+    local front = { { -0.5, 0.2 }, { 0.3, -0.4 }, { 0.8, -1.0 } }
+    local ref = { 2, 2 }
+    for round = 0, 2 do
+      if round > 0 then -- condition both outputs on one more point
+        P1:add(xs[round + 5], col(Z, 2 * round - 1))
+        P2:add(xs[round + 5], col(Z, 2 * round))
+      end
+      local z1, z2 = col(Z, 5), col(Z, 6)
+      local m1, v1 = P1:predict(sub)
+      local m2, v2 = P2:predict(sub)
+      local F1, F2 = P1:samples(sub, m1, v1, z1), P2:samples(sub, m2, v2, z2)
+      local G = C:samples(idx, { z1, z2 })
+      for k = 1, #idx do
+        for s = 1, S do
+          -- the store takes cov(x, q) as v_x . v_q with v = L^-1 k(X, .), the
+          -- posterior as k(X, x) . K^-1 k(X, q): equal up to rounding
+          assert.near(F1:get(k, s), G[1]:get(k, s), 1e-7)
+          assert.near(F2:get(k, s), G[2]:get(k, s), 1e-7)
+        end
+      end
+      local mu, var = C:moments(idx)
+      for k = 1, #idx do
+        assert.near(m1[k], mu[1][k], 1e-12)
+        assert.near(v2[k], var[2][k], 1e-12)
+      end
+      -- fused acquisitions against the separate ones
+      local sets = {}
+      for s = 1, S do sets[s] = front end
+      local want = pg.bo.hvi({ F1, F2 }, sets, ref)
+      local got = C:score(idx, pg.bo.acq_hvi(sets, ref), { z1, z2 })
+      local t = {}
+      for s = 1, S do t[s] = 0.1 * s / S end
+      local wn = pg.bo.nei(F1, t)
+      local gn = C:score(idx, pg.bo.acq_nei(t), { z1, z2 })
+      local wc = pg.bo.nei_cheb({ F1, F2 }, { 0.4, 0.6 }, 0.05, t)
+      local gc = C:score(idx, pg.bo.acq_cheb({ 0.4, 0.6 }, 0.05, t), { z1, z2 })
+      -- sets = front plus the samples of the conditioning points, built in C
+      local q1, q2 = P1:qsamples(), P2:qsamples()
+      local qsets = {}
+      for s = 1, S do
+        local set = { front[1], front[2], front[3] }
+        for i = 1, round do set[#set + 1] = { q1:get(s, i), q2:get(s, i) } end
+        qsets[s] = set
+      end
+      local wq = C:score(idx, pg.bo.acq_hvi(qsets, ref), { z1, z2 })
+      local gq = C:score(idx, pg.bo.acq_hvi_q({ P1, P2 }, 1, front, ref), { z1, z2 })
+      local gq2 = C:score(idx, pg.bo.acq_hvi_q({ P1, P2 }, 1, sets, ref, true), { z1, z2 })
+      for k = 1, #idx do
+        assert.equal(wq[k], gq[k])
+        assert.equal(wq[k], gq2[k])
+        assert.near(want[k], got[k], 1e-7)
+        assert.near(wn[k], gn[k], 1e-7)
+        assert.near(wc[k], gc[k], 1e-7)
+      end
+    end
+  end)
+
+  it("rejects bad arguments and dead posteriors", function()
+    local _, P = toy(53, 8, 4, 1, function(x) return x[1] end)
+    local C = pg.bo.cands({ P })
+    assert.has_error(function() C:add({ { 0.1, 0.2, 0.3 } }) end)
+    C:add({ { 0.1, 0.2 } })
+    local acq = pg.bo.acq_nei({ 0, 0, 0, 0 })
+    assert.has_error(function() C:score({ 2 }, acq, { { 0, 0, 0, 0 } }) end)
+    assert.has_error(function() C:score({ 1 }, acq, { { 0, 0, 0 } }) end)
+    assert.has_error(function() C:score({ 1 }, pg.bo.acq_nei({ 0, 0 }), { { 0, 0, 0, 0 } }) end)
+    assert.has_error(function() C:score({ 1 }, pg.bo.acq_hvi({ {}, {}, {}, {} }, { 1, 1 }), { { 0, 0, 0, 0 } }) end)
+    assert.has_error(function() pg.bo.cands({}) end)
+    assert.has_error(function() pg.bo.acq_cheb({ -1, 1 }, 0.05, { 0 }) end)
+    assert.equal(1, #C:score({ 1 }, acq, { { 0, 0, 0, 0 } }))
+    getmetatable(P).__close(P)
+    assert.has_error(function() C:score({ 1 }, acq, { { 0, 0, 0, 0 } }) end)
+  end)
+end)
+
+describe("perigee.bo hyperparameter training", function()
+  -- log densities of the priors of engine/bo.h, written out independently
+  local function gamma_lp(a, b, t) return (a - 1) * t - b * math.exp(t) end
+  local function lognormal_lp(mu, sd, t) return -t - 0.5 * ((t - mu) / sd) ^ 2 end
+  local function data(seed, n, f)
+    local r = pg.rng(seed)
+    local X, y = {}, {}
+    for i = 1, n do
+      X[i] = { r:uniform(), r:uniform() }
+      y[i] = f(X[i])
+    end
+    return X, y
+  end
+  -- LML of the GP module at theta (the oracle)
+  local function lml(X, y, th)
+    local g = pg.gp.exact { kernel = "matern52", train = 0 }
+    g:fit(X, y)
+    g:set_params(th)
+    return g:loglik()
+  end
+
+  it("maximises LML + log prior (the GP module's LML as oracle), for both priors and none", function()
+    local X, y = data(41, 18, function(x) return math.sin(5 * x[1]) + 0.3 * x[2] end)
+    local priors = {
+      gamma = function(th)
+        return gamma_lp(3, 6, th[1]) + gamma_lp(3, 6, th[2]) + gamma_lp(2, 0.15, th[3]) + gamma_lp(1.1, 0.05, th[4])
+      end,
+      dimscaled = function(th)
+        local mu = math.sqrt(2) + 0.5 * math.log(2)
+        return lognormal_lp(mu, math.sqrt(3), th[1]) + lognormal_lp(mu, math.sqrt(3), th[2])
+          + lognormal_lp(-4, 1, th[4])
+      end,
+      none = function() return 0 end,
+    }
+    for name, lp in pairs(priors) do
+      local th, post = pg.bo.train(X, y, { 0, 0, 0, math.log(1e-2) },
+                                   { prior = name ~= "none" and name or false, max_iter = 300 })
+      local obj = function(t) return lml(X, y, t) + lp(t) end
+      assert.near(obj(th), post, 1e-6 * math.max(1, math.abs(post)))
+      -- a local maximum: no coordinate step improves it (away from the bounds)
+      for i = 1, 4 do
+        for _, h in ipairs { -1e-3, 1e-3 } do
+          local t = { th[1], th[2], th[3], th[4] }
+          t[i] = t[i] + h
+          if t[i] > math.log(1e-4) + 1e-3 and t[i] < math.log(1e4) - 1e-3 and (i < 4 or t[i] < math.log(10)) then
+            assert.is_true(obj(t) <= post + 1e-6, ("%s: step %g on parameter %d improves %g -> %g"):format(name, h, i,
+                                                                                                          post, obj(t)))
+          end
+        end
+      end
+    end
+  end)
+
+  it("the Gamma prior keeps a weak dimension's lengthscale moderate where maximum likelihood drops it", function()
+    -- y depends on x1 only: maximum likelihood sends l2 towards its bound 1e4;
+    -- under Gamma(3, 6) a lengthscale of 100 costs 2 log 100 - 600 nats
+    local X, y = data(43, 20, function(x) return math.sin(6 * x[1]) end)
+    local ml = pg.bo.train(X, y, { 0, 0, 0, math.log(1e-2) }, { prior = false, max_iter = 300 })
+    local map = pg.bo.train(X, y, { 0, 0, 0, math.log(1e-2) }, { prior = "gamma", max_iter = 300 })
+    assert.is_true(ml[2] > math.log(100), "ML l2 = " .. math.exp(ml[2]))
+    assert.is_true(map[2] < math.log(5), "MAP l2 = " .. math.exp(map[2]))
+  end)
+
+  it("rejects bad arguments", function()
+    local X, y = data(1, 5, function(x) return x[1] end)
+    assert.has_error(function() pg.bo.train(X, y, { 0, 0, 0 }) end)
+    assert.has_error(function() pg.bo.train(X, { 1, 2 }, { 0, 0, 0, -4 }) end)
+    assert.has_error(function() pg.bo.train(X, y, { 0, 0, 0, -4 }, { prior = "weird" }) end)
+    assert.has_error(function() pg.bo.train(X, y, { 0, 0, 0, -4 }, { restarts = 3 }) end) -- needs an rng
+    assert.has_error(function() pg.bo.train(X, y, { 0, 0, 0 / 0, -4 }) end)
+    assert.equal(4, #pg.bo.train(X, y, { 0, 0, 0, -4 }, { restarts = 2, rng = pg.rng(1) }))
+  end)
+end)
+
+describe("perigee.bo Chebyshev noisy improvement", function()
+  it("equals the noisy improvement of the scalarised samples (brute force)", function()
+    local r = pg.rng(5)
+    local nc, S = 7, 9
+    local v1, v2, G = {}, {}, {}
+    local w, rho = { 0.3, 0.7 }, 0.05
+    for c = 1, nc do
+      v1[c], v2[c], G[c] = {}, {}, {}
+      for s = 1, S do
+        v1[c][s], v2[c][s] = r:uniform(), r:uniform()
+        local a, b = w[1] * v1[c][s], w[2] * v2[c][s]
+        G[c][s] = math.max(a, b) + rho * (a + b)
+      end
+    end
+    local t = {}
+    for s = 1, S do t[s] = 0.2 + 0.3 * r:uniform() end
+    local got = pg.bo.nei_cheb({ pg.matrix(v1), pg.matrix(v2) }, w, rho, t)
+    local want = pg.bo.nei(pg.matrix(G), t)
+    for c = 1, nc do assert.near(want[c], got[c], 1e-15) end
+    assert.has_error(function() pg.bo.nei_cheb({ pg.matrix(v1) }, w, rho, t) end)
+    assert.has_error(function() pg.bo.nei_cheb({ pg.matrix(v1), pg.matrix(v2) }, { -1, 2 }, rho, t) end)
+  end)
+end)
+
 describe("perigee.acqopt", function()
   it("normalises objectives and maps the reference point into the same units", function()
     local Yn, lo, hi = A.normalise { { 1, 10 }, { 3, 30 }, { 2, 50 } }
@@ -281,6 +470,36 @@ describe("perigee.acqopt", function()
     end
     -- hand value: w = (0.25, 0.75), y = (0.4, 0.2): max(0.1, 0.15) + 0.05 * 0.25
     assert.near(0.15 + 0.05 * 0.25, pg.acq.chebyshev({ { 0.4, 0.2 } }, { 0.25, 0.75 }, 0.05)[1], 1e-15)
+  end)
+
+  it("builds the pattern-search neighbourhood (unit steps for reals and integers)", function()
+    local sp = pg.space { pg.real("r", 0, 10), pg.int("i", 10, 512), pg.int("s", 1, 4), pg.ordinal("o", { 8, 16, 32 }),
+                          pg.choice("c", { "a", "b", "c" }) }
+    local ctx = { space = sp }
+    local row = { 5, 100, 2, 0, 1 }
+    local nb = A.neighbours(ctx, row, 0.1)
+    local by = {}
+    for _, r in ipairs(nb) do
+      local diff = {}
+      for j = 1, 5 do if r[j] ~= row[j] then diff[#diff + 1] = j end end
+      assert.equal(1, #diff) -- one dimension at a time
+      local j = diff[1]
+      by[j] = by[j] or {}
+      table.insert(by[j], r[j])
+    end
+    for _, t in pairs(by) do table.sort(t) end
+    assert.near(4, by[1][1], 1e-12) -- real: +-0.1 of the range
+    assert.near(6, by[1][2], 1e-12)
+    -- int 10..512 (503 levels): +-0.1 of the range is about 50 levels, not 1
+    assert.is_true(math.abs(by[2][1] - 50) <= 1 and math.abs(by[2][2] - 150) <= 1, by[2][1] .. " " .. by[2][2])
+    assert.same({ 1, 3 }, by[3]) -- int 1..4: 0.1 of the range is less than a step: one step
+    assert.same({ 1 }, by[4])   -- ordinal at level 0: up only
+    assert.same({ 0, 2 }, by[5]) -- choice: every other level
+    -- at the bounds the moves that leave the range are dropped
+    local edge = A.neighbours(ctx, { 0, 10, 1, 2, 0 }, 0.05)
+    for _, r in ipairs(edge) do
+      assert.is_true(r[1] >= 0 and r[2] >= 10 and r[3] >= 1 and r[4] <= 2)
+    end
   end)
 
   it("maximises over a discrete space with pool and local search", function()

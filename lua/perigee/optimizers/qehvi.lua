@@ -28,12 +28,12 @@ return function(opts)
       local fidx = core.pareto.filter(Yn)
       local front = {}
       for i, k in ipairs(fidx) do front[i] = Yn[k] end
+      front = #front > 0 and core.matrix(front) or front
       local elite = A.elite(rows, Yn, opts.elite)
-      local sets
       local function step()
-        sets = A.sets(model, front, opts.samples, 1)
+        local acq = core.bo.acq_hvi_q(model.posts, 1, front, ref)
         return {
-          score = function(r, h) return core.bo.hvi(model:samples(r, h), sets, ref) end,
+          score = function(r, h) return model:score(r, h, acq) end,
           add = function(r, h) model:add(r, h) end,
         }
       end

@@ -28,22 +28,10 @@ return function(opts)
       local nb = math.min(nbase, #order)
       local model = A.models(ctx, U, A.columns(Yn), opts, nb + q, "y", false, nb)
       local Ut = type(U) == "userdata" and U:totable() or U
-      local bh = {}
-      for k = 1, nb do
-        local i = order[k]
-        bh[k] = "base" .. i
-        model.cache[bh[k]] = nil
-      end
       -- condition on the baseline (slots 1..nb)
       for k = 1, nb do
         local i = order[k]
-        local mus, vars = {}, {}
-        for j = 1, model.m do
-          local mu, var = model.posts[j]:predict({ Ut[i] })
-          mus[j], vars[j] = mu[1], var[1]
-        end
-        model.cache[bh[k]] = { u = Ut[i], mu = mus, var = vars }
-        model:add(rows[i], bh[k])
+        model:add(rows[i], "base" .. i, Ut[i])
       end
       -- per-sample Pareto fronts of the sampled baseline (cached)
       local Fq = model:qsamples()
@@ -59,13 +47,12 @@ return function(opts)
         end
         local f = {}
         for _, k in ipairs(core.pareto.filter(pts)) do f[#f + 1] = pts[k] end
-        fronts[s] = f
+        fronts[s] = #f > 0 and core.matrix(f) or f
       end
-      local sets
       local function step()
-        sets = A.sets(model, fronts, opts.samples, nb + 1, true)
+        local acq = core.bo.acq_hvi_q(model.posts, nb + 1, fronts, ref, true)
         return {
-          score = function(r, h) return core.bo.hvi(model:samples(r, h), sets, ref) end,
+          score = function(r, h) return model:score(r, h, acq) end,
           add = function(r, h) model:add(r, h) end,
         }
       end
