@@ -69,26 +69,8 @@ local seeds = {}
 for s = 1, cfg.seeds do seeds[s] = s end
 local out = cfg.out
 
--- ---- instrumented optimizers: time spent proposing, Coflex's split ----
-local states = {} -- optimizer name -> seed -> ctx.state
-local function instrument(opt)
-  local init, propose = opt.init, opt.propose
-  opt.init = function(ctx)
-    init(ctx)
-    states[opt.name] = states[opt.name] or {}
-    states[opt.name][ctx.seed] = ctx.state
-    ctx.state._propose = 0
-  end
-  opt.propose = function(ctx, q)
-    local t0 = pg.wtime()
-    local r = propose(ctx, q)
-    ctx.state._propose = ctx.state._propose + (pg.wtime() - t0)
-    return r
-  end
-  return opt
-end
 local opts = {}
-for name in tostring(cfg.optimizers):gmatch("[^,]+") do opts[#opts + 1] = instrument(pg.optimizers.get(name)) end
+for name in tostring(cfg.optimizers):gmatch("[^,]+") do opts[#opts + 1] = pg.optimizers.get(name) end
 
 print(("Coflex comparison on %s: %s; %d optimizers x %d seeds x (%d + %d x %d) evaluations"):format(
   bench.name, bench.description, #opts, #seeds, cfg.n_init, cfg.iters, cfg.bs))
@@ -139,9 +121,13 @@ for _, s in ipairs(res.runs) do
   local teval = 0
   for _, t in ipairs(tim) do teval = teval + (tonumber(t.seconds) or 0) end
   local wt = R.read_records(s.dir .. "/walltime.csv") or {}
+  -- where the run's time went (the runner's phases.csv; written by whichever
+  -- process ran it, so right under parallel runs too)
+  local ph = {}
+  for _, r in ipairs(R.read_records(s.dir .. "/phases.csv") or {}) do ph[r.phase] = tonumber(r.seconds) end
   runs[#runs + 1] = { optimizer = s.optimizer, seed = s.seed, dir = s.dir, rows = rows,
-                      metrics = R.read_records(s.dir .. "/metrics.csv"), teval = teval,
-                      total = wt[#wt] and tonumber(wt[#wt].elapsed_seconds) or 0 }
+                      metrics = R.read_records(s.dir .. "/metrics.csv"), teval = ph.evaluate or teval,
+                      total = ph.total or (wt[#wt] and tonumber(wt[#wt].elapsed_seconds)) or 0, phases = ph }
 end
 local allz = {}
 for _, r in ipairs(runs) do for _, row in ipairs(r.rows) do allz[#allz + 1] = row.z end end
@@ -298,15 +284,13 @@ do
   for _, name in ipairs(order) do
     local T = { total = 0, fit = 0, cand = 0, select = 0, prop = 0, eval = 0 }
     for _, r in ipairs(groups[name]) do
+      local ph = r.phases
       T.total = T.total + r.total
       T.eval = T.eval + r.teval
-      local st = states[name] and states[name][r.seed] or {}
-      T.prop = T.prop + (st._propose or 0)
-      if st.timing then
-        T.fit = T.fit + st.timing.fit
-        T.cand = T.cand + st.timing.pool + st.timing.predict
-        T.select = T.select + st.timing.select
-      end
+      T.prop = T.prop + (ph.propose or 0) + (ph.init or 0) + (ph.observe or 0)
+      T.fit = T.fit + (ph["propose.fit"] or 0)
+      T.cand = T.cand + (ph["propose.pool"] or 0) + (ph["propose.predict"] or 0)
+      T.select = T.select + (ph["propose.select"] or 0)
     end
     T.pother = T.prop - T.fit - T.cand - T.select
     T.other = T.total - T.prop - T.eval
