@@ -141,9 +141,19 @@ for _, s in ipairs(ref_runs) do
   end
 end
 local fidx = pg.pareto.filter(allz)
-local reffront = {}
-for i, k in ipairs(fidx) do reffront[i] = allz[k] end
-table.sort(reffront, function(a, b) return a[1] < b[1] end)
+-- the reference front is a SET of points: the non-dominated filter keeps
+-- exact duplicates (several runs finding the same objective vector, e.g. a
+-- degenerate cell at 90 % error on the same best hardware), and a duplicate
+-- would weigh its point twice in the IGD mean
+local reffront, seenz = {}, {}
+for _, k in ipairs(fidx) do
+  local z = allz[k]
+  local kz = {}
+  for j = 1, #z do kz[j] = ("%a"):format(z[j]) end
+  local key = table.concat(kz, ",")
+  if not seenz[key] then seenz[key] = true; reffront[#reffront + 1] = z end
+end
+table.sort(reffront, function(a, b) return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2]) end)
 local m = #objs
 local lo, span = {}, {}
 for j = 1, m do
