@@ -750,7 +750,15 @@ function Experiment:_parallel(list, fp, progress, jobs, index)
     os.execute("rm -rf " .. q(dir))
     error(err, 0)
   end
-  for _, pr in ipairs(procs) do pr:read("a"); pr:close() end
+  for k, pr in ipairs(procs) do
+    pr:read("a")
+    local okc, _, code = pr:close()
+    if not okc and not c.quiet then
+      local e = (R.read(dir .. "/worker" .. k .. ".err") or ""):gsub("%s+$", "")
+      io.stderr:write(("perigee run: worker process %d ended with status %s%s\n"):format(k, tostring(code),
+        e ~= "" and (": " .. e:sub(1, 2000)) or ""))
+    end
+  end
   local runs = {}
   for i, run in ipairs(list) do
     local s = mine[i]

@@ -377,6 +377,22 @@ f:close()
     end
     assert.are.equal(R.read(work .. "/one/summary.csv"), R.read(work .. "/two/summary.csv"))
     assert.is_nil(R.read(work .. "/two/.jobs1/grid.txt")) -- the claim directory is removed
+    -- a worker whose script builds another grid takes no run: the parent runs them all
+    write(work .. "/odd.lua", [[
+local pg = require "perigee"
+local seeds = os.getenv("PERIGEE_RUN_WORKER") and { 7, 8 } or { 1, 2 }
+pg.experiment { benchmark = "logb", optimizer = "random", n_init = 8, iterations = 3, batch = 3, seeds = seeds,
+  out = "unused" }:go()
+]])
+    out, rc = sh(env .. "EVAL_LOG=" .. work .. "/odd.log " .. exe .. " run odd.lua --out odd --no-plots --jobs 2")
+    assert.are.equal(0, rc, out)
+    assert.truthy(out:find("another grid", 1, true), out)
+    for line in io.lines(work .. "/odd.log") do assert.truthy(line:find("parent$")) end
+    for seed = 1, 2 do
+      local run = "random/seed" .. seed
+      assert.are.equal(R.read(work .. "/one/" .. run .. "/evaluations.csv"), R.read(work .. "/odd/" .. run .. "/evaluations.csv"))
+    end
+    assert.is_nil(R.read(work .. "/odd/random/seed7/evaluations.csv"))
     os.execute("rm -rf " .. work)
   end)
 
