@@ -24,9 +24,13 @@
 --   hv.csv                hypervolume vs iteration (fixed reference point) (4c)
 --   best.csv              best error and best EDP vs iteration           (4d-e)
 --   target.csv            evaluations until a point in the target region  (4f)
---   time.csv              wall time per method, and its split into model
---                         fitting, candidate generation + prediction,
---                         selection, evaluation and other
+--   time.csv              wall time per method (sum of its runs), and its
+--                         split into model fitting, candidate generation,
+--                         prediction, selection, other proposal work,
+--                         evaluation and the runner, with the shares of
+--                         fitting, prediction and evaluation; read from each
+--                         run's phases.csv, so right when the runs are spread
+--                         over processes (perigee run --jobs, default: cores)
 --   summary.md            the tables of docs/coflex.md
 -- and gnuplot PNG/SVG figures (igd, hv, best_error, best_edp, target, time).
 -- All objectives are minimised; EDP is modelled and measured as ln(EDP).
@@ -78,6 +82,7 @@ print(("objectives (all minimised): %s; hypervolume reference point (user units)
   "error [%], EDP [uJ*s] (log space)", table.concat(bench.reference_point, ", ")))
 
 -- ---- the grid ----
+local jobs_used = E.launch and math.min(E.overrides.jobs or pg.threads(), #opts * #seeds) or 1
 local t_grid = pg.wtime()
 local res = pg.experiment {
   benchmark = bench, optimizers = opts, seeds = seeds,
@@ -290,24 +295,27 @@ end
 -- time.csv
 local tim = {}
 do
-  local l = { R.line { "optimizer", "runs", "total_s", "per_run_s", "fit_s", "candidates_s", "select_s",
-                       "propose_other_s", "evaluate_s", "other_s" } }
+  local l = { R.line { "optimizer", "runs", "total_s", "per_run_s", "fit_s", "pool_s", "predict_s", "select_s",
+                       "propose_other_s", "evaluate_s", "other_s", "fit_share", "predict_share", "evaluate_share" } }
   for _, name in ipairs(order) do
-    local T = { total = 0, fit = 0, cand = 0, select = 0, prop = 0, eval = 0 }
+    local T = { total = 0, fit = 0, pool = 0, pred = 0, select = 0, prop = 0, eval = 0 }
     for _, r in ipairs(groups[name]) do
       local ph = r.phases
       T.total = T.total + r.total
       T.eval = T.eval + r.teval
       T.prop = T.prop + (ph.propose or 0) + (ph.init or 0) + (ph.observe or 0)
       T.fit = T.fit + (ph["propose.fit"] or 0)
-      T.cand = T.cand + (ph["propose.pool"] or 0) + (ph["propose.predict"] or 0)
+      T.pool = T.pool + (ph["propose.pool"] or 0)
+      T.pred = T.pred + (ph["propose.predict"] or 0)
       T.select = T.select + (ph["propose.select"] or 0)
     end
+    T.cand = T.pool + T.pred
     T.pother = T.prop - T.fit - T.cand - T.select
     T.other = T.total - T.prop - T.eval
     tim[name] = T
-    l[#l + 1] = R.line { name, #groups[name], T.total, T.total / #groups[name], T.fit, T.cand, T.select,
-                         T.pother, T.eval, T.other }
+    local function share(x) return T.total > 0 and x / T.total or 0 end
+    l[#l + 1] = R.line { name, #groups[name], T.total, T.total / #groups[name], T.fit, T.pool, T.pred, T.select,
+                         T.pother, T.eval, T.other, share(T.fit), share(T.pred), share(T.eval) }
   end
   write("time.csv", l)
 end
@@ -349,6 +357,7 @@ do
   for _, name in ipairs(order) do
     local T = tim[name]
     tl[#tl + 1] = R.line { name, tgt[name].censored, T.fit, T.cand, T.select + T.pother, T.eval, T.other }
+    -- (bars.csv columns: fit, candidates = generation + prediction, selection + other proposal work, evaluate, runner)
   end
   write("bars.csv", tl)
   render("target", bench.name .. ": evaluations until a point in the target region (mean over seeds; not reached = whole budget)",
@@ -394,16 +403,23 @@ for _, name in ipairs(order) do
     igd[1], igd[2], igd[3], (stats(ip)), be[1], bd[1], t.mean == t.mean and ("%.0f"):format(t.mean) or "-", t.reached, t.n, t.censored))
 end
 p("")
-p("| method | wall time, all seeds (s) | per run (s) | model fitting | candidates + prediction | selection | evaluation | other |")
-p("|---|---|---|---|---|---|---|---|")
+p("| method | wall time, all seeds (s) | per run (s) | model fitting | candidate generation | prediction | selection | other proposal work | evaluation | runner |")
+p("|---|---|---|---|---|---|---|---|---|---|")
 for _, name in ipairs(order) do
   local T = tim[name]
   local function sh(x) return ("%.1f s (%.0f %%)"):format(x, T.total > 0 and 100 * x / T.total or 0) end
-  p(("| %s | %.1f | %.2f | %s | %s | %s | %s | %s |"):format(name, T.total, T.total / #groups[name], sh(T.fit),
-    sh(T.cand), sh(T.select + T.pother), sh(T.eval), sh(T.other)))
+  p(("| %s | %.1f | %.2f | %s | %s | %s | %s | %s | %s | %s |"):format(name, T.total, T.total / #groups[name], sh(T.fit),
+    sh(T.pool), sh(T.pred), sh(T.select), sh(T.pother), sh(T.eval), sh(T.other)))
 end
 p("")
-p(("Grid wall time: %.1f s (the runner, all methods and seeds, plots included); reference search: %.1f s."):format(t_grid, t_ref))
+p("Per run, from its phases.csv (written by whichever process ran it): model fitting, candidate generation, prediction "
+  .. "and selection are the optimizer's own split of its proposals (Coflex reports them; for the BO baselines the "
+  .. "whole proposal, model fits and acquisition search, is 'other proposal work'); evaluation is the benchmark's "
+  .. "evaluate; runner is the rest (journal appends with fdatasync, metrics, files).")
+p("")
+p(("Grid wall time: %.1f s (the runner, all methods and seeds, plots included; %d process(es), so the per-method "
+  .. "times above, which are per-run wall times, add up to more); reference search: %.1f s."):format(t_grid,
+  jobs_used, t_ref))
 R.write_atomic(cdir .. "/summary.md", table.concat(md))
 io.write("\n", table.concat(md))
 print(("comparison in %s/ (CSV%s)"):format(cdir, rendered and ", PNG and SVG figures" or "; render with: cd " .. cdir .. " && gnuplot *.gp"))
