@@ -45,9 +45,11 @@
 --   warm_max_iter = 25      L-BFGS iterations per start at warm-started fits
 --   pool = 3000             Sobol candidates per iteration
 --   local_pool = 3000       mutation / crossover children of the Pareto set
---                           (larger pools were measured to be WORSE on DTLZ2 at
---                           small budgets: the greedy max over more candidates
---                           exploits model errors; docs/coflex.md)
+--                           (larger pools were measured WORSE: more Sobol points
+--                           hurt DTLZ2 (the LCB filter then keeps far-from-data
+--                           extrapolations), more children hurt nb201_hw (they
+--                           crowd the known stretches of the front); prediction
+--                           is linear in the pool; docs/coflex.md)
 --   sigma = 0.05            Gaussian mutation step (unit encoding)
 --   parents = "uniform"     parents of the local pool: "uniform" over the
 --                           observed front, or "crowding" (probability ~ crowding
