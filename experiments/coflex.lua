@@ -417,9 +417,9 @@ p("Per run, from its phases.csv (written by whichever process ran it): model fit
   .. "whole proposal, model fits and acquisition search, is 'other proposal work'); evaluation is the benchmark's "
   .. "evaluate; runner is the rest (journal appends with fdatasync, metrics, files).")
 p("")
-p(("Grid wall time: %.1f s (the runner, all methods and seeds, plots included; %d process(es), so the per-method "
-  .. "times above, which are per-run wall times, add up to more); reference search: %.1f s."):format(t_grid,
-  jobs_used, t_ref))
+p(("Grid wall time: %.1f s (the runner, all methods and seeds, plots included; %s); reference search: %.1f s."):format(
+  t_grid, jobs_used > 1 and (jobs_used .. " processes, so the per-method times above, which are per-run wall times, "
+  .. "add up to more") or "one process", t_ref))
 R.write_atomic(cdir .. "/summary.md", table.concat(md))
 io.write("\n", table.concat(md))
 print(("comparison in %s/ (CSV%s)"):format(cdir, rendered and ", PNG and SVG figures" or "; render with: cd " .. cdir .. " && gnuplot *.gp"))

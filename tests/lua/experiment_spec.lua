@@ -377,6 +377,20 @@ f:close()
     end
     assert.are.equal(R.read(work .. "/one/summary.csv"), R.read(work .. "/two/summary.csv"))
     assert.is_nil(R.read(work .. "/two/.jobs1/grid.txt")) -- the claim directory is removed
+    -- the journal's sync interval changes when records reach the disk, never what they are
+    assert.has_error(function() pg.experiment { benchmark = "zdt1", sync = -1 } end)
+    assert.has_error(function() pg.experiment { benchmark = "zdt1", jobs = 0 } end)
+    local texts = {}
+    for _, sy in ipairs { 0, 1, 1e9 } do
+      local o = work .. "/sync" .. tostring(sy)
+      pg.experiment { benchmark = "zdt1", optimizer = "random", seed = 4, n_init = 6, iterations = 2, batch = 3,
+                      out = o, quiet = true, plots = false, sync = sy }:go()
+      texts[#texts + 1] = R.read(o .. "/random/seed4/evaluations.csv")
+    end
+    assert.are.equal(texts[1], texts[2])
+    assert.are.equal(texts[1], texts[3])
+    local _, lines = texts[1]:gsub("\n", "")
+    assert.are.equal(13, lines)
     -- a worker whose script builds another grid takes no run: the parent runs them all
     write(work .. "/odd.lua", [[
 local pg = require "perigee"
