@@ -34,8 +34,15 @@ local function igd_union(runs, objs)
       end
     end
   end
-  local front = {}
-  for i, k in ipairs(pg.pareto.filter(all)) do front[i] = all[k] end
+  -- a set: exact duplicates (the same objective vector found by several
+  -- runs) are kept once, or they would weigh twice in the IGD mean
+  local front, seen = {}, {}
+  for _, k in ipairs(pg.pareto.filter(all)) do
+    local kz = {}
+    for j = 1, #all[k] do kz[j] = ("%a"):format(all[k][j]) end
+    local key = table.concat(kz, ",")
+    if not seen[key] then seen[key] = true; front[#front + 1] = all[k] end
+  end
   local m = #objs
   local lo, span = {}, {}
   for j = 1, m do

@@ -24,9 +24,13 @@
 --   hv.csv                hypervolume vs iteration (fixed reference point) (4c)
 --   best.csv              best error and best EDP vs iteration           (4d-e)
 --   target.csv            evaluations until a point in the target region  (4f)
---   time.csv              wall time per method, and its split into model
---                         fitting, candidate generation + prediction,
---                         selection, evaluation and other
+--   time.csv              wall time per method (sum of its runs), and its
+--                         split into model fitting, candidate generation,
+--                         prediction, selection, other proposal work,
+--                         evaluation and the runner, with the shares of
+--                         fitting, prediction and evaluation; read from each
+--                         run's phases.csv, so right when the runs are spread
+--                         over processes (perigee run --jobs, default: cores)
 --   summary.md            the tables of docs/coflex.md
 -- and gnuplot PNG/SVG figures (igd, hv, best_error, best_edp, target, time).
 -- All objectives are minimised; EDP is modelled and measured as ln(EDP).
@@ -69,26 +73,8 @@ local seeds = {}
 for s = 1, cfg.seeds do seeds[s] = s end
 local out = cfg.out
 
--- ---- instrumented optimizers: time spent proposing, Coflex's split ----
-local states = {} -- optimizer name -> seed -> ctx.state
-local function instrument(opt)
-  local init, propose = opt.init, opt.propose
-  opt.init = function(ctx)
-    init(ctx)
-    states[opt.name] = states[opt.name] or {}
-    states[opt.name][ctx.seed] = ctx.state
-    ctx.state._propose = 0
-  end
-  opt.propose = function(ctx, q)
-    local t0 = pg.wtime()
-    local r = propose(ctx, q)
-    ctx.state._propose = ctx.state._propose + (pg.wtime() - t0)
-    return r
-  end
-  return opt
-end
 local opts = {}
-for name in tostring(cfg.optimizers):gmatch("[^,]+") do opts[#opts + 1] = instrument(pg.optimizers.get(name)) end
+for name in tostring(cfg.optimizers):gmatch("[^,]+") do opts[#opts + 1] = pg.optimizers.get(name) end
 
 print(("Coflex comparison on %s: %s; %d optimizers x %d seeds x (%d + %d x %d) evaluations"):format(
   bench.name, bench.description, #opts, #seeds, cfg.n_init, cfg.iters, cfg.bs))
@@ -96,6 +82,7 @@ print(("objectives (all minimised): %s; hypervolume reference point (user units)
   "error [%], EDP [uJ*s] (log space)", table.concat(bench.reference_point, ", ")))
 
 -- ---- the grid ----
+local jobs_used = E.launch and math.min(E.overrides.jobs or pg.threads(), #opts * #seeds) or 1
 local t_grid = pg.wtime()
 local res = pg.experiment {
   benchmark = bench, optimizers = opts, seeds = seeds,
@@ -139,9 +126,13 @@ for _, s in ipairs(res.runs) do
   local teval = 0
   for _, t in ipairs(tim) do teval = teval + (tonumber(t.seconds) or 0) end
   local wt = R.read_records(s.dir .. "/walltime.csv") or {}
+  -- where the run's time went (the runner's phases.csv; written by whichever
+  -- process ran it, so right under parallel runs too)
+  local ph = {}
+  for _, r in ipairs(R.read_records(s.dir .. "/phases.csv") or {}) do ph[r.phase] = tonumber(r.seconds) end
   runs[#runs + 1] = { optimizer = s.optimizer, seed = s.seed, dir = s.dir, rows = rows,
-                      metrics = R.read_records(s.dir .. "/metrics.csv"), teval = teval,
-                      total = wt[#wt] and tonumber(wt[#wt].elapsed_seconds) or 0 }
+                      metrics = R.read_records(s.dir .. "/metrics.csv"), teval = ph.evaluate or teval,
+                      total = ph.total or (wt[#wt] and tonumber(wt[#wt].elapsed_seconds)) or 0, phases = ph }
 end
 local allz = {}
 for _, r in ipairs(runs) do for _, row in ipairs(r.rows) do allz[#allz + 1] = row.z end end
@@ -155,9 +146,19 @@ for _, s in ipairs(ref_runs) do
   end
 end
 local fidx = pg.pareto.filter(allz)
-local reffront = {}
-for i, k in ipairs(fidx) do reffront[i] = allz[k] end
-table.sort(reffront, function(a, b) return a[1] < b[1] end)
+-- the reference front is a SET of points: the non-dominated filter keeps
+-- exact duplicates (several runs finding the same objective vector, e.g. a
+-- degenerate cell at 90 % error on the same best hardware), and a duplicate
+-- would weigh its point twice in the IGD mean
+local reffront, seenz = {}, {}
+for _, k in ipairs(fidx) do
+  local z = allz[k]
+  local kz = {}
+  for j = 1, #z do kz[j] = ("%a"):format(z[j]) end
+  local key = table.concat(kz, ",")
+  if not seenz[key] then seenz[key] = true; reffront[#reffront + 1] = z end
+end
+table.sort(reffront, function(a, b) return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2]) end)
 local m = #objs
 local lo, span = {}, {}
 for j = 1, m do
@@ -200,6 +201,7 @@ for _, r in ipairs(runs) do
     local nd = {}
     for i, k in ipairs(pg.pareto.filter(pts)) do nd[i] = pts[k] end
     r.igd[it] = pg.igd(nd, refn)
+    if it == cfg.iters then r.igdp = pg.igd_plus(nd, refn) end
   end
   r.to_target = nil
   for _, row in ipairs(r.rows) do
@@ -293,26 +295,27 @@ end
 -- time.csv
 local tim = {}
 do
-  local l = { R.line { "optimizer", "runs", "total_s", "per_run_s", "fit_s", "candidates_s", "select_s",
-                       "propose_other_s", "evaluate_s", "other_s" } }
+  local l = { R.line { "optimizer", "runs", "total_s", "per_run_s", "fit_s", "pool_s", "predict_s", "select_s",
+                       "propose_other_s", "evaluate_s", "other_s", "fit_share", "predict_share", "evaluate_share" } }
   for _, name in ipairs(order) do
-    local T = { total = 0, fit = 0, cand = 0, select = 0, prop = 0, eval = 0 }
+    local T = { total = 0, fit = 0, pool = 0, pred = 0, select = 0, prop = 0, eval = 0 }
     for _, r in ipairs(groups[name]) do
+      local ph = r.phases
       T.total = T.total + r.total
       T.eval = T.eval + r.teval
-      local st = states[name] and states[name][r.seed] or {}
-      T.prop = T.prop + (st._propose or 0)
-      if st.timing then
-        T.fit = T.fit + st.timing.fit
-        T.cand = T.cand + st.timing.pool + st.timing.predict
-        T.select = T.select + st.timing.select
-      end
+      T.prop = T.prop + (ph.propose or 0) + (ph.init or 0) + (ph.observe or 0)
+      T.fit = T.fit + (ph["propose.fit"] or 0)
+      T.pool = T.pool + (ph["propose.pool"] or 0)
+      T.pred = T.pred + (ph["propose.predict"] or 0)
+      T.select = T.select + (ph["propose.select"] or 0)
     end
+    T.cand = T.pool + T.pred
     T.pother = T.prop - T.fit - T.cand - T.select
     T.other = T.total - T.prop - T.eval
     tim[name] = T
-    l[#l + 1] = R.line { name, #groups[name], T.total, T.total / #groups[name], T.fit, T.cand, T.select,
-                         T.pother, T.eval, T.other }
+    local function share(x) return T.total > 0 and x / T.total or 0 end
+    l[#l + 1] = R.line { name, #groups[name], T.total, T.total / #groups[name], T.fit, T.pool, T.pred, T.select,
+                         T.pother, T.eval, T.other, share(T.fit), share(T.pred), share(T.eval) }
   end
   write("time.csv", l)
 end
@@ -354,6 +357,7 @@ do
   for _, name in ipairs(order) do
     local T = tim[name]
     tl[#tl + 1] = R.line { name, tgt[name].censored, T.fit, T.cand, T.select + T.pother, T.eval, T.other }
+    -- (bars.csv columns: fit, candidates = generation + prediction, selection + other proposal work, evaluate, runner)
   end
   write("bars.csv", tl)
   render("target", bench.name .. ": evaluations until a point in the target region (mean over seeds; not reached = whole budget)",
@@ -379,33 +383,43 @@ p(bench.description)
 p("")
 p(("Objectives minimised: error [%%] and EDP [uJ*s] (ln EDP internally). Hypervolume reference point: (%s) in "
   .. "user units, i.e. (%s) in (error, ln EDP). IGD: to the reference front (%d points: non-dominated union of all "
-  .. "%d runs%s), objectives min-max normalised by the reference front's range. Target region: error <= %.4g %% and "
+  .. "%d runs%s; exact duplicates kept once), objectives min-max normalised by the reference front's range; IGD+ (Ishibuchi "
+  .. "et al. 2015) to the same front, same units. Target region: error <= %.4g %% and "
   .. "EDP <= %.4g uJ*s (the reference-front point nearest the ideal point after normalisation, loosened by %.0f %% "
   .. "of the front's range)."):format(
   table.concat(bench.reference_point, ", "), table.concat(internal(bench.reference_point), ", "), #reffront, #runs,
   cfg.reference > 0 and (" and a long NSGA-II reference search of " .. (ref_runs[1] and ref_runs[1].evaluations or 0) .. " evaluations") or "",
   target_user[1], target_user[2], 100 * cfg.target_margin))
 p("")
-p("| method | final HV (mean, min-max) | final IGD (mean, min-max) | best error % | best EDP uJ*s | evals to target: mean of reached (reached), censored mean |")
-p("|---|---|---|---|---|---|")
+p("| method | final HV (mean, min-max) | final IGD (mean, min-max) | final IGD+ (mean) | best error % | best EDP uJ*s | evals to target: mean of reached (reached), censored mean |")
+p("|---|---|---|---|---|---|---|")
 for _, name in ipairs(order) do
   local hv, igd = final["hv.csv"][name], final["igd.csv"][name]
   local be, bd = final["best_error.csv"][name], final["best_edp.csv"][name]
   local t = tgt[name]
-  p(("| %s | %.4f (%.4f-%.4f) | %.4f (%.4f-%.4f) | %.3f | %.4g | %s (%d/%d), %.0f |"):format(name, hv[1], hv[2], hv[3],
-    igd[1], igd[2], igd[3], be[1], bd[1], t.mean == t.mean and ("%.0f"):format(t.mean) or "-", t.reached, t.n, t.censored))
+  local ip = {}
+  for i, r in ipairs(groups[name]) do ip[i] = r.igdp end
+  p(("| %s | %.4f (%.4f-%.4f) | %.4f (%.4f-%.4f) | %.4f | %.3f | %.4g | %s (%d/%d), %.0f |"):format(name, hv[1], hv[2], hv[3],
+    igd[1], igd[2], igd[3], (stats(ip)), be[1], bd[1], t.mean == t.mean and ("%.0f"):format(t.mean) or "-", t.reached, t.n, t.censored))
 end
 p("")
-p("| method | wall time, all seeds (s) | per run (s) | model fitting | candidates + prediction | selection | evaluation | other |")
-p("|---|---|---|---|---|---|---|---|")
+p("| method | wall time, all seeds (s) | per run (s) | model fitting | candidate generation | prediction | selection | other proposal work | evaluation | runner |")
+p("|---|---|---|---|---|---|---|---|---|---|")
 for _, name in ipairs(order) do
   local T = tim[name]
   local function sh(x) return ("%.1f s (%.0f %%)"):format(x, T.total > 0 and 100 * x / T.total or 0) end
-  p(("| %s | %.1f | %.2f | %s | %s | %s | %s | %s |"):format(name, T.total, T.total / #groups[name], sh(T.fit),
-    sh(T.cand), sh(T.select + T.pother), sh(T.eval), sh(T.other)))
+  p(("| %s | %.1f | %.2f | %s | %s | %s | %s | %s | %s | %s |"):format(name, T.total, T.total / #groups[name], sh(T.fit),
+    sh(T.pool), sh(T.pred), sh(T.select), sh(T.pother), sh(T.eval), sh(T.other)))
 end
 p("")
-p(("Grid wall time: %.1f s (the runner, all methods and seeds, plots included); reference search: %.1f s."):format(t_grid, t_ref))
+p("Per run, from its phases.csv (written by whichever process ran it): model fitting, candidate generation, prediction "
+  .. "and selection are the optimizer's own split of its proposals (Coflex reports them; for the BO baselines the "
+  .. "whole proposal, model fits and acquisition search, is 'other proposal work'); evaluation is the benchmark's "
+  .. "evaluate; runner is the rest (journal appends with fdatasync, metrics, files).")
+p("")
+p(("Grid wall time: %.1f s (the runner, all methods and seeds, plots included; %s); reference search: %.1f s."):format(
+  t_grid, jobs_used > 1 and (jobs_used .. " processes, so the per-method times above, which are per-run wall times, "
+  .. "add up to more") or "one process", t_ref))
 R.write_atomic(cdir .. "/summary.md", table.concat(md))
 io.write("\n", table.concat(md))
 print(("comparison in %s/ (CSV%s)"):format(cdir, rendered and ", PNG and SVG figures" or "; render with: cd " .. cdir .. " && gnuplot *.gp"))

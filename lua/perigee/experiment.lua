@@ -11,13 +11,23 @@
 --     plots = true, quiet = false, resume = false,
 --     eval_timeout = nil,                       -- seconds; a late evaluation
 --                                               -- is recorded as "timeout"
+--     sync = 1,                                 -- seconds of evaluation per
+--                                               -- journal fdatasync (0: every
+--                                               -- record); see below
+--     jobs = nil,                               -- processes (perigee run)
 --   }:go()  -> results {dir, runs = {summary...}, plots = {...}}
 --
 -- One run per (optimizer, seed), in out/<optimizer>/seed<seed>/:
 --   config.json      the resolved configuration (compared on --resume)
 --   evaluations.csv  the journal: eval, iteration, inputs by name, objectives
 --                    by name, constraint outputs, status, message; one record
---                    appended and fdatasync'ed per evaluation
+--                    appended (one write(2)) per evaluation, fdatasync'ed as
+--                    soon as `sync` seconds of evaluation time (default 1)
+--                    have gone unsynced, and at the end of every iteration:
+--                    a record survives a killed process at once, a machine
+--                    crash loses at most ~`sync` seconds of evaluations
+--                    (sync = 0: every record, the cost of one fdatasync per
+--                    evaluation, which dominated fast benchmarks)
 --   metrics.csv      per iteration: evaluations, ok, failed, infeasible,
 --                    hypervolume, igd, igd_plus, best_<objective>, pareto_size
 --   pareto.csv       the non-dominated successful evaluations
@@ -25,6 +35,8 @@
 --   timings.csv      eval, iteration, seconds          (wall-clock: not
 --   walltime.csv     iteration, evaluations, elapsed_seconds, hypervolume
 --                    reproducible, so kept out of the files above)
+--   phases.csv       phase, seconds: total, init, propose, observe, evaluate
+--                    and the optimizer's own split of propose (wall-clock)
 -- and out/summary.csv over all runs, out/plots/ (see perigee.plot).
 --
 -- Determinism and resume: every random draw comes from pg.rng(seed) split
@@ -36,6 +48,24 @@
 -- proposals exactly, or the run stops with an error). The files then end
 -- byte-identical to an uninterrupted run; timings.csv and walltime.csv are
 -- the only files that differ between runs.
+--
+-- Parallel runs: under `perigee run` (E.launch set) a grid of more than one
+-- (optimizer, seed) run uses `jobs` processes (cfg.jobs, perigee run --jobs
+-- N; default: perigee's thread count, i.e. the core count). The extra ones
+-- are worker processes started with the same `perigee run` command (and
+-- PERIGEE_RUN_WORKER set): each re-runs the script up to the same go(), then
+-- every process (this one included) takes the runs of the grid one at a
+-- time, in grid order, each claimed once (an atomic mkdir in out/.jobs<k>/),
+-- and writes that run's files exactly as a one-process run does: a run is a
+-- function of its seed and configuration alone, so the files are identical
+-- (tested), only timings.csv / walltime.csv / phases.csv differ. The worker
+-- checks that its script built the same grid (run directories and
+-- config.json texts) and claims nothing otherwise; runs a worker did not
+-- finish are run here. Each process gets threads / jobs threads. In a worker,
+-- go() calls before the parallel one return {worker = true, runs = {}}
+-- without running anything (as under MPI), and the worker exits after the
+-- parallel one: the script must build the same experiments in every process
+-- and not need the results of an earlier go() to get to the next.
 --
 -- MPI: under `mpirun -np N perigee run exp.lua` rank 0 runs the grid and
 -- the evaluations go to all ranks (perigee.mpi: run_grid, worker; and
@@ -51,14 +81,27 @@ local R = require "perigee.results"
 
 local E = {}
 --- Command-line overrides (perigee run): seed, out, resume, quick, quiet,
--- plots, eval_timeout.
+-- plots, eval_timeout, jobs.
 E.overrides = {}
+--- How this process was started, set by `perigee run`: {exe = path, args =
+-- {...}} (the arguments after "run"); worker processes of a parallel grid
+-- are started with the same command. nil: no worker processes.
+E.launch = nil
 
 local Experiment = {}
 Experiment.__index = Experiment
 
+-- In a worker: the id of the process that started it. When that process is
+-- gone (killed), the worker stops before its next evaluation or claim, so
+-- that nothing writes a run directory behind the back of a --resume.
+local parent_pid
+local function orphaned()
+  return parent_pid ~= nil and core.getppid() ~= parent_pid
+end
+
+
 local RUN_FILES = { "config.json", "evaluations.csv", "metrics.csv", "pareto.csv", "summary.json",
-                    "timings.csv", "walltime.csv" }
+                    "timings.csv", "walltime.csv", "phases.csv" }
 
 local function posint(v, name, allow_zero)
   if math.type(v) ~= "integer" or v < (allow_zero and 0 or 1) then
@@ -79,8 +122,16 @@ function E.new(cfg)
   if o.quiet ~= nil then c.quiet = o.quiet end
   if o.plots ~= nil then c.plots = o.plots end
   if o.eval_timeout then c.eval_timeout = o.eval_timeout end
+  if o.jobs then c.jobs = o.jobs end
+  if c.jobs ~= nil and not (math.type(c.jobs) == "integer" and c.jobs >= 1) then
+    error("experiment: 'jobs' must be a positive integer", 2)
+  end
   local mpi = require "perigee.mpi"
   if mpi.active() and mpi.rank() ~= 0 then c.quiet, c.plots = true, false end
+  if c.sync == nil then c.sync = 1 end
+  if not (type(c.sync) == "number" and c.sync >= 0 and c.sync == c.sync) then
+    error("experiment: 'sync' must be a number of seconds >= 0", 2)
+  end
   if c.eval_timeout ~= nil and not (type(c.eval_timeout) == "number" and c.eval_timeout > 0) then
     error("experiment: 'eval_timeout' must be a positive number of seconds", 2)
   end
@@ -361,10 +412,12 @@ function Run:evaluate_batch(points, iteration)
       for i, n in ipairs(self.extra) do named[n] = tonumber(rec[k + m + i]) end
       status, msg = rec[k + m + #self.extra + 1], rec[k + m + #self.extra + 2]
     else
+      if orphaned() then os.exit(4, true) end
       local r = done and done[e]
         or E.evaluate_job(b, { p = p, e = e, iteration = iteration, seed = self.seed, timeout = timeout })
       status, y, named, msg = r.status, r.y, r.named, r.msg
       local dt = r.dt
+      self.phase.evaluate = self.phase.evaluate + (dt or 0)
       local row = { e, iteration }
       for _, f in ipairs(fields) do row[#row + 1] = f end
       for i = 1, m do row[#row + 1] = y and R.field(y[i]) or "" end
@@ -374,7 +427,11 @@ function Run:evaluate_batch(points, iteration)
       end
       row[#row + 1] = status
       row[#row + 1] = R.field(msg)
-      R.append(self.dir .. "/evaluations.csv", table.concat(row, ",") .. "\n", true)
+      self.unsynced = self.unsynced + (dt or 0)
+      local sync = self.unsynced >= self.exp.cfg.sync
+      R.append(self.dir .. "/evaluations.csv", table.concat(row, ",") .. "\n", sync)
+      self.dirty = not sync
+      if sync then self.unsynced = 0 end
       R.append(self.dir .. "/timings.csv", R.line { e, iteration, dt }, false)
     end
     self.n_evals = e
@@ -391,6 +448,10 @@ function Run:evaluate_batch(points, iteration)
     elseif #self.failures < 1000 then
       self.failures[#self.failures + 1] = { eval = e, iteration = iteration, status = status, message = msg }
     end
+  end
+  if self.dirty then -- the iteration's records on disk before it counts as done
+    R.append(self.dir .. "/evaluations.csv", "", true)
+    self.dirty, self.unsynced = false, 0
   end
   return okX, okY
 end
@@ -513,6 +574,7 @@ function Run:go(progress)
   self:open()
   self.t0 = core.wtime()
   self.n_evals, self.counts, self.failures = 0, {}, {}
+  self.unsynced, self.dirty = 0, false
   self.X, self.Y, self.Yuser, self.evals_ok, self.metrics = {}, {}, {}, {}, {}
   local frontrows = b.front and b.front()
   if frontrows then
@@ -530,12 +592,20 @@ function Run:go(progress)
     data = function() return run:data() end,
   }
   self.ctx = ctx
-  self.opt.init(ctx)
+  local ph = { init = 0, propose = 0, observe = 0, evaluate = 0 }
+  self.phase = ph
+  local function timed(k, f, ...)
+    local t = core.wtime()
+    local r = f(...)
+    ph[k] = ph[k] + (core.wtime() - t)
+    return r
+  end
+  timed("init", self.opt.init, ctx)
   progress:start(self)
   -- initial design
   local P
   if self.opt.initial_design then
-    P = self:proposed_points(self.opt.initial_design(ctx, c.n_init), c.n_init)
+    P = self:proposed_points(timed("propose", self.opt.initial_design, ctx, c.n_init), c.n_init)
   else
     P = self.space:sample(c.n_init, init_rng, { method = c.init })
   end
@@ -543,16 +613,36 @@ function Run:go(progress)
   ctx.reference_point = nil
   self:record_iteration(0)
   ctx.reference_point = self.ref
-  if #X > 0 then self.opt.observe(ctx, X, Y) end
+  if #X > 0 then timed("observe", self.opt.observe, ctx, X, Y) end
   for it = 1, c.iterations do
     ctx.iteration = it
-    P = self:proposed_points(self.opt.propose(ctx, c.batch), c.batch)
+    P = self:proposed_points(timed("propose", self.opt.propose, ctx, c.batch), c.batch)
     X, Y = self:evaluate_batch(P, it)
     self:record_iteration(it)
     ctx.reference_point = self.ref
-    if #X > 0 then self.opt.observe(ctx, X, Y) end
+    if #X > 0 then timed("observe", self.opt.observe, ctx, X, Y) end
   end
   return self:finish()
+end
+
+-- phases.csv: where the run's wall time went (seconds; not reproducible,
+-- like timings.csv): total, the optimizer's init / propose / observe, the
+-- benchmark's evaluate (this process's evaluations; on a resume, replayed
+-- evaluations cost nothing), then the optimizer's own split of propose when
+-- it has a timing(ctx) function returning {name = seconds} (Coflex: fit,
+-- pool, predict, select), as rows "propose.<name>".
+function Run:write_phases(elapsed)
+  local ph = self.phase
+  local lines = { R.line { "phase", "seconds" }, R.line { "total", elapsed } }
+  for _, k in ipairs { "init", "propose", "observe", "evaluate" } do lines[#lines + 1] = R.line { k, ph[k] } end
+  local t = self.opt.timing and self.opt.timing(self.ctx)
+  if type(t) == "table" then
+    local names = {}
+    for k, v in pairs(t) do if type(k) == "string" and type(v) == "number" then names[#names + 1] = k end end
+    table.sort(names)
+    for _, k in ipairs(names) do lines[#lines + 1] = R.line { "propose." .. k, t[k] } end
+  end
+  R.write_atomic(self.dir .. "/phases.csv", table.concat(lines))
 end
 
 function Run:finish()
@@ -585,7 +675,9 @@ function Run:finish()
     objectives = self.objnames,
   }
   R.write_atomic(self.dir .. "/summary.json", R.json(summary) .. "\n")
-  self.progress:finish(self, last, self.elapsed0 + (core.wtime() - self.t0))
+  local elapsed = self.elapsed0 + (core.wtime() - self.t0)
+  self:write_phases(elapsed)
+  self.progress:finish(self, last, elapsed)
   summary.dir = self.dir
   summary.replayed = self.resumed
   return summary
@@ -593,16 +685,158 @@ end
 
 -- ---- the grid ----
 
+-- ---- parallel runs in worker processes ----
+
+-- "<go index>:<jobs dir>:<parent pid>:<threads>" in a worker process
+local WORKER = os.getenv("PERIGEE_RUN_WORKER")
+local go_count = 0 -- experiment:go() calls in this process
+
+local function q(s) return R.shell_quote(s) end
+
+-- The grid's runs in order, and its fingerprint (directories + configs).
+function Experiment:_grid()
+  local list, fp = {}, {}
+  for _, opt in ipairs(self.cfg.opts) do
+    for _, seed in ipairs(self.cfg.seeds) do
+      local run = self:_new_run(opt, seed)
+      list[#list + 1] = run
+      fp[#fp + 1] = run.dir .. "\n" .. R.json(run:config_table())
+    end
+  end
+  return list, table.concat(fp, "\n")
+end
+
+-- Claim run i of the grid (atomic mkdir).
+local function claim(dir, i)
+  if orphaned() then os.exit(4, true) end
+  return os.execute(("mkdir %s 2>/dev/null"):format(q(dir .. "/claim." .. i))) == true
+end
+
+-- In a worker process, at the parallel go(): take runs until none is left.
+function Experiment:_work(spec)
+  local dir, threads = spec.dir, spec.threads
+  parent_pid = spec.ppid
+  local mpi = require "perigee.mpi"
+  if threads then core.threads(threads) end
+  local list, fp = self:_grid()
+  if R.read(dir .. "/grid.txt") ~= fp then
+    io.stderr:write("perigee run (worker): this process built another grid than its parent "
+      .. "(the script must build the same experiment in every process); no runs taken\n")
+    os.exit(3, true)
+  end
+  local progress = require("perigee.progress").new { quiet = true }
+  for i, run in ipairs(list) do
+    if claim(dir, i) then
+      local s = run:go(progress)
+      R.write_atomic(dir .. "/result." .. i, mpi.encode(s))
+    end
+  end
+  os.exit(0, true)
+end
+
+-- The parent: start jobs - 1 workers, take runs too, collect the summaries.
+function Experiment:_parallel(list, fp, progress, jobs, index)
+  local c = self.cfg
+  local mpi = require "perigee.mpi"
+  local dir = c.out .. "/.jobs" .. index
+  os.execute("rm -rf " .. q(dir))
+  R.mkdir(dir)
+  R.write_atomic(dir .. "/grid.txt", fp)
+  local ppid = core.getpid()
+  local threads = core.threads()
+  local per = math.max(1, threads // jobs)
+  local procs, pidfiles = {}, {}
+  for k = 1, jobs - 1 do
+    local env = ("PERIGEE_RUN_WORKER=%s PERIGEE_THREADS=%d"):format(
+      q(("%d:%s:%d:%d"):format(index, dir, ppid, per)), per)
+    local words = { q(E.launch.exe), "run" }
+    for _, a in ipairs(E.launch.args) do words[#words + 1] = q(a) end
+    pidfiles[k] = dir .. "/worker" .. k .. ".pid"
+    local cmd = ("echo $$ > %s; %s exec %s >/dev/null 2>%s"):format(q(pidfiles[k]), env, table.concat(words, " "),
+      q(dir .. "/worker" .. k .. ".err"))
+    procs[k] = io.popen(cmd, "r")
+  end
+  core.threads(per)
+  local mine = {}
+  local ok, err = pcall(function()
+    for i, run in ipairs(list) do
+      if claim(dir, i) then mine[i] = run:go(progress) end
+    end
+  end)
+  core.threads(threads)
+  if not ok then -- stop the workers this process started, then report
+    for _, f in ipairs(pidfiles) do
+      local pid = math.tointeger(tonumber((R.read(f) or ""):match("%d+") or ""))
+      if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
+    end
+    for _, pr in ipairs(procs) do pr:close() end
+    os.execute("rm -rf " .. q(dir))
+    error(err, 0)
+  end
+  for k, pr in ipairs(procs) do
+    pr:read("a")
+    local okc, _, code = pr:close()
+    if not okc and not c.quiet then
+      local e = (R.read(dir .. "/worker" .. k .. ".err") or ""):gsub("%s+$", "")
+      io.stderr:write(("perigee run: worker process %d ended with status %s%s\n"):format(k, tostring(code),
+        e ~= "" and (": " .. e:sub(1, 2000)) or ""))
+    end
+  end
+  local runs = {}
+  for i, run in ipairs(list) do
+    local s = mine[i]
+    if not s then
+      local text = R.read(dir .. "/result." .. i)
+      if text then
+        s = mpi.decode(text)
+        if s.failures then R.array(s.failures) end
+        if not c.quiet then
+          io.write(("%s seed %d  evals %d  hv %.5g  done (worker process)\n"):format(s.optimizer, s.seed,
+            s.evaluations, s.hypervolume or 0 / 0))
+        end
+      else -- a worker failed on this run (or never took it): run it here
+        local why = {}
+        for k = 1, jobs - 1 do
+          local e = R.read(dir .. "/worker" .. k .. ".err")
+          if e and e:match("%S") then why[#why + 1] = e end
+        end
+        if not c.quiet then
+          io.stderr:write(("run %s was not completed by a worker process; running it here%s\n"):format(
+            run.dir, #why > 0 and (" (worker stderr: " .. table.concat(why, " | "):sub(1, 2000) .. ")") or ""))
+        end
+        s = run:go(progress)
+      end
+    end
+    runs[i] = s
+  end
+  os.execute("rm -rf " .. q(dir))
+  return runs
+end
+
 --- experiment:go() -> results {dir, runs, plots, table}
 function Experiment:go()
   local c = self.cfg
   local mpi = require "perigee.mpi"
   if mpi.active() and mpi.rank() ~= 0 then return mpi.worker(self, E) end
+  go_count = go_count + 1
+  if WORKER and not mpi.active() then
+    local n, dir, ppid, th = WORKER:match("^(%d+):(.*):(%d+):(%d+)$")
+    if not n then error("PERIGEE_RUN_WORKER is malformed: " .. WORKER, 0) end
+    if go_count == tonumber(n) then
+      self:_work { dir = dir, ppid = math.tointeger(tonumber(ppid)), threads = math.tointeger(tonumber(th)) }
+    end
+    return { dir = c.out, runs = {}, benchmark = c.bench.name, worker = true }
+  end
   local progress = require("perigee.progress").new { quiet = c.quiet }
   R.mkdir(c.out)
   local runs = {}
+  local nruns = #c.opts * #c.seeds
+  local jobs = math.min(c.jobs or core.threads(), nruns)
   if mpi.active() then
     runs = mpi.run_grid(self, progress, E)
+  elseif jobs > 1 and E.launch then
+    local list, fp = self:_grid()
+    runs = self:_parallel(list, fp, progress, jobs, go_count)
   else
     for _, opt in ipairs(c.opts) do
       for _, seed in ipairs(c.seeds) do

@@ -95,6 +95,7 @@ describe("pg.optimizers.coflex", function()
     assert.same({ kind = "matern52", dims = { 1, 2, 3, 4, 5, 6 } }, ctx2.state.spec)
     assert.has_error(function() pg.optimizers.coflex { combine = "max" } end)
     assert.has_error(function() pg.optimizers.coflex { pool = -1 } end)
+    assert.has_error(function() pg.optimizers.coflex { parents = "best" } end)
   end)
 
   it("is deterministic per seed, respects the batch size and never repeats a point", function()
@@ -105,9 +106,9 @@ describe("pg.optimizers.coflex", function()
       objectives = { "f1", "f2" }, reference_point = { 20, 20 },
       evaluate = function(x) return { x.a + 0.1 * x.b, (3 - x.a) + 0.1 * x.c + 0.01 * x.b } end,
     }
-    local function run()
+    local function run(parents)
       local out = tmpdir()
-      pg.experiment { benchmark = bench, optimizer = pg.optimizers.coflex(fast()), seed = 3,
+      pg.experiment { benchmark = bench, optimizer = pg.optimizers.coflex(fast { parents = parents }), seed = 3,
                       n_init = 10, iterations = 5, batch = 8, out = out, quiet = true, plots = false }:go()
       local text = read(out .. "/coflex/seed3/evaluations.csv")
       os.execute("rm -rf '" .. out .. "'")
@@ -115,6 +116,21 @@ describe("pg.optimizers.coflex", function()
     end
     local t1, t2 = run(), run()
     assert.equal(t1, t2)
+    -- crowding-weighted parents: seeded too
+    local c1, c2 = run("crowding"), run("crowding")
+    assert.equal(c1, c2)
+    -- and they change the pool (on a continuous space, where the pool does
+    -- not cover every point)
+    local function zrun(parents)
+      local out = tmpdir()
+      pg.experiment { benchmark = "zdt1", benchmark_options = { n = 4 }, seed = 5, n_init = 10, iterations = 2, batch = 4,
+                      optimizer = pg.optimizers.coflex(fast { parents = parents, pool = 0 }), out = out, quiet = true,
+                      plots = false }:go()
+      local text = read(out .. "/coflex/seed5/evaluations.csv")
+      os.execute("rm -rf '" .. out .. "'")
+      return text
+    end
+    assert.are_not.equal(zrun("uniform"), zrun("crowding"))
     local seen, per_iter = {}, {}
     for line in t1:gmatch("[^\n]+") do
       local it, a, b, c = line:match("^%d+,(%d+),(%d+),(%d+),(%d+),")

@@ -317,6 +317,99 @@ pg.experiment { benchmark = "my_bowl", optimizer = "random", n_init = 5, iterati
     os.execute("rm -rf " .. bdir .. " " .. work)
   end)
 
+  it("runs a grid's runs in two processes (--jobs 2) with the files of a one-process run", function()
+    local work = tmpdir()
+    write(work .. "/logb.lua", [[
+local pg = require "perigee"
+return {
+  name = "logb", description = "ZDT2-like; logs which process evaluated",
+  space = pg.space { pg.real("x1", 0, 1), pg.real("x2", 0, 1), pg.ordinal("c", {1, 2, 4, 8}) },
+  objectives = { "f1", "f2" }, reference_point = { 1.5, 12 },
+  evaluate = function(x, ctx)
+    local f = io.open(os.getenv("EVAL_LOG"), "a")
+    f:write(ctx.seed, " ", os.getenv("PERIGEE_RUN_WORKER") and "worker" or "parent", "\n")
+    f:close()
+    local t = pg.wtime()
+    while pg.wtime() - t < 0.005 do end
+    local g = 1 + 9 * x.x2 * x.c / 8 + 0.01 * ctx.rng:uniform()
+    return { x.x1, g * (1 - (x.x1 / g) ^ 2) }
+  end,
+}
+]])
+    write(work .. "/exp.lua", [[
+local pg = require "perigee"
+local r = pg.experiment { benchmark = "logb", optimizers = { "random", "nsga2", pg.optimizers.coflex { pool = 300, local_pool = 300 } },
+  n_init = 8, iterations = 3, batch = 3, seeds = { 1, 2, 3, 4 }, out = "unused" }:go()
+-- the summaries come back in grid order, whichever process ran them
+local f = io.open("order.txt", "w")
+for _, s in ipairs(r.runs) do f:write(s.optimizer, " ", s.seed, " ", s.hypervolume, "\n") end
+f:close()
+]])
+    local env = ("cd %s && PERIGEE_PATH=%s "):format(work, work)
+    local out, rc = sh(env .. "EVAL_LOG=" .. work .. "/one.log " .. exe .. " run exp.lua --out one --quiet --no-plots --jobs 1")
+    assert.are.equal(0, rc, out)
+    os.rename(work .. "/order.txt", work .. "/order1.txt")
+    out, rc = sh(env .. "EVAL_LOG=" .. work .. "/two.log " .. exe .. " run exp.lua --out two --quiet --no-plots --jobs 2")
+    assert.are.equal(0, rc, out)
+    assert.are.equal(R.read(work .. "/order1.txt"), R.read(work .. "/order.txt"))
+    local by = { parent = 0, worker = 0 }
+    for line in io.lines(work .. "/two.log") do
+      local who = line:match("(%a+)$")
+      by[who] = by[who] + 1
+    end
+    assert.are.equal(12 * 17, by.parent + by.worker)
+    assert.is_true(by.parent > 0 and by.worker > 0, "both processes evaluated")
+    for line in io.lines(work .. "/one.log") do assert.truthy(line:find("parent$")) end
+    for _, opt in ipairs { "random", "nsga2", "coflex" } do
+      for seed = 1, 4 do
+        local run = opt .. "/seed" .. seed
+        for _, f in ipairs { "config.json", "evaluations.csv", "metrics.csv", "pareto.csv", "summary.json" } do
+          local a, b = R.read(work .. "/one/" .. run .. "/" .. f), R.read(work .. "/two/" .. run .. "/" .. f)
+          assert.is_not_nil(a, run .. "/" .. f)
+          assert.are.equal(a, b, run .. "/" .. f .. " differs")
+        end
+        local ph = R.read_records(work .. "/two/" .. run .. "/phases.csv")
+        local t = {}
+        for _, r in ipairs(ph) do t[r.phase] = tonumber(r.seconds) end
+        assert.is_true(t.total > 0 and t.evaluate > 0 and t.propose >= 0 and t.total >= t.evaluate)
+        if opt == "coflex" then assert.is_true(t["propose.fit"] > 0 and t["propose.fit"] <= t.propose) end
+      end
+    end
+    assert.are.equal(R.read(work .. "/one/summary.csv"), R.read(work .. "/two/summary.csv"))
+    assert.is_nil(R.read(work .. "/two/.jobs1/grid.txt")) -- the claim directory is removed
+    -- the journal's sync interval changes when records reach the disk, never what they are
+    assert.has_error(function() pg.experiment { benchmark = "zdt1", sync = -1 } end)
+    assert.has_error(function() pg.experiment { benchmark = "zdt1", jobs = 0 } end)
+    local texts = {}
+    for _, sy in ipairs { 0, 1, 1e9 } do
+      local o = work .. "/sync" .. tostring(sy)
+      pg.experiment { benchmark = "zdt1", optimizer = "random", seed = 4, n_init = 6, iterations = 2, batch = 3,
+                      out = o, quiet = true, plots = false, sync = sy }:go()
+      texts[#texts + 1] = R.read(o .. "/random/seed4/evaluations.csv")
+    end
+    assert.are.equal(texts[1], texts[2])
+    assert.are.equal(texts[1], texts[3])
+    local _, lines = texts[1]:gsub("\n", "")
+    assert.are.equal(13, lines)
+    -- a worker whose script builds another grid takes no run: the parent runs them all
+    write(work .. "/odd.lua", [[
+local pg = require "perigee"
+local seeds = os.getenv("PERIGEE_RUN_WORKER") and { 7, 8 } or { 1, 2 }
+pg.experiment { benchmark = "logb", optimizer = "random", n_init = 8, iterations = 3, batch = 3, seeds = seeds,
+  out = "unused" }:go()
+]])
+    out, rc = sh(env .. "EVAL_LOG=" .. work .. "/odd.log " .. exe .. " run odd.lua --out odd --no-plots --jobs 2")
+    assert.are.equal(0, rc, out)
+    assert.truthy(out:find("another grid", 1, true), out)
+    for line in io.lines(work .. "/odd.log") do assert.truthy(line:find("parent$")) end
+    for seed = 1, 2 do
+      local run = "random/seed" .. seed
+      assert.are.equal(R.read(work .. "/one/" .. run .. "/evaluations.csv"), R.read(work .. "/odd/" .. run .. "/evaluations.csv"))
+    end
+    assert.is_nil(R.read(work .. "/odd/random/seed7/evaluations.csv"))
+    os.execute("rm -rf " .. work)
+  end)
+
   it("resumes after kill -9 without re-evaluating, ending byte-identical to an uninterrupted run", function()
     local work = tmpdir()
     write(work .. "/slow.lua", [[
@@ -342,11 +435,11 @@ pg.experiment { benchmark = "slow", optimizers = { "random", pg.optimizers.rando
 ]])
     local env = ("cd %s && PERIGEE_PATH=%s "):format(work, work)
     -- uninterrupted reference run
-    local out, rc = sh(env .. "EVAL_LOG=" .. work .. "/ref.log " .. exe .. " run exp.lua --out ref --quiet --no-plots")
+    local out, rc = sh(env .. "EVAL_LOG=" .. work .. "/ref.log " .. exe .. " run exp.lua --out ref --quiet --no-plots --jobs 1")
     assert.are.equal(0, rc, out)
     -- start, kill -9 once some evaluations of the second optimizer are journaled
     local pidout = sh(env .. "EVAL_LOG=" .. work .. "/eval.log nohup " .. exe
-      .. " run exp.lua --out killed --quiet --no-plots >/dev/null 2>&1 & echo $!")
+      .. " run exp.lua --out killed --quiet --no-plots --jobs 1 >/dev/null 2>&1 & echo $!")
     local pid = assert(tonumber(pidout:match("(%d+)")))
     local journal = work .. "/killed/random_sobol/seed11/evaluations.csv"
     local n_before = 0
@@ -366,7 +459,7 @@ pg.experiment { benchmark = "slow", optimizers = { "random", pg.optimizers.rando
     n_before = lines - 1
     assert.is_true(n_before < 21, "the run finished before the kill")
     -- resume
-    out, rc = sh(env .. "EVAL_LOG=" .. work .. "/eval.log " .. exe .. " run exp.lua --out killed --resume --quiet --no-plots")
+    out, rc = sh(env .. "EVAL_LOG=" .. work .. "/eval.log " .. exe .. " run exp.lua --out killed --resume --quiet --no-plots --jobs 1")
     assert.are.equal(0, rc, out)
     for _, run in ipairs { "random/seed11", "random_sobol/seed11" } do
       for _, f in ipairs { "config.json", "evaluations.csv", "metrics.csv", "pareto.csv", "summary.json" } do

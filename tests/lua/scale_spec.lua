@@ -49,7 +49,7 @@ end
 
 -- every file of a results tree except the wall-clock ones
 local function same_tree(a, b)
-  local list = sh("cd '" .. a .. "' && find . -type f ! -name timings.csv ! -name walltime.csv | sort")
+  local list = sh("cd '" .. a .. "' && find . -type f ! -name timings.csv ! -name walltime.csv ! -name phases.csv | sort")
   local n = 0
   for f in list:gmatch("[^\n]+") do
     n = n + 1

@@ -57,10 +57,12 @@ local function accuracies(path, column)
         error(("nb201_hw: %s has no arch_str or %s column"):format(path, column), 0)
       end
     else
-      local fields, i = {}, 0
+      -- split only up to the last column needed (the table has 16)
+      local fields, i, last = {}, 0, math.max(col, header.arch_str)
       for f in (line .. ","):gmatch("([^,]*),") do
         i = i + 1
         fields[i] = f
+        if i == last then break end
       end
       acc[fields[header.arch_str]] = tonumber(fields[col])
     end

@@ -1,11 +1,23 @@
 --- perigee run FILE [--seed N] [--out DIR] [--resume] [--quick] [--quiet] [--no-plots]
---                   [--threads N] [--eval-timeout SECONDS]
+--                   [--threads N] [--eval-timeout SECONDS] [--jobs N]
+-- The independent runs of a grid go to --jobs processes (default: the thread
+-- count, i.e. the cores); the files are those of a one-process run
+-- (perigee.experiment, "Parallel runs").
 -- Under mpirun / srun (and a perigee built with MPI) it initialises MPI and
 -- the experiments spread their evaluations over the ranks (docs/scaling.md).
 -- Runs an experiment script. Command-line values override the script's:
 -- the script's pg.experiment{...} picks them up (perigee.experiment.overrides).
 -- A script that returns an experiment without calling :go() is run too.
 local argparse = require "argparse"
+
+-- This executable, to start worker processes with (as perigee proxies does).
+local function executable()
+  local exe = os.getenv "PERIGEE_EXE"
+  if exe and exe ~= "" then return exe end
+  local lo = 0
+  while arg and arg[lo - 1] do lo = lo - 1 end
+  return arg and arg[lo] or "perigee"
+end
 
 return function(args)
   local parser = argparse("perigee run", "Run an experiment script (see docs/guide.md).")
@@ -31,6 +43,12 @@ return function(args)
     if not t or t <= 0 or t ~= t or t == math.huge then return nil, "eval-timeout must be a positive number of seconds" end
     return t
   end)
+  parser:option("--jobs", "Processes running the grid's independent runs (default: the thread count, i.e. the cores; 1 = this process only)."):convert(function(s)
+    local n = math.tointeger(tonumber(s))
+    if not n or n < 1 or n > 256 then return nil, "jobs must be an integer in 1..256" end
+    return n
+  end)
+  local exe = executable()
   local ok, a = parser:pparse(args)
   if not ok then
     io.stderr:write(parser:get_usage(), "\nperigee run: ", a, "\n")
@@ -50,7 +68,11 @@ return function(args)
   if a.threads then pg.threads(a.threads) end
   local E = require "perigee.experiment"
   E.overrides = { seed = a.seed, out = a.out, resume = a.resume or nil, quick = a.quick or nil,
-                  quiet = a.quiet or nil, plots = a.no_plots and false or nil, eval_timeout = a.eval_timeout }
+                  quiet = a.quiet or nil, plots = a.no_plots and false or nil, eval_timeout = a.eval_timeout,
+                  jobs = a.jobs }
+  local launch_args = {}
+  for i, v in ipairs(args) do launch_args[i] = v end
+  E.launch = { exe = exe, args = launch_args }
   local chunk, err = loadfile(a.file)
   if not chunk then
     io.stderr:write("perigee run: ", err, "\n")
@@ -83,5 +105,6 @@ return function(args)
   end
   mpi.finish()
   E.overrides = {}
+  E.launch = nil
   return 0
 end

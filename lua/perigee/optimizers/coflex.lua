@@ -45,10 +45,16 @@
 --   warm_max_iter = 25      L-BFGS iterations per start at warm-started fits
 --   pool = 3000             Sobol candidates per iteration
 --   local_pool = 3000       mutation / crossover children of the Pareto set
---                           (larger pools were measured to be WORSE on DTLZ2 at
---                           small budgets: the greedy max over more candidates
---                           exploits model errors; docs/coflex.md)
+--                           (larger pools were measured WORSE: more Sobol points
+--                           hurt DTLZ2 (the LCB filter then keeps far-from-data
+--                           extrapolations), more children hurt nb201_hw (they
+--                           crowd the known stretches of the front); prediction
+--                           is linear in the pool; docs/coflex.md)
 --   sigma = 0.05            Gaussian mutation step (unit encoding)
+--   parents = "uniform"     parents of the local pool: "uniform" over the
+--                           observed front, or "crowding" (probability ~ crowding
+--                           distance: more children in sparse stretches; measured
+--                           worse on nb201_hw and DTLZ2, docs/coflex.md)
 --   score = "lcb"           "lcb" or "ei" (per objective)
 --   beta = 0.5              LCB width (scores of the non-dominated filter)
 --   kappa = 0               predicted point of the greedy HVI: mu - kappa sigma
@@ -94,6 +100,7 @@ local function check_opts(o)
   c.diversity = num("diversity", 1e-4, 0, 1e6)
   c.min_keep = num("min_keep", 256, 1, 1e7, true)
   c.ref_margin = num("ref_margin", 0.1, 1e-9, 1e6)
+  c.parents = enum("parents", { "uniform", "crowding" }, "uniform")
   if o.inducing ~= nil then c.inducing = num("inducing", 64, 1, 65536, true) end
   if c.pool + c.local_pool < 1 then error("coflex: pool + local_pool must be >= 1", 3) end
   c.blocks = o.blocks
@@ -168,6 +175,8 @@ return function(opts)
     options = c,
   }
 
+  local parent_picker -- defined below (uses c)
+
   function self.init(ctx)
     local st = ctx.state
     st.shift = ctx.rng:split() -- Sobol digital shift for the whole run
@@ -208,6 +217,45 @@ return function(opts)
     return models, H, mi
   end
 
+  -- Parents of the local pool: a function returning an index into `front`.
+  -- "uniform": every front point alike. "crowding": probability proportional
+  -- to the point's crowding distance on the front (Deb et al. 2002; the two
+  -- extremes, whose distance is infinite, count as the largest finite one),
+  -- plus 10 % of the mean so that no point is left out: sparse stretches of
+  -- the front (its ends, gaps) get more children than crowded ones.
+  parent_picker = function(ctx, Y, front)
+    local nf = #front
+    if c.parents == "uniform" or nf <= 2 then return function() return ctx.rng:integer(nf) end end
+    local _, m = Y:shape()
+    local Yf = {}
+    for i, k in ipairs(front) do
+      local r = {}
+      for j = 1, m do r[j] = Y:get(k, j) end
+      Yf[i] = r
+    end
+    local _, _, cd = core.evo.survive(Yf, nf)
+    local big, sum, cnt = 0, 0, 0
+    for i = 1, nf do
+      if cd[i] < math.huge then big = math.max(big, cd[i]); sum = sum + cd[i]; cnt = cnt + 1 end
+    end
+    if big <= 0 then big = 1 end
+    local floor = cnt > 0 and sum > 0 and 0.1 * sum / cnt or 0.1
+    local cum, tot = {}, 0
+    for i = 1, nf do
+      tot = tot + (cd[i] < math.huge and cd[i] or big) + floor
+      cum[i] = tot
+    end
+    return function()
+      local u = ctx.rng:uniform() * tot
+      local lo, hi = 1, nf
+      while lo < hi do
+        local mid = (lo + hi) // 2
+        if cum[mid] < u then lo = mid + 1 else hi = mid end
+      end
+      return lo
+    end
+  end
+
   -- The candidate pool (native matrix).
   local function candidate_pool(ctx, X, Y)
     local st, space = ctx.state, ctx.space
@@ -220,17 +268,18 @@ return function(opts)
       local front = core.pareto.filter(Y)
       local rows = {}
       for i, k in ipairs(front) do rows[i] = space:to_native(X[k]) end
+      local pick = parent_picker(ctx, Y, front)
       local nmut = c.local_pool // 2
       local ncx = c.local_pool - nmut
       local P = {}
-      for i = 1, nmut do P[i] = rows[ctx.rng:integer(#rows)] end
+      for i = 1, nmut do P[i] = rows[pick()] end
       if nmut > 0 then parts[#parts + 1] = space.c:mutate(P, ctx.rng, nil, c.sigma) end
       local npair = (ncx + 1) // 2
       if npair > 0 then
         local A, B = {}, {}
         for i = 1, npair do
-          A[i] = rows[ctx.rng:integer(#rows)]
-          B[i] = rows[ctx.rng:integer(#rows)]
+          A[i] = rows[pick()]
+          B[i] = rows[pick()]
         end
         local C1, C2 = core.evo.sbx(space, A, B, ctx.rng, { pc = 1.0, pvar = 0.5, eta = 15 })
         parts[#parts + 1] = core.evo.pm(space, C1, ctx.rng, { eta = 20 })
