@@ -206,12 +206,12 @@ static void test_grad_sym_large(void **state) {
   (void)state;
   pg_rng r;
   pg_rng_seed(&r, 9);
-  enum { N = 700, D = 5 };
+  enum { N = 530, D = 5 };
   double *X = malloc(N * D * sizeof *X), *G = malloc(N * N * sizeof *G);
   make_points(&r, X, N, D);
   for (int i = 0; i < N; i++)
     for (int j = 0; j <= i; j++) G[i * N + j] = G[j * N + i] = pg_rng_normal(&r);
-  for (int w = 0; w < 7; w++) {
+  for (int w = 3; w < 7; w += 3) { /* Matern 5/2 (DSYMM path), product (general path) */
     pg_kernel *k = make_kernel(w);
     check_grad_sym(k, X, N, D, G);
     pg_kernel_free(k);
