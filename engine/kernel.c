@@ -874,3 +874,85 @@ pg_status pg_kernel_grad_sym(const pg_kernel *k, const double *X, size_t n, size
         for (size_t j = j0; j < j0 + T && j < i; j++) dLdK[j * n + i] = dLdK[i * n + j];
   return grad_rec(k, X, n, X, n, d, dLdK, grad, work);
 }
+
+/* d/dX2 of sum_ab dLdK_ab k(X1_a, X2_b) for a continuous base kernel:
+ * with Wq from wq_block (dk/dlog l_c = w(q) (x_c - z_c)^2 / l_c^2),
+ * dk(x, z)/dz_c = w(q) (x_c - z_c) / l_c^2, so
+ * dX2_bc += (1/l_c) [(Wq^T X1s)_bc - X2s_bc colsum(Wq)_b] (s: scaled). */
+static pg_status base_grad_x2(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                              size_t n2, size_t d, const double *dLdK, double *gX2, double *Q) {
+  if (k->kind == PG_KERNEL_HAMMING) return PG_OK; /* categorical inputs do not move */
+  size_t nd = k->ndims, cnt = n1 * n2;
+  double s2 = exp(k->logvar);
+  pg_status st = base_q(k, X1, n1, X2, n2, d, Q);
+  if (st != PG_OK) return st;
+  const size_t B = 512;
+  double e[512], rr[512];
+  for (size_t i0 = 0; i0 < cnt; i0 += B) {
+    size_t nb = cnt - i0 < B ? cnt - i0 : B;
+    wq_block(k, s2, Q + i0, dLdK + i0, nb, e, rr);
+  }
+  double *S = malloc(((n1 + 2 * n2) * nd + n2) * sizeof *S);
+  if (!S) return PG_ENOMEM;
+  double *S2 = S + n1 * nd, *WX = S2 + n2 * nd, *cs = WX + n2 * nd;
+  scale_cols(k, X1, n1, d, S);
+  scale_cols(k, X2, n2, d, S2);
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n2, (int)nd, (int)n1, 1.0, Q, (int)n2,
+              S, (int)nd, 0.0, WX, (int)nd);
+  for (size_t b = 0; b < n2; b++) cs[b] = 0.0;
+  for (size_t a = 0; a < n1; a++) {
+    const double *w = Q + a * n2;
+    for (size_t b = 0; b < n2; b++) cs[b] += w[b];
+  }
+  for (size_t c = 0; c < nd; c++) {
+    double il = exp(-k->loglen[c]);
+    size_t col = k->dims[c];
+    for (size_t b = 0; b < n2; b++)
+      gX2[b * d + col] += il * (WX[b * nd + c] - S2[b * nd + c] * cs[b]);
+  }
+  free(S);
+  return PG_OK;
+}
+
+static pg_status grad_x2_rec(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                             size_t n2, size_t d, const double *dLdK, double *gX2, double *work) {
+  if (is_base(k->kind)) return base_grad_x2(k, X1, n1, X2, n2, d, dLdK, gX2, work);
+  size_t cnt = n1 * n2;
+  if (k->kind == PG_KERNEL_SUM) {
+    for (size_t c = 0; c < k->nchild; c++) {
+      pg_status st = grad_x2_rec(k->child[c], X1, n1, X2, n2, d, dLdK, gX2, work);
+      if (st != PG_OK) return st;
+    }
+    return PG_OK;
+  }
+  size_t C = k->nchild;
+  double *Ks = malloc((C + 1) * cnt * sizeof *Ks);
+  if (!Ks) return PG_ENOMEM;
+  double *D = Ks + C * cnt;
+  pg_status st = PG_OK;
+  for (size_t c = 0; st == PG_OK && c < C; c++)
+    st = matrix_rec(k->child[c], X1, n1, X2, n2, d, Ks + c * cnt);
+  for (size_t c = 0; st == PG_OK && c < C; c++) {
+    memcpy(D, dLdK, cnt * sizeof *D);
+    for (size_t o = 0; o < C; o++)
+      if (o != c)
+        for (size_t i = 0; i < cnt; i++) D[i] *= Ks[o * cnt + i];
+    st = grad_x2_rec(k->child[c], X1, n1, X2, n2, d, D, gX2, work);
+  }
+  free(Ks);
+  return st;
+}
+
+pg_status pg_kernel_grad_inputs(const pg_kernel *k, const double *X1, size_t n1,
+                                const double *X2, size_t n2, size_t d, const double *dLdK,
+                                double *gX2) {
+  if (d < pg_kernel_mindim(k)) return PG_ESHAPE;
+  size_t cnt;
+  if (pg_size_mul(n1, n2, &cnt) != PG_OK) return PG_ERANGE;
+  if (cnt == 0) return PG_OK;
+  double *work = malloc(cnt * sizeof *work);
+  if (!work) return PG_ENOMEM;
+  pg_status st = grad_x2_rec(k, X1, n1, X2, n2, d, dLdK, gX2, work);
+  free(work);
+  return st;
+}

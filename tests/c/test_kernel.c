@@ -201,6 +201,39 @@ static void check_grad_sym(pg_kernel *k, const double *X, size_t n, size_t d, co
   free(L);
 }
 
+/* pg_kernel_grad_inputs against central differences of sum G .* K(X1, X2)
+ * in each coordinate of X2 (continuous coordinates; the categorical ones
+ * get 0). */
+static void test_grad_inputs(void **state) {
+  (void)state;
+  pg_rng r;
+  pg_rng_seed(&r, 21);
+  enum { N1 = 8, N2 = 5, D = 6 };
+  double X1[N1 * D], X2[N2 * D], G[N1 * N2], gx[N2 * D], K[N1 * N2];
+  make_points(&r, X1, N1, D);
+  make_points(&r, X2, N2, D);
+  for (int i = 0; i < N1 * N2; i++) G[i] = pg_rng_normal(&r);
+  for (int w = 0; w < 7; w++) {
+    pg_kernel *k = make_kernel(w);
+    for (int i = 0; i < N2 * D; i++) gx[i] = 0.25; /* accumulates */
+    assert_int_equal(pg_kernel_grad_inputs(k, X1, N1, X2, N2, D, G, gx), PG_OK);
+    for (int i = 0; i < N2 * D; i++) {
+      double f[2], x0 = X2[i], h = 1e-5;
+      for (int sgn = 0; sgn < 2; sgn++) {
+        X2[i] = x0 + (sgn ? -h : h);
+        pg_kernel_matrix(k, X1, N1, X2, N2, D, K);
+        f[sgn] = 0;
+        for (int c = 0; c < N1 * N2; c++) f[sgn] += G[c] * K[c];
+      }
+      X2[i] = x0;
+      double fd = i % D >= 3 ? 0.0 : (f[0] - f[1]) / (2 * h), an = gx[i] - 0.25;
+      if (fabs(fd - an) > 1e-6 * fmax(1.0, fabs(an)))
+        fail_msg("kernel %d input %d: analytic %.10g fd %.10g", w, i, an, fd);
+    }
+    pg_kernel_free(k);
+  }
+}
+
 /* The symmetric gradient at a size with several 512-element row blocks. */
 static void test_grad_sym_large(void **state) {
   (void)state;
@@ -322,7 +355,7 @@ static void test_high_dim(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_closed_forms),    cmocka_unit_test(test_vexp),
-      cmocka_unit_test(test_brute_symmetric_psd), cmocka_unit_test(test_gradients), cmocka_unit_test(test_grad_sym_large),
+      cmocka_unit_test(test_brute_symmetric_psd), cmocka_unit_test(test_gradients), cmocka_unit_test(test_grad_sym_large), cmocka_unit_test(test_grad_inputs),
       cmocka_unit_test(test_params_names_clone),  cmocka_unit_test(test_high_dim),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
