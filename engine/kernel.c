@@ -945,14 +945,14 @@ static pg_status grad_x2_rec(const pg_kernel *k, const double *X1, size_t n1, co
 
 pg_status pg_kernel_grad_inputs(const pg_kernel *k, const double *X1, size_t n1,
                                 const double *X2, size_t n2, size_t d, const double *dLdK,
-                                double *gX2) {
+                                double *gX2, double *work) {
   if (d < pg_kernel_mindim(k)) return PG_ESHAPE;
   size_t cnt;
   if (pg_size_mul(n1, n2, &cnt) != PG_OK) return PG_ERANGE;
   if (cnt == 0) return PG_OK;
-  double *work = malloc(cnt * sizeof *work);
-  if (!work) return PG_ENOMEM;
-  pg_status st = grad_x2_rec(k, X1, n1, X2, n2, d, dLdK, gX2, work);
-  free(work);
+  double *own = work ? NULL : malloc(cnt * sizeof *own);
+  if (!work && !own) return PG_ENOMEM;
+  pg_status st = grad_x2_rec(k, X1, n1, X2, n2, d, dLdK, gX2, work ? work : own);
+  free(own);
   return st;
 }

@@ -216,7 +216,7 @@ static void test_grad_inputs(void **state) {
   for (int w = 0; w < 7; w++) {
     pg_kernel *k = make_kernel(w);
     for (int i = 0; i < N2 * D; i++) gx[i] = 0.25; /* accumulates */
-    assert_int_equal(pg_kernel_grad_inputs(k, X1, N1, X2, N2, D, G, gx), PG_OK);
+    assert_int_equal(pg_kernel_grad_inputs(k, X1, N1, X2, N2, D, G, gx, w & 1 ? NULL : K), PG_OK);
     for (int i = 0; i < N2 * D; i++) {
       double f[2], x0 = X2[i], h = 1e-5;
       for (int sgn = 0; sgn < 2; sgn++) {
