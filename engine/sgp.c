@@ -313,8 +313,10 @@ static void trsm_rlt(const double *L, size_t m, size_t ldl, double *V, size_t nb
   trsm_rlt(L + m1 * ldl + m1, m2, ldl, V + m1, nb, ldv);
 }
 
+/* vtbuf: caller's n x m buffer for Vt (or NULL: allocated when needed), so
+ * that repeated evaluations do not map and fault in a fresh buffer. */
 static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bound,
-                      double *grad, double *gZ, core_out *out) {
+                      double *grad, double *gZ, core_out *out, double *vtbuf) {
   const size_t n = s->n, m = s->m, d = s->d, mm = m * m;
   const double *X = s->X, *Z = s->Z, *y = s->y;
   const double nz = exp(ln);
@@ -327,7 +329,7 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
   /* m x m: Luu, A (then LA), A0, Ainv, C, work; n x m: Vt; blocks; vectors */
   double *mbuf = malloc((6 * mm + 4 * m) * sizeof *mbuf);
   /* the n x m Vt is kept only for the gradient; a fit streams it by blocks */
-  double *Vt = grad || gZ ? malloc(nm * sizeof *Vt) : NULL;
+  double *Vt = grad || gZ ? (vtbuf ? vtbuf : malloc(nm * sizeof *Vt)) : NULL;
   double *blk = malloc(3 * bm * sizeof *blk);
   double *nv = malloc(5 * n * sizeof *nv);
   double *gt = malloc((P + 1) * sizeof *gt);
@@ -544,7 +546,7 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
   grad[P] = dnoise * nz;
 done:
   free(mbuf);
-  free(Vt);
+  if (Vt != vtbuf) free(Vt);
   free(blk);
   free(nv);
   free(gt);
@@ -564,7 +566,7 @@ static pg_status refit(pg_sgp *s) {
   }
   core_out o = {s->Luu, s->LA, s->T, s->wmean, 0, 0.0};
   double F;
-  pg_status st = core(s, s->k, s->lognoise, &F, NULL, NULL, &o);
+  pg_status st = core(s, s->k, s->lognoise, &F, NULL, NULL, &o, NULL);
   if (st != PG_OK) {
     clear_state(s);
     return st;
@@ -667,30 +669,35 @@ pg_status pg_sgp_bound_grad(pg_sgp *s, const double *theta, double *bound, doubl
   pg_kernel *k = pg_kernel_clone(s->k);
   if (!k) return PG_ENOMEM;
   pg_status st = pg_kernel_set_params(k, theta);
-  if (st == PG_OK) st = core(s, k, theta[p], bound, grad, NULL, NULL);
+  if (st == PG_OK) st = core(s, k, theta[p], bound, grad, NULL, NULL, NULL);
   pg_kernel_free(k);
   return st;
 }
 
-pg_status pg_sgp_bound_grad_z(pg_sgp *s, const double *Z, double *bound, double *gZ) {
+static pg_status bound_grad_z(pg_sgp *s, const double *Z, double *bound, double *gZ,
+                              double *vtbuf) {
   if (s->n == 0 || !s->Z) return PG_ESTATE;
   if (!pg_all_finite(Z, s->m * s->d)) return PG_EDOM;
   double *own = s->Z;
   s->Z = (double *)(uintptr_t)Z; /* read only: core takes a const model */
-  pg_status st = core(s, s->k, s->lognoise, bound, NULL, gZ, NULL);
+  pg_status st = core(s, s->k, s->lognoise, bound, NULL, gZ, NULL, vtbuf);
   s->Z = own;
   return st;
 }
 
+pg_status pg_sgp_bound_grad_z(pg_sgp *s, const double *Z, double *bound, double *gZ) {
+  return bound_grad_z(s, Z, bound, gZ, NULL);
+}
+
 typedef struct zopt_ctx {
   pg_sgp *s;
-  double *gZ;
+  double *gZ, *vt;
 } zopt_ctx;
 
 static double zopt_obj(const double *x, double *grad, void *vctx) {
   zopt_ctx *c = vctx;
   double F;
-  pg_status st = pg_sgp_bound_grad_z(c->s, x, &F, grad ? c->gZ : NULL);
+  pg_status st = bound_grad_z(c->s, x, &F, grad ? c->gZ : NULL, c->vt);
   if (st != PG_OK || !isfinite(F)) return INFINITY;
   if (grad)
     for (size_t i = 0; i < c->s->m * c->s->d; i++) grad[i] = -c->gZ[i];
@@ -725,10 +732,12 @@ pg_status pg_sgp_optimize_inducing(pg_sgp *s, int iters, size_t nsub, pg_rng *rn
     }
     free(idx);
   }
-  double f0 = NAN;
-  if (st == PG_OK) st = pg_sgp_bound_grad_z(s, s->Z, &f0, NULL);
+  double f0 = s->bound; /* the fitted objective, unless on a subset */
+  if (st == PG_OK && s->n != fulln) st = pg_sgp_bound_grad_z(s, s->Z, &f0, NULL);
   memcpy(x, s->Z, md * sizeof *x);
-  zopt_ctx c = {s, x + md};
+  double *vt = st == PG_OK ? malloc(s->n * s->m * sizeof *vt) : NULL; /* reused */
+  if (st == PG_OK && !vt) st = PG_ENOMEM;
+  zopt_ctx c = {s, x + md, vt};
   pg_lbfgs_opts lo = pg_lbfgs_defaults();
   lo.max_iter = iters;
   lo.max_evals = 2 * iters + 5;
@@ -736,6 +745,7 @@ pg_status pg_sgp_optimize_inducing(pg_sgp *s, int iters, size_t nsub, pg_rng *rn
   lo.ftol = 1e-10;
   double fv = NAN;
   if (st == PG_OK) st = pg_lbfgs(zopt_obj, &c, x, md, &lo, &fv, NULL);
+  free(vt);
   s->X = fullX;
   s->y = fully;
   s->n = fulln;
