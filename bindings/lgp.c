@@ -277,6 +277,13 @@ static lgp *new_model(lua_State *L, int sparse) {
     lua_Integer tm = pgL_optintegerfield(L, 1, "train_max", (lua_Integer)u->so.train_max);
     luaL_argcheck(L, tm >= 0 && tm <= ((lua_Integer)1 << 30), 1, "option 'train_max' must be >= 0");
     u->so.train_max = (size_t)tm;
+    lua_Integer zi = pgL_optintegerfield(L, 1, "inducing_iters", u->so.inducing_iters);
+    luaL_argcheck(L, zi >= 0 && zi <= 100000, 1, "option 'inducing_iters' must be in 0..100000");
+    u->so.inducing_iters = (int)zi;
+    lua_Integer zm = pgL_optintegerfield(L, 1, "inducing_max", (lua_Integer)u->so.inducing_max);
+    luaL_argcheck(L, zm >= 0 && zm <= ((lua_Integer)1 << 30), 1,
+                  "option 'inducing_max' must be >= 0");
+    u->so.inducing_max = (size_t)zm;
   }
   return u;
 }

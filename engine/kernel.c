@@ -17,6 +17,7 @@
  */
 #include "kernel.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -418,8 +419,9 @@ static pg_status kdist(const double *A, size_t n, const double *B, size_t m, siz
 
 /* Q[n1 x n2]: squared scaled distances (continuous kernels) or the
  * weighted mismatch count sum_j [x_j != x'_j] / l_j (Hamming). */
-static pg_status base_q(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
-                        size_t n2, size_t d, double *Q) {
+/* lower: with X1 = X2, only the lower triangle (b <= a) is needed */
+static pg_status base_q2(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                         size_t n2, size_t d, double *Q, int lower) {
   size_t nd = k->ndims;
   if (k->kind == PG_KERNEL_HAMMING) {
     double *il = malloc(nd * sizeof *il);
@@ -448,11 +450,29 @@ static pg_status base_q(const pg_kernel *k, const double *X1, size_t n1, const d
     free(Z1);
     return st;
   }
-  st = kdist(Z1, n1, Z2, n2, nd, Q);
+  if (same && lower) { /* lower triangle only: DSYRK, half the flops and writes */
+    double *nrm = malloc(n1 * sizeof *nrm);
+    if (!nrm) {
+      free(Z1);
+      return PG_ENOMEM;
+    }
+    rownorms(Z1, n1, nd, nrm);
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)n1, (int)nd, -2.0, Z1, (int)nd,
+                0.0, Q, (int)n1);
+    for (size_t a = 0; a < n1; a++) addnorms(Q + a * n1, 1, a + 1, nrm + a, nrm);
+    free(nrm);
+  } else {
+    st = kdist(Z1, n1, Z2, n2, nd, Q);
+  }
   if (same)
     for (size_t a = 0; a < n1; a++) Q[a * n2 + a] = 0.0;
   free(Z1);
   return st;
+}
+
+static pg_status base_q(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                        size_t n2, size_t d, double *Q) {
+  return base_q2(k, X1, n1, X2, n2, d, Q, 0);
 }
 
 /* In place: Q -> K = s2 f(Q). */
@@ -508,9 +528,10 @@ static pg_status matrix_rec(const pg_kernel *k, const double *X1, size_t n1, con
                             size_t n2, size_t d, double *K) {
   size_t cnt = n1 * n2;
   if (is_base(k->kind)) {
-    pg_status st = base_q(k, X1, n1, X2, n2, d, K);
+    int sym = X1 == X2 && n1 == n2 && n1 >= 64 && n1 <= 0x7fffffff;
+    pg_status st = base_q2(k, X1, n1, X2, n2, d, K, sym);
     if (st != PG_OK) return st;
-    if (X1 == X2 && n1 == n2 && n1 >= 64) {
+    if (sym) {
       /* symmetric: the radial function on the lower triangle, then mirror */
       for (size_t a = 0; a < n1; a++) base_apply(k, K + a * n2, a + 1);
       for (size_t a = 0; a < n1; a++)
@@ -574,6 +595,71 @@ static double sum8(const double *t, size_t n) {
   return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
 }
 
+/* Continuous base kernels, in place on nb entries: q (squared scaled
+ * distances) -> dLdK * dK/dlog l-weight (see base_grad); returns the sum of
+ * dLdK * K (the variance gradient's terms). e, rr: nb scratch each. */
+PG_VECTOR_LOOPS
+static double wq_block(const pg_kernel *k, double s2, double *q, const double *g, size_t nb,
+                       double *e, double *rr) {
+  double gv = 0.0;
+  switch (k->kind) {
+  case PG_KERNEL_SE:
+    for (size_t i = 0; i < nb; i++) e[i] = -0.5 * q[i];
+    pg_vexp(e, nb);
+    for (size_t i = 0; i < nb; i++) {
+      double kv = s2 * e[i];
+      rr[i] = g[i] * kv;
+      q[i] = g[i] * kv;
+    }
+    gv += sum8(rr, nb);
+    break;
+  case PG_KERNEL_MATERN12:
+    vsqrt(rr, q, nb);
+    for (size_t i = 0; i < nb; i++) e[i] = -rr[i];
+    pg_vexp(e, nb);
+    for (size_t i = 0; i < nb; i++) {
+      double kv = s2 * e[i];
+      q[i] = rr[i] > 0.0 ? g[i] * kv / rr[i] : 0.0;
+      e[i] = g[i] * kv;
+    }
+    gv += sum8(e, nb);
+    break;
+  case PG_KERNEL_MATERN32: {
+    double s = sqrt(3.0);
+    vsqrt(rr, q, nb);
+    for (size_t i = 0; i < nb; i++) {
+      rr[i] *= s;
+      e[i] = -rr[i];
+    }
+    pg_vexp(e, nb);
+    for (size_t i = 0; i < nb; i++) {
+      double se = s2 * e[i];
+      e[i] = g[i] * se * (1.0 + rr[i]);
+      q[i] = g[i] * 3.0 * se;
+    }
+    gv += sum8(e, nb);
+    break;
+  }
+  default: { /* Matern 5/2 */
+    double s = sqrt(5.0);
+    vsqrt(rr, q, nb);
+    for (size_t i = 0; i < nb; i++) {
+      rr[i] *= s;
+      e[i] = -rr[i];
+    }
+    pg_vexp(e, nb);
+    for (size_t i = 0; i < nb; i++) {
+      double se = s2 * e[i];
+      e[i] = g[i] * se * (1.0 + rr[i] + rr[i] * rr[i] * (1.0 / 3.0));
+      q[i] = g[i] * (5.0 / 3.0) * (1.0 + rr[i]) * se;
+    }
+    gv += sum8(e, nb);
+    break;
+  }
+  }
+  return gv;
+}
+
 /* Gradient of a base kernel; grad has ndims + 1 entries (overwritten). */
 PG_VECTOR_LOOPS
 static pg_status base_grad(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
@@ -616,63 +702,7 @@ static pg_status base_grad(const pg_kernel *k, const double *X1, size_t n1, cons
   double e[512], rr[512];
   for (size_t i0 = 0; i0 < cnt; i0 += B) {
     size_t nb = cnt - i0 < B ? cnt - i0 : B;
-    double *q = Q + i0;
-    const double *g = dLdK + i0;
-    switch (k->kind) {
-    case PG_KERNEL_SE:
-      for (size_t i = 0; i < nb; i++) e[i] = -0.5 * q[i];
-      pg_vexp(e, nb);
-      for (size_t i = 0; i < nb; i++) {
-        double kv = s2 * e[i];
-        rr[i] = g[i] * kv;
-        q[i] = g[i] * kv;
-      }
-      gv += sum8(rr, nb);
-      break;
-    case PG_KERNEL_MATERN12:
-      vsqrt(rr, q, nb);
-      for (size_t i = 0; i < nb; i++) e[i] = -rr[i];
-      pg_vexp(e, nb);
-      for (size_t i = 0; i < nb; i++) {
-        double kv = s2 * e[i];
-        q[i] = rr[i] > 0.0 ? g[i] * kv / rr[i] : 0.0;
-        e[i] = g[i] * kv;
-      }
-      gv += sum8(e, nb);
-      break;
-    case PG_KERNEL_MATERN32: {
-      double s = sqrt(3.0);
-      vsqrt(rr, q, nb);
-      for (size_t i = 0; i < nb; i++) {
-        rr[i] *= s;
-        e[i] = -rr[i];
-      }
-      pg_vexp(e, nb);
-      for (size_t i = 0; i < nb; i++) {
-        double se = s2 * e[i];
-        e[i] = g[i] * se * (1.0 + rr[i]);
-        q[i] = g[i] * 3.0 * se;
-      }
-      gv += sum8(e, nb);
-      break;
-    }
-    default: { /* Matern 5/2 */
-      double s = sqrt(5.0);
-      vsqrt(rr, q, nb);
-      for (size_t i = 0; i < nb; i++) {
-        rr[i] *= s;
-        e[i] = -rr[i];
-      }
-      pg_vexp(e, nb);
-      for (size_t i = 0; i < nb; i++) {
-        double se = s2 * e[i];
-        e[i] = g[i] * se * (1.0 + rr[i] + rr[i] * rr[i] * (1.0 / 3.0));
-        q[i] = g[i] * (5.0 / 3.0) * (1.0 + rr[i]) * se;
-      }
-      gv += sum8(e, nb);
-      break;
-    }
-    }
+    gv += wq_block(k, s2, Q + i0, dLdK + i0, nb, e, rr);
   }
   grad[nd] = gv;
   /* Lengthscale part: one GEMM (W Z2), then row/column sums. */
@@ -794,4 +824,155 @@ pg_status pg_kernel_grad_diag(const pg_kernel *k, const double *X, size_t n, siz
   for (size_t i = 0; i < n; i++) s += dLdiag[i];
   graddiag_rec(k, s, grad);
   return PG_OK;
+}
+
+/* Symmetric base-kernel gradient (continuous kernels): Wq on the lower
+ * triangle only, then one DSYMM (reads the lower triangle) with [Z, 1]:
+ * sum_ab Wq_ab (z_a - z_b)^2 = 2 sum_a z_a (z_a rs_a - (Wq Z)_a), rs = Wq 1. */
+static pg_status base_grad_sym(const pg_kernel *k, const double *X, size_t n, size_t d,
+                               const double *dLdK, double *grad, double *Q) {
+  size_t nd = k->ndims, ne = nd + 1;
+  double s2 = exp(k->logvar);
+  pg_status st = base_q2(k, X, n, X, n, d, Q, 1);
+  if (st != PG_OK) return st;
+  double gv = 0.0, gd = 0.0;
+  const size_t B = 512;
+  double e[512], rr[512];
+  for (size_t a = 0; a < n; a++) {
+    double *q = Q + a * n;
+    const double *g = dLdK + a * n;
+    for (size_t b0 = 0; b0 <= a; b0 += B) {
+      size_t nb = a + 1 - b0 < B ? a + 1 - b0 : B;
+      gv += wq_block(k, s2, q + b0, g + b0, nb, e, rr);
+    }
+    gd += g[a];
+  }
+  grad[nd] = 2.0 * gv - gd * s2; /* k(x, x) = s2 for every base kernel */
+  double *Z = malloc(2 * n * ne * sizeof *Z);
+  if (!Z) return PG_ENOMEM;
+  double *WZ = Z + n * ne;
+  double *il = WZ; /* scratch for the inverse lengthscales (nd <= n ne) */
+  for (size_t j = 0; j < nd; j++) il[j] = exp(-k->loglen[j]);
+  for (size_t a = 0; a < n; a++) {
+    for (size_t j = 0; j < nd; j++) Z[a * ne + j] = X[a * d + k->dims[j]] * il[j];
+    Z[a * ne + nd] = 1.0;
+  }
+  cblas_dsymm(CblasRowMajor, CblasLeft, CblasLower, (int)n, (int)ne, 1.0, Q, (int)n, Z, (int)ne,
+              0.0, WZ, (int)ne);
+  for (size_t j = 0; j < nd; j++) grad[j] = 0.0;
+  for (size_t a = 0; a < n; a++) {
+    const double *z = Z + a * ne, *wz = WZ + a * ne;
+    double rs = wz[nd];
+    for (size_t j = 0; j < nd; j++) grad[j] += z[j] * (z[j] * rs - wz[j]);
+  }
+  for (size_t j = 0; j < nd; j++) grad[j] *= 2.0;
+  free(Z);
+  return PG_OK;
+}
+
+pg_status pg_kernel_grad_sym(const pg_kernel *k, const double *X, size_t n, size_t d,
+                             double *dLdK, double *grad, double *work) {
+  if (d < pg_kernel_mindim(k)) return PG_ESHAPE;
+  size_t cnt, p = pg_kernel_nparams(k);
+  if (pg_size_mul(n, n, &cnt) != PG_OK) return PG_ERANGE;
+  if (cnt == 0) {
+    for (size_t i = 0; i < p; i++) grad[i] = 0.0;
+    return PG_OK;
+  }
+  if (is_base(k->kind) && k->kind != PG_KERNEL_HAMMING && n <= 0x7fffffff) {
+    double *own = work ? NULL : malloc(cnt * sizeof *own);
+    if (!work && !own) return PG_ENOMEM;
+    pg_status st = base_grad_sym(k, X, n, d, dLdK, grad, work ? work : own);
+    free(own);
+    return st;
+  }
+  /* composite or Hamming kernels: mirror and take the general path */
+  const size_t T = 32;
+  for (size_t i0 = 0; i0 < n; i0 += T)
+    for (size_t j0 = 0; j0 <= i0; j0 += T)
+      for (size_t i = i0; i < i0 + T && i < n; i++)
+        for (size_t j = j0; j < j0 + T && j < i; j++) dLdK[j * n + i] = dLdK[i * n + j];
+  return grad_rec(k, X, n, X, n, d, dLdK, grad, work);
+}
+
+/* d/dX2 of sum_ab dLdK_ab k(X1_a, X2_b) for a continuous base kernel:
+ * with Wq from wq_block (dk/dlog l_c = w(q) (x_c - z_c)^2 / l_c^2),
+ * dk(x, z)/dz_c = w(q) (x_c - z_c) / l_c^2, so
+ * dX2_bc += (1/l_c) [(Wq^T X1s)_bc - X2s_bc colsum(Wq)_b] (s: scaled). */
+static pg_status base_grad_x2(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                              size_t n2, size_t d, const double *dLdK, double *gX2, double *Q) {
+  if (k->kind == PG_KERNEL_HAMMING) return PG_OK; /* categorical inputs do not move */
+  size_t nd = k->ndims, cnt = n1 * n2;
+  double s2 = exp(k->logvar);
+  pg_status st = base_q(k, X1, n1, X2, n2, d, Q);
+  if (st != PG_OK) return st;
+  const size_t B = 512;
+  double e[512], rr[512];
+  for (size_t i0 = 0; i0 < cnt; i0 += B) {
+    size_t nb = cnt - i0 < B ? cnt - i0 : B;
+    wq_block(k, s2, Q + i0, dLdK + i0, nb, e, rr);
+  }
+  double *S = malloc(((n1 + 2 * n2) * nd + n2) * sizeof *S);
+  if (!S) return PG_ENOMEM;
+  double *S2 = S + n1 * nd, *WX = S2 + n2 * nd, *cs = WX + n2 * nd;
+  scale_cols(k, X1, n1, d, S);
+  scale_cols(k, X2, n2, d, S2);
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n2, (int)nd, (int)n1, 1.0, Q, (int)n2,
+              S, (int)nd, 0.0, WX, (int)nd);
+  for (size_t b = 0; b < n2; b++) cs[b] = 0.0;
+  for (size_t a = 0; a < n1; a++) {
+    const double *w = Q + a * n2;
+    for (size_t b = 0; b < n2; b++) cs[b] += w[b];
+  }
+  for (size_t c = 0; c < nd; c++) {
+    double il = exp(-k->loglen[c]);
+    size_t col = k->dims[c];
+    for (size_t b = 0; b < n2; b++)
+      gX2[b * d + col] += il * (WX[b * nd + c] - S2[b * nd + c] * cs[b]);
+  }
+  free(S);
+  return PG_OK;
+}
+
+static pg_status grad_x2_rec(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                             size_t n2, size_t d, const double *dLdK, double *gX2, double *work) {
+  if (is_base(k->kind)) return base_grad_x2(k, X1, n1, X2, n2, d, dLdK, gX2, work);
+  size_t cnt = n1 * n2;
+  if (k->kind == PG_KERNEL_SUM) {
+    for (size_t c = 0; c < k->nchild; c++) {
+      pg_status st = grad_x2_rec(k->child[c], X1, n1, X2, n2, d, dLdK, gX2, work);
+      if (st != PG_OK) return st;
+    }
+    return PG_OK;
+  }
+  size_t C = k->nchild;
+  double *Ks = malloc((C + 1) * cnt * sizeof *Ks);
+  if (!Ks) return PG_ENOMEM;
+  double *D = Ks + C * cnt;
+  pg_status st = PG_OK;
+  for (size_t c = 0; st == PG_OK && c < C; c++)
+    st = matrix_rec(k->child[c], X1, n1, X2, n2, d, Ks + c * cnt);
+  for (size_t c = 0; st == PG_OK && c < C; c++) {
+    memcpy(D, dLdK, cnt * sizeof *D);
+    for (size_t o = 0; o < C; o++)
+      if (o != c)
+        for (size_t i = 0; i < cnt; i++) D[i] *= Ks[o * cnt + i];
+    st = grad_x2_rec(k->child[c], X1, n1, X2, n2, d, D, gX2, work);
+  }
+  free(Ks);
+  return st;
+}
+
+pg_status pg_kernel_grad_inputs(const pg_kernel *k, const double *X1, size_t n1,
+                                const double *X2, size_t n2, size_t d, const double *dLdK,
+                                double *gX2, double *work) {
+  if (d < pg_kernel_mindim(k)) return PG_ESHAPE;
+  size_t cnt;
+  if (pg_size_mul(n1, n2, &cnt) != PG_OK) return PG_ERANGE;
+  if (cnt == 0) return PG_OK;
+  double *own = work ? NULL : malloc(cnt * sizeof *own);
+  if (!work && !own) return PG_ENOMEM;
+  pg_status st = grad_x2_rec(k, X1, n1, X2, n2, d, dLdK, gX2, work ? work : own);
+  free(own);
+  return st;
 }

@@ -120,6 +120,23 @@ pg_status pg_kernel_grad_work(const pg_kernel *k, const double *X1, size_t n1, c
                               size_t n2, size_t d, const double *dLdK, double *grad,
                               double *work);
 
+/* The symmetric case X1 = X2 = X (n x d) with a symmetric dLdK of which
+ * only the lower triangle (row-major, b <= a) is read; its strict upper
+ * triangle may be overwritten (composite kernels mirror into it). Half the
+ * element work of pg_kernel_grad_work for base kernels. work: n x n scratch
+ * or NULL. Used by exact-GP training (gp.c). */
+pg_status pg_kernel_grad_sym(const pg_kernel *k, const double *X, size_t n, size_t d,
+                             double *dLdK, double *grad, double *work);
+
+/* Gradient with respect to the inputs X2 (n2 x d) of sum_ab dLdK_ab
+ * k(X1_a, X2_b): ADDED to gX2[n2 x d] (used to move sparse-GP inducing
+ * inputs). Categorical (Hamming) dimensions get no contribution. With X1 = X2
+ * and a symmetric dLdK the derivative through both arguments is twice this.
+ * work: n1 x n2 scratch or NULL (allocated). */
+pg_status pg_kernel_grad_inputs(const pg_kernel *k, const double *X1, size_t n1,
+                                const double *X2, size_t n2, size_t d, const double *dLdK,
+                                double *gX2, double *work);
+
 /* Same for the diagonal: grad[i] = sum_a dLdiag_a d k(X_a,X_a)/dtheta_i. */
 pg_status pg_kernel_grad_diag(const pg_kernel *k, const double *X, size_t n, size_t d,
                               const double *dLdiag, double *grad);

@@ -125,3 +125,49 @@ void pg_sqdist(const double *A, size_t n, const double *B, size_t m, size_t d, d
   }
   free(nb);
 }
+
+/* Recursive kernels on the column-major upper triangle U (= row-major lower
+ * L = U^T) with leading dimension ld; below LEAF the LAPACK routine. */
+enum { CHOLINV_LEAF = 96 };
+
+/* U -> U^-1 (upper, non-unit): [U11 U12; 0 U22]^-1 =
+ * [U11^-1, -U11^-1 U12 U22^-1; 0, U22^-1]. */
+static int trtri_rec(int n, double *A, int ld) {
+  if (n <= CHOLINV_LEAF) return (int)LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, 'U', 'N', n, A, ld);
+  int n1 = n / 2, n2 = n - n1;
+  double *A12 = A + (size_t)n1 * (size_t)ld, *A22 = A12 + n1;
+  cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, n1, n2, -1.0,
+              A22, ld, A12, ld);
+  int info = trtri_rec(n1, A, ld);
+  if (info != 0) return info;
+  cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, n1, n2, 1.0, A,
+              ld, A12, ld);
+  info = trtri_rec(n2, A22, ld);
+  return info > 0 ? info + n1 : info;
+}
+
+/* Upper triangle of U U^T: [U11 U11^T + U12 U12^T, U12 U22^T; ., U22 U22^T]. */
+static void lauum_rec(int n, double *A, int ld) {
+  if (n <= CHOLINV_LEAF) {
+    LAPACKE_dlauum_work(LAPACK_COL_MAJOR, 'U', n, A, ld);
+    return;
+  }
+  int n1 = n / 2, n2 = n - n1;
+  double *A12 = A + (size_t)n1 * (size_t)ld, *A22 = A12 + n1;
+  lauum_rec(n1, A, ld);
+  cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, n1, n2, 1.0, A12, ld, 1.0, A, ld);
+  cblas_dtrmm(CblasColMajor, CblasRight, CblasUpper, CblasTrans, CblasNonUnit, n1, n2, 1.0, A22,
+              ld, A12, ld);
+  lauum_rec(n2, A22, ld);
+}
+
+pg_status pg_chol_inverse(double *L, size_t n) {
+  if (n == 0) return PG_OK;
+  if (n > (size_t)0x7fffffff / 2) return PG_ERANGE;
+  /* K = L L^T = U^T U with U = L^T (column-major upper); K^-1 = U^-1 U^-T. */
+  int info = trtri_rec((int)n, L, (int)n);
+  if (info < 0) return PG_ELAPACK;
+  if (info > 0) return PG_ENOTPD;
+  lauum_rec((int)n, L, (int)n);
+  return PG_OK;
+}

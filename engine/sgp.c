@@ -25,6 +25,7 @@
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "gp.h"
@@ -63,6 +64,8 @@ pg_sgp_opts pg_sgp_defaults(void) {
   o.max_iter = 100;
   o.reselect = 1;
   o.train_max = 10000;
+  o.inducing_iters = 0;
+  o.inducing_max = 2000;
   return o;
 }
 
@@ -229,7 +232,7 @@ pg_status pg_sgp_new(pg_sgp **out, pg_kernel *k, const pg_sgp_opts *opts) {
       !(o.noise > 0.0) || !isfinite(o.noise) || !(o.noise_lo > 0.0) ||
       !(o.noise_hi >= o.noise_lo) || !isfinite(o.noise_hi) || !(o.param_lo > 0.0) ||
       !(o.param_hi >= o.param_lo) || !isfinite(o.param_hi) || !(o.jitter >= 0.0) ||
-      !isfinite(o.jitter) || o.max_iter < 1) {
+      !isfinite(o.jitter) || o.max_iter < 1 || o.inducing_iters < 0) {
     pg_kernel_free(k);
     return PG_EINVAL;
   }
@@ -310,8 +313,10 @@ static void trsm_rlt(const double *L, size_t m, size_t ldl, double *V, size_t nb
   trsm_rlt(L + m1 * ldl + m1, m2, ldl, V + m1, nb, ldv);
 }
 
+/* vtbuf: caller's n x m buffer for Vt (or NULL: allocated when needed), so
+ * that repeated evaluations do not map and fault in a fresh buffer. */
 static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bound,
-                      double *grad, core_out *out) {
+                      double *grad, double *gZ, core_out *out, double *vtbuf) {
   const size_t n = s->n, m = s->m, d = s->d, mm = m * m;
   const double *X = s->X, *Z = s->Z, *y = s->y;
   const double nz = exp(ln);
@@ -324,12 +329,12 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
   /* m x m: Luu, A (then LA), A0, Ainv, C, work; n x m: Vt; blocks; vectors */
   double *mbuf = malloc((6 * mm + 4 * m) * sizeof *mbuf);
   /* the n x m Vt is kept only for the gradient; a fit streams it by blocks */
-  double *Vt = grad ? malloc(nm * sizeof *Vt) : NULL;
+  double *Vt = grad || gZ ? (vtbuf ? vtbuf : malloc(nm * sizeof *Vt)) : NULL;
   double *blk = malloc(3 * bm * sizeof *blk);
   double *nv = malloc(5 * n * sizeof *nv);
   double *gt = malloc((P + 1) * sizeof *gt);
   pg_status st = PG_OK;
-  if (!mbuf || (grad && !Vt) || !blk || !nv || !gt) st = PG_ENOMEM;
+  if (!mbuf || ((grad || gZ) && !Vt) || !blk || !nv || !gt) st = PG_ENOMEM;
   double *Luu = mbuf, *A = Luu + mm, *A0 = A + mm, *Ai = A0 + mm, *C = Ai + mm, *W = C + mm;
   double *b = W + mm, *u = b + m, *vb = u + m, *tmpm = vb + m;
   double *lam = nv, *kd = lam + n, *qd = kd + n, *beta = qd + n, *dld = beta + n;
@@ -402,7 +407,7 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
   cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, (int)m, A, (int)m, u, 1);
   /* u = A^-1 b */
 
-  int need_ai = grad || (out && out->T);
+  int need_ai = grad || gZ || (out && out->T);
   if (need_ai) {
     memcpy(Ai, A, mm * sizeof *Ai);
     lapack_int info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', (lapack_int)m, Ai, (lapack_int)m);
@@ -440,7 +445,7 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
       out->use_T = pg_cholesky(M, m, &jt, 0, W) == PG_OK;
     }
   }
-  if (!grad) goto done;
+  if (!grad && !gZ) goto done;
 
   /* beta = Lambda^-1 (y - Vt u), vb = Vt^T beta */
   for (size_t i = 0; i < n; i++) beta[i] = y[i];
@@ -454,11 +459,31 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
   if (!fitc) /* e = 1/(2 nz): V V^T / (2 nz) = (A - I) / 2 */
     for (size_t i = 0; i < m; i++)
       for (size_t j = 0; j < m; j++) C[i * m + j] -= 0.5 * (A0[i * m + j] - (i == j ? 1.0 : 0.0));
-  for (size_t i = 0; i < P; i++) grad[i] = 0.0;
+  for (size_t i = 0; grad && i < P; i++) grad[i] = 0.0;
+  if (gZ) memset(gZ, 0, m * d * sizeof *gZ);
   double dnoise = fitc ? 0.0 : 0.5 * trace / (nz * nz);
+  /* VFE, Z gradient alone: dL/dKfu = beta w^T + Vt M2 with w = Luu^-T vb and
+   * M2 = (I - A^-1) Luu^-1 / s2n (R Luu^-1 below with e = 1/(2 s2n)): one
+   * dgemm per block instead of a dsymm and a dtrsm */
+  const int zfast = !grad && !fitc;
+  if (zfast) {
+    for (size_t i = 0; i < m; i++)
+      for (size_t j = 0; j < m; j++) W[i * m + j] = ((i == j ? 1.0 : 0.0) - Ai[i * m + j]) / nz;
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)m,
+                (int)m, 1.0, Luu, (int)m, W, (int)m);
+    memcpy(tmpm, vb, m * sizeof *tmpm);
+    cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, (int)m, Luu, (int)m, tmpm, 1);
+  }
   for (size_t i0 = 0; i0 < n && st == PG_OK; i0 += B) {
     size_t nb = n - i0 < B ? n - i0 : B;
     const double *Vb = Vt + i0 * m;
+    if (zfast) {
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)m, (int)m, 1.0, Vb,
+                  (int)m, W, (int)m, 0.0, S2, (int)m);
+      cblas_dger(CblasRowMajor, (int)nb, (int)m, 1.0, beta + i0, 1, tmpm, 1, S2, (int)m);
+      st = pg_kernel_grad_inputs(k, X + i0 * d, nb, Z, m, d, S2, gZ, S1);
+      continue;
+    }
     /* S1 = Vb A^-1 */
     cblas_dsymm(CblasRowMajor, CblasRight, CblasLower, (int)nb, (int)m, 1.0, Ai, (int)m, Vb,
                 (int)m, 0.0, S1, (int)m);
@@ -483,8 +508,11 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
     /* dL/dKfu block = R Luu^-1 */
     cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)nb,
                 (int)m, 1.0, Luu, (int)m, S2, (int)m);
-    st = pg_kernel_grad(k, X + i0 * d, nb, Z, m, d, S2, gt);
-    for (size_t i = 0; st == PG_OK && i < P; i++) grad[i] += gt[i];
+    if (grad) {
+      st = pg_kernel_grad(k, X + i0 * d, nb, Z, m, d, S2, gt);
+      for (size_t i = 0; st == PG_OK && i < P; i++) grad[i] += gt[i];
+    }
+    if (gZ && st == PG_OK) st = pg_kernel_grad_inputs(k, X + i0 * d, nb, Z, m, d, S2, gZ, S1);
   }
   if (st != PG_OK) goto done;
   /* dL/dKuu = Luu^-T C Luu^-1 */
@@ -497,6 +525,12 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
       double v = 0.5 * (C[i * m + j] + C[j * m + i]);
       C[i * m + j] = C[j * m + i] = v;
     }
+  if (gZ) { /* Kuu depends on Z through both arguments: twice one side */
+    for (size_t i = 0; i < mm; i++) W[i] = 2.0 * C[i];
+    st = pg_kernel_grad_inputs(k, Z, m, Z, m, d, W, gZ, A0); /* A0 is free by now */
+    /* the jitter c * mean(diag Kuu) does not move with Z (stationary diagonal) */
+  }
+  if (!grad || st != PG_OK) goto done;
   st = pg_kernel_grad(k, Z, m, Z, m, d, C, gt);
   for (size_t i = 0; st == PG_OK && i < P; i++) grad[i] += gt[i];
   if (st == PG_OK && jit > 0.0 && kmean > 0.0) {
@@ -512,7 +546,7 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
   grad[P] = dnoise * nz;
 done:
   free(mbuf);
-  free(Vt);
+  if (Vt != vtbuf) free(Vt);
   free(blk);
   free(nv);
   free(gt);
@@ -532,7 +566,7 @@ static pg_status refit(pg_sgp *s) {
   }
   core_out o = {s->Luu, s->LA, s->T, s->wmean, 0, 0.0};
   double F;
-  pg_status st = core(s, s->k, s->lognoise, &F, NULL, &o);
+  pg_status st = core(s, s->k, s->lognoise, &F, NULL, NULL, &o, NULL);
   if (st != PG_OK) {
     clear_state(s);
     return st;
@@ -588,6 +622,8 @@ pg_status pg_sgp_fit(pg_sgp *s, const double *X, size_t n, size_t d, const doubl
   }
   s->d = d;
   if (st == PG_OK) st = refit(s);
+  if (st == PG_OK && !s->zfixed && s->o.inducing_iters > 0)
+    st = pg_sgp_optimize_inducing(s, s->o.inducing_iters, rng ? s->o.inducing_max : 0, rng);
   if (st != PG_OK) {
     free(s->X);
     free(s->y);
@@ -633,8 +669,105 @@ pg_status pg_sgp_bound_grad(pg_sgp *s, const double *theta, double *bound, doubl
   pg_kernel *k = pg_kernel_clone(s->k);
   if (!k) return PG_ENOMEM;
   pg_status st = pg_kernel_set_params(k, theta);
-  if (st == PG_OK) st = core(s, k, theta[p], bound, grad, NULL);
+  if (st == PG_OK) st = core(s, k, theta[p], bound, grad, NULL, NULL, NULL);
   pg_kernel_free(k);
+  return st;
+}
+
+static pg_status bound_grad_z(pg_sgp *s, const double *Z, double *bound, double *gZ,
+                              double *vtbuf) {
+  if (s->n == 0 || !s->Z) return PG_ESTATE;
+  if (!pg_all_finite(Z, s->m * s->d)) return PG_EDOM;
+  double *own = s->Z;
+  s->Z = (double *)(uintptr_t)Z; /* read only: core takes a const model */
+  pg_status st = core(s, s->k, s->lognoise, bound, NULL, gZ, NULL, vtbuf);
+  s->Z = own;
+  return st;
+}
+
+pg_status pg_sgp_bound_grad_z(pg_sgp *s, const double *Z, double *bound, double *gZ) {
+  return bound_grad_z(s, Z, bound, gZ, NULL);
+}
+
+typedef struct zopt_ctx {
+  pg_sgp *s;
+  double *gZ, *vt;
+} zopt_ctx;
+
+static double zopt_obj(const double *x, double *grad, void *vctx) {
+  zopt_ctx *c = vctx;
+  double F;
+  pg_status st = bound_grad_z(c->s, x, &F, grad ? c->gZ : NULL, c->vt);
+  if (st != PG_OK || !isfinite(F)) return INFINITY;
+  if (grad)
+    for (size_t i = 0; i < c->s->m * c->s->d; i++) grad[i] = -c->gZ[i];
+  return -F;
+}
+
+pg_status pg_sgp_optimize_inducing(pg_sgp *s, int iters, size_t nsub, pg_rng *rng) {
+  if (!s->fitted) return PG_ESTATE;
+  if (iters < 1) return PG_OK;
+  if (nsub > 0 && nsub < s->n && !rng) return PG_EINVAL;
+  size_t md = s->m * s->d;
+  double *x = malloc(2 * md * sizeof *x);
+  if (!x) return PG_ENOMEM;
+  /* optional random subset for the objective (as in pg_sgp_train) */
+  double *fullX = s->X, *fully = s->y, *subX = NULL, *suby = NULL;
+  size_t fulln = s->n;
+  pg_status st = PG_OK;
+  if (nsub > 0 && nsub < s->n) {
+    size_t *idx = malloc(nsub * sizeof *idx);
+    subX = malloc(nsub * s->d * sizeof *subX);
+    suby = malloc(nsub * sizeof *suby);
+    if (!idx || !subX || !suby) st = PG_ENOMEM;
+    if (st == PG_OK) st = choose_random(s->n, nsub, rng, idx);
+    if (st == PG_OK) {
+      for (size_t i = 0; i < nsub; i++) {
+        memcpy(subX + i * s->d, fullX + idx[i] * s->d, s->d * sizeof *subX);
+        suby[i] = fully[idx[i]];
+      }
+      s->X = subX;
+      s->y = suby;
+      s->n = nsub;
+    }
+    free(idx);
+  }
+  double f0 = s->bound; /* the fitted objective, unless on a subset */
+  if (st == PG_OK && s->n != fulln) st = pg_sgp_bound_grad_z(s, s->Z, &f0, NULL);
+  memcpy(x, s->Z, md * sizeof *x);
+  double *vt = st == PG_OK ? malloc(s->n * s->m * sizeof *vt) : NULL; /* reused */
+  if (st == PG_OK && !vt) st = PG_ENOMEM;
+  zopt_ctx c = {s, x + md, vt};
+  pg_lbfgs_opts lo = pg_lbfgs_defaults();
+  lo.max_iter = iters;
+  lo.max_evals = 2 * iters + 5;
+  lo.gtol = 1e-6;
+  lo.ftol = 1e-10;
+  double fv = NAN;
+  if (st == PG_OK) st = pg_lbfgs(zopt_obj, &c, x, md, &lo, &fv, NULL);
+  free(vt);
+  s->X = fullX;
+  s->y = fully;
+  s->n = fulln;
+  free(subX);
+  free(suby);
+  if (st == PG_OK && isfinite(fv) && -fv > f0) { /* keep Z only if the bound rose */
+    double *old = malloc(md * sizeof *old);
+    if (!old) st = PG_ENOMEM;
+    if (st == PG_OK) {
+      memcpy(old, s->Z, md * sizeof *old);
+      memcpy(s->Z, x, md * sizeof *x);
+      st = refit(s);
+      if (st != PG_OK) { /* back to the previous inducing inputs */
+        memcpy(s->Z, old, md * sizeof *old);
+        refit(s);
+      }
+    }
+    free(old);
+  } else if (st == PG_EDOM) {
+    st = PG_OK; /* the start was not finite: nothing to improve */
+  }
+  free(x);
   return st;
 }
 

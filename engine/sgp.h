@@ -60,6 +60,11 @@ typedef struct pg_sgp_opts {
   int reselect;          /* re-select Z on every fit (1); 0 keeps Z once chosen */
   size_t train_max;      /* training uses a random subset of this many points when
                             n is larger (10000; 0 = all points), then refits on all */
+  int inducing_iters;    /* > 0: after selecting Z, fit moves it by at most this many
+                            L-BFGS iterations on the objective, hyperparameters fixed
+                            (pg_sgp_optimize_inducing; default 0 = off) */
+  size_t inducing_max;   /* that objective on a random subset of this many points
+                            when n is larger (2000; 0 = all points) */
 } pg_sgp_opts;
 
 pg_sgp_opts pg_sgp_defaults(void);
@@ -100,6 +105,18 @@ pg_status pg_sgp_set_params(pg_sgp *s, const double *theta);
 /* Objective (VFE bound or FITC log likelihood) at theta and its gradient
  * (grad may be NULL); the model is unchanged. */
 pg_status pg_sgp_bound_grad(pg_sgp *s, const double *theta, double *bound, double *grad);
+
+/* Objective at the model's hyperparameters with inducing inputs Z (m x d,
+ * m = pg_sgp_m) and its gradient gZ (m x d, may be NULL) with respect to Z;
+ * the model is unchanged. Categorical (Hamming) coordinates get 0. */
+pg_status pg_sgp_bound_grad_z(pg_sgp *s, const double *Z, double *bound, double *gZ);
+
+/* L-BFGS on the inducing inputs (hyperparameters fixed), at most iters
+ * iterations, analytic gradient (pg_sgp_bound_grad_z); the objective is
+ * evaluated on a random subset of nsub points drawn from rng when
+ * 0 < nsub < n (rng may be NULL otherwise). Z is kept and the model refitted
+ * on all points only if the objective rose. O(iters nsub m (m + d)). */
+pg_status pg_sgp_optimize_inducing(pg_sgp *s, int iters, size_t nsub, pg_rng *rng);
 
 /* Objective of the fitted model (NAN when unfitted). */
 double pg_sgp_loglik(const pg_sgp *s);

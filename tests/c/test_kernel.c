@@ -183,6 +183,76 @@ static void check_grad(pg_kernel *k, const double *X1, size_t n1, const double *
   free(K);
 }
 
+/* pg_kernel_grad_sym (lower triangle only; the upper one holds garbage)
+ * against pg_kernel_grad with the full symmetric G (checked above against
+ * finite differences). */
+static void check_grad_sym(pg_kernel *k, const double *X, size_t n, size_t d, const double *G) {
+  size_t p = pg_kernel_nparams(k);
+  double *full = malloc(2 * p * sizeof *full), *sym = full + p;
+  double *L = malloc(n * n * sizeof *L);
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++) L[i * n + j] = j <= i ? G[i * n + j] : 1e300;
+  assert_int_equal(pg_kernel_grad(k, X, n, X, n, d, G, full), PG_OK);
+  assert_int_equal(pg_kernel_grad_sym(k, X, n, d, L, sym, NULL), PG_OK);
+  for (size_t i = 0; i < p; i++)
+    if (fabs(sym[i] - full[i]) > 1e-10 * fmax(1.0, fabs(full[i])))
+      fail_msg("n %zu param %zu: sym %.15g full %.15g", n, i, sym[i], full[i]);
+  free(full);
+  free(L);
+}
+
+/* pg_kernel_grad_inputs against central differences of sum G .* K(X1, X2)
+ * in each coordinate of X2 (continuous coordinates; the categorical ones
+ * get 0). */
+static void test_grad_inputs(void **state) {
+  (void)state;
+  pg_rng r;
+  pg_rng_seed(&r, 21);
+  enum { N1 = 8, N2 = 5, D = 6 };
+  double X1[N1 * D], X2[N2 * D], G[N1 * N2], gx[N2 * D], K[N1 * N2];
+  make_points(&r, X1, N1, D);
+  make_points(&r, X2, N2, D);
+  for (int i = 0; i < N1 * N2; i++) G[i] = pg_rng_normal(&r);
+  for (int w = 0; w < 7; w++) {
+    pg_kernel *k = make_kernel(w);
+    for (int i = 0; i < N2 * D; i++) gx[i] = 0.25; /* accumulates */
+    assert_int_equal(pg_kernel_grad_inputs(k, X1, N1, X2, N2, D, G, gx, w & 1 ? NULL : K), PG_OK);
+    for (int i = 0; i < N2 * D; i++) {
+      double f[2], x0 = X2[i], h = 1e-5;
+      for (int sgn = 0; sgn < 2; sgn++) {
+        X2[i] = x0 + (sgn ? -h : h);
+        pg_kernel_matrix(k, X1, N1, X2, N2, D, K);
+        f[sgn] = 0;
+        for (int c = 0; c < N1 * N2; c++) f[sgn] += G[c] * K[c];
+      }
+      X2[i] = x0;
+      double fd = i % D >= 3 ? 0.0 : (f[0] - f[1]) / (2 * h), an = gx[i] - 0.25;
+      if (fabs(fd - an) > 1e-6 * fmax(1.0, fabs(an)))
+        fail_msg("kernel %d input %d: analytic %.10g fd %.10g", w, i, an, fd);
+    }
+    pg_kernel_free(k);
+  }
+}
+
+/* The symmetric gradient at a size with several 512-element row blocks. */
+static void test_grad_sym_large(void **state) {
+  (void)state;
+  pg_rng r;
+  pg_rng_seed(&r, 9);
+  enum { N = 530, D = 5 };
+  double *X = malloc(N * D * sizeof *X), *G = malloc(N * N * sizeof *G);
+  make_points(&r, X, N, D);
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j <= i; j++) G[i * N + j] = G[j * N + i] = pg_rng_normal(&r);
+  for (int w = 3; w < 7; w += 3) { /* Matern 5/2 (DSYMM path), product (general path) */
+    pg_kernel *k = make_kernel(w);
+    check_grad_sym(k, X, N, D, G);
+    pg_kernel_free(k);
+  }
+  free(X);
+  free(G);
+}
+
 static void test_gradients(void **state) {
   (void)state;
   pg_rng r;
@@ -199,6 +269,7 @@ static void test_gradients(void **state) {
     for (int i = 0; i < N1; i++)
       for (int j = 0; j < i; j++) G[j * N1 + i] = G[i * N1 + j];
     check_grad(k, X1, N1, X1, N1, D, G); /* symmetric case */
+    check_grad_sym(k, X1, N1, D, G);
     /* diagonal gradient against finite differences of sum w_i k(x_i, x_i) */
     double an[32], th[32], dg[N1], wts[N1];
     for (int i = 0; i < N1; i++) wts[i] = pg_rng_normal(&r);
@@ -284,7 +355,7 @@ static void test_high_dim(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_closed_forms),    cmocka_unit_test(test_vexp),
-      cmocka_unit_test(test_brute_symmetric_psd), cmocka_unit_test(test_gradients),
+      cmocka_unit_test(test_brute_symmetric_psd), cmocka_unit_test(test_gradients), cmocka_unit_test(test_grad_sym_large), cmocka_unit_test(test_grad_inputs),
       cmocka_unit_test(test_params_names_clone),  cmocka_unit_test(test_high_dim),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,6 +76,42 @@ static void test_solve_random(void **state) {
   }
 }
 
+/* pg_chol_inverse: K K^-1 = I for random SPD K, below and above the
+ * recursion's leaf size. */
+static void test_chol_inverse(void **state) {
+  (void)state;
+  pg_rng r;
+  pg_rng_seed(&r, 17);
+  size_t sizes[3] = {1, 7, 211};
+  for (int t = 0; t < 3; t++) {
+    size_t n = sizes[t];
+    double *B = malloc(n * n * sizeof *B), *K = malloc(n * n * sizeof *K);
+    double *L = malloc(n * n * sizeof *L), *Ki = malloc(n * n * sizeof *Ki);
+    for (size_t i = 0; i < n * n; i++) B[i] = pg_rng_normal(&r);
+    pg_gemm(n, n, n, 1.0 / (double)n, B, B, 1, 0.0, K);
+    for (size_t i = 0; i < n; i++) K[i * n + i] += 0.5;
+    memcpy(L, K, n * n * sizeof *L);
+    double jit = 0;
+    assert_int_equal(pg_cholesky(L, n, &jit, 0, NULL), PG_OK);
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = i + 1; j < n; j++) L[i * n + j] = -7.0; /* must stay untouched */
+    assert_int_equal(pg_chol_inverse(L, n), PG_OK);
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < n; j++) {
+        if (j > i) assert_true(L[i * n + j] == -7.0);
+        Ki[i * n + j] = j <= i ? L[i * n + j] : L[j * n + i];
+      }
+    pg_gemm(n, n, n, 1.0, K, Ki, 0, 0.0, B);
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < n; j++)
+        assert_true(fabs(B[i * n + j] - (i == j ? 1.0 : 0.0)) < 1e-10);
+    free(B);
+    free(K);
+    free(L);
+    free(Ki);
+  }
+}
+
 static void test_sqdist(void **state) {
   (void)state;
   pg_rng r;
@@ -120,7 +156,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cholesky_closed_form), cmocka_unit_test(test_cholesky_jitter),
       cmocka_unit_test(test_cholesky_indefinite),  cmocka_unit_test(test_solve_random),
-      cmocka_unit_test(test_sqdist),               cmocka_unit_test(test_size_mul),
+      cmocka_unit_test(test_chol_inverse), cmocka_unit_test(test_sqdist),               cmocka_unit_test(test_size_mul),
       cmocka_unit_test(test_strerror),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -164,6 +164,91 @@ static void test_gradients(void **state) {
   }
 }
 
+/* dF/dZ against central differences (VFE and FITC, product and sum kernels
+ * with a categorical block: that column gets 0), and the Z optimiser raises
+ * the bound and moves Z while a fit with inducing_iters does the same. */
+static void test_inducing_gradient(void **state) {
+  (void)state;
+  enum { NG = 30, DG = 3, MG = 6 };
+  pg_rng r;
+  pg_rng_seed(&r, 16);
+  double X[NG * DG], y[NG];
+  for (int i = 0; i < NG; i++) {
+    X[i * DG] = pg_rng_uniform(&r);
+    X[i * DG + 1] = pg_rng_uniform(&r);
+    X[i * DG + 2] = (double)pg_rng_below(&r, 3);
+    y[i] = sin(5 * X[i * DG]) + X[i * DG + 2] * X[i * DG + 1];
+  }
+  for (int c = 0; c < 4; c++) {
+    int method = c & 1, sum = c >> 1;
+    pg_kernel *ch[2], *k;
+    size_t cont[2] = {0, 1}, cat = 2;
+    pg_kernel_new(&ch[0], method ? PG_KERNEL_MATERN32 : PG_KERNEL_SE, cont, 2);
+    pg_kernel_new(&ch[1], PG_KERNEL_HAMMING, &cat, 1);
+    pg_kernel_combine(&k, sum ? PG_KERNEL_SUM : PG_KERNEL_PRODUCT, ch, 2);
+    pg_kernel_init(k, 0.3, 1.0);
+    pg_sgp_opts o = pg_sgp_defaults();
+    o.m = MG;
+    o.method = (pg_sgp_method)method;
+    o.noise = 0.05;
+    o.jitter = 1e-10;
+    pg_sgp *s;
+    assert_int_equal(pg_sgp_new(&s, k, &o), PG_OK);
+    assert_int_equal(pg_sgp_fit(s, X, NG, DG, y, &r), PG_OK);
+    assert_int_equal(pg_sgp_m(s), MG);
+    double Z[MG * DG], g[MG * DG], F, fp, fm;
+    memcpy(Z, pg_sgp_inducing(s), sizeof Z);
+    for (int i = 0; i < MG * DG; i++)
+      if (i % DG < 2) Z[i] += 0.03 * pg_rng_normal(&r); /* off the data points */
+    assert_int_equal(pg_sgp_bound_grad_z(s, Z, &F, g), PG_OK);
+    for (int i = 0; i < MG * DG; i++) {
+      double z0 = Z[i], h = 1e-5, fd = 0.0;
+      if (i % DG < 2) {
+        Z[i] = z0 + h;
+        assert_int_equal(pg_sgp_bound_grad_z(s, Z, &fp, NULL), PG_OK);
+        Z[i] = z0 - h;
+        assert_int_equal(pg_sgp_bound_grad_z(s, Z, &fm, NULL), PG_OK);
+        Z[i] = z0;
+        fd = (fp - fm) / (2 * h);
+      }
+      if (fabs(fd - g[i]) > 1e-5 * fmax(1.0, fabs(g[i])))
+        fail_msg("%s %s dZ[%d]: analytic %.10g fd %.10g", method ? "fitc" : "vfe",
+                 sum ? "sum" : "product", i, g[i], fd);
+    }
+    /* the optimiser raises the bound; the categorical column stays */
+    double before = pg_sgp_loglik(s), Z0[MG * DG];
+    memcpy(Z0, pg_sgp_inducing(s), sizeof Z0);
+    assert_int_equal(pg_sgp_optimize_inducing(s, 20, 0, NULL), PG_OK);
+    assert_true(pg_sgp_loglik(s) > before);
+    double F2;
+    assert_int_equal(pg_sgp_bound_grad_z(s, pg_sgp_inducing(s), &F2, NULL), PG_OK);
+    assert_true(fabs(F2 - pg_sgp_loglik(s)) < 1e-9 * fabs(F2));
+    for (int i = 2; i < MG * DG; i += DG) assert_true(pg_sgp_inducing(s)[i] == Z0[i]);
+    pg_sgp_free(s);
+  }
+  /* fit with inducing_iters: the same selection (same rng), then a higher bound */
+  pg_sgp *a = make_sgp(PG_SGP_VFE, 8, PG_SGP_SELECT_KMEANSPP, 0.01);
+  pg_sgp_opts o = pg_sgp_defaults();
+  o.jitter = 1e-10;
+  o.m = 8;
+  o.noise = 0.01;
+  o.inducing_iters = 10;
+  pg_sgp *b;
+  assert_int_equal(pg_sgp_new(&b, kern(D), &o), PG_OK);
+  double Xa[N * D], ya[N];
+  data(Xa, ya, N, D, 3);
+  pg_rng r1, r2;
+  pg_rng_seed(&r1, 4);
+  pg_rng_seed(&r2, 4);
+  assert_int_equal(pg_sgp_fit(a, Xa, N, D, ya, &r1), PG_OK);
+  assert_int_equal(pg_sgp_fit(b, Xa, N, D, ya, &r2), PG_OK);
+  assert_true(pg_sgp_loglik(b) > pg_sgp_loglik(a));
+  pg_sgp_free(a);
+  pg_sgp_free(b);
+  o.inducing_iters = -1;
+  assert_int_equal(pg_sgp_new(&b, kern(D), &o), PG_EINVAL);
+}
+
 /* 1-D: with 12 inducing points both methods track the exact mean. */
 static void test_1d_behaviour(void **state) {
   (void)state;
@@ -304,6 +389,7 @@ int main(void) {
       cmocka_unit_test(test_equals_exact_when_m_is_n),
       cmocka_unit_test(test_vfe_below_exact_and_monotone),
       cmocka_unit_test(test_gradients),
+      cmocka_unit_test(test_inducing_gradient),
       cmocka_unit_test(test_1d_behaviour),
       cmocka_unit_test(test_selection),
       cmocka_unit_test(test_samples_and_degenerate),

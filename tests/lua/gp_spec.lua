@@ -153,7 +153,23 @@ describe("perigee.gp.sparse", function()
     end
   end)
 
+  it("moves the inducing inputs on the bound with inducing_iters", function()
+    local opts = { kernel = "matern52", noise = 0.01, train = 0, lengthscale = 0.5, inducing = 12,
+      seed = 3, jitter = 1e-10 }
+    local a = pg.gp.sparse(opts)
+    opts.inducing_iters = 15
+    local b = pg.gp.sparse(opts)
+    a:fit(X, y); b:fit(X, y)
+    assert.is_true(b:loglik() > a:loglik())
+    local Za, Zb = a:inducing(), b:inducing()
+    local moved = 0
+    for i = 1, 12 do moved = moved + math.abs(Za:get(i, 1) - Zb:get(i, 1)) end
+    assert.is_true(moved > 0)
+  end)
+
   it("raises clear errors on bad options", function()
+    err_match(function() pg.gp.sparse { inducing_iters = -1 } end, "inducing_iters")
+    err_match(function() pg.gp.sparse { inducing_max = -1 } end, "inducing_max")
     err_match(function() pg.gp.sparse { method = "dtc" } end, "option 'method' must be one of 'vfe', 'fitc'")
     err_match(function() pg.gp.sparse { select = "best" } end, "option 'select'")
     err_match(function() pg.gp.sparse { inducing = 0 } end, "inducing")
