@@ -5,7 +5,7 @@
  *   perigee.shufflenet.scores(archs [, opts]) -> records, input ("fmnist" | "noise")
  *   perigee.shufflenet.info(arch [, opts])    -> {macs=, params=, nodes=, shuffles=, splits=,
  *                                                 concats=, convs=}
- *   perigee.shufflenet.append_gz(path, s)     -> true | nil, message
+ *   perigee.shufflenet.append_gz(path, s)     -> true | nil, message (path ends in .gz)
  *
  * arch: {ops = {20 operators}, factors = {20 numbers}}, an operator being a
  * name ("3x3", "5x5", "7x7", "xception", "skip") or its index 1..5.
@@ -264,11 +264,18 @@ static int sn_info(lua_State *L) {
 }
 
 /* append_gz(path, s): s appended to path as one more gzip member (a file of
- * concatenated members reads back as their concatenation). */
+ * concatenated members reads back as their concatenation). The path must
+ * end in ".gz" (nil + message otherwise), so that a stray string never
+ * creates a file. */
 static int sn_append_gz(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
-  size_t len;
+  size_t plen, len;
+  const char *path = luaL_checklstring(L, 1, &plen);
   const char *s = luaL_checklstring(L, 2, &len);
+  if (plen < 4 || strcmp(path + plen - 3, ".gz") != 0) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: the path must end in .gz", path);
+    return 2;
+  }
   gzFile f = gzopen(path, "ab6");
   int ok = f != NULL;
   if (ok && len) ok = gzwrite(f, s, (unsigned)len) == (int)len;
