@@ -13,9 +13,12 @@
 --   proxy score, computed on demand and cached, docs/hsconas.md section 3)
 --   or "macs" (the capacity estimate from MACs). The search budgets default
 --   to the paper's (20 x 50, N = 100, 1000 uniform samples, 3 seeds) with
---   "macs", and to a reduced budget with "proxy" (10 x 20, N = 5, 50
---   uniform samples, 1 seed) so that a run from an empty cache stays near
---   two minutes; every budget option overrides either.
+--   "macs", and to a reduced budget with "proxy" (EA 6 x 12 with 4 parents,
+--   N = 2, 8 uniform samples, 1 seed, only the main searches: --variants
+--   main) so that a run from an empty cache scores about 1,260 networks
+--   (about 150 s of CPU, two threads); every budget option overrides either.
+--   --variants main | ablation | all: the searches on layout A and B
+--   ("main"), the four ablation variants on layout A ("ablation"), or both.
 --   --seeds K: the ablation (search variants on layout A) is repeated with K
 --   seeds (seed, seed+1, ...; seed itself is the main run) and summarised as
 --   mean and spread (ablation.csv).
@@ -30,7 +33,7 @@ local args = { seed = 1, out = "results/hsconas", beta = -20, crossover = 0.25, 
                seeds = false, variants = false }
 local BUDGETS = {
   macs = { generations = 20, population = 50, parents = 20, N = 100, quality = 1000, seeds = 3, variants = "all" },
-  proxy = { generations = 8, population = 16, parents = 6, N = 2, quality = 10, seeds = 1, variants = "main" },
+  proxy = { generations = 6, population = 12, parents = 4, N = 2, quality = 8, seeds = 1, variants = "main" },
 }
 do
   local ov = pg.experiment and pg.experiment.overrides or {}
