@@ -180,6 +180,39 @@ int pg_net_linear(pg_net *net, int in, size_t out, int bias) {
   return id;
 }
 
+int pg_net_split(pg_net *net, int in, size_t first, size_t count) {
+  const pg_net_node *x = node_in(net, in);
+  if (!x) return fail(net, PG_EINVAL);
+  if (!count || first >= x->c || count > x->c - first) return fail(net, PG_EINVAL);
+  pg_net_node nd = {.op = PG_NET_SPLIT, .in = {in}, .nin = 1, .c = count, .h = x->h, .w = x->w,
+                    .boff = NO_OFF, .coff = first};
+  return add_node(net, nd);
+}
+
+int pg_net_concat(pg_net *net, const int *ins, int nin) {
+  if (!ins || nin < 1 || nin > PG_NET_MAXIN) return fail(net, PG_EINVAL);
+  const pg_net_node *x = node_in(net, ins[0]);
+  if (!x) return fail(net, PG_EINVAL);
+  pg_net_node nd = {.op = PG_NET_CONCAT, .nin = nin, .h = x->h, .w = x->w, .boff = NO_OFF};
+  for (int i = 0; i < nin; i++) {
+    const pg_net_node *y = node_in(net, ins[i]);
+    if (!y) return fail(net, PG_EINVAL);
+    if (y->h != x->h || y->w != x->w) return fail(net, PG_ESHAPE);
+    nd.c += y->c;
+    nd.in[i] = ins[i];
+  }
+  return add_node(net, nd);
+}
+
+int pg_net_shuffle(pg_net *net, int in, size_t groups) {
+  const pg_net_node *x = node_in(net, in);
+  if (!x) return fail(net, PG_EINVAL);
+  if (!groups || x->c % groups) return fail(net, PG_EINVAL);
+  pg_net_node nd = {.op = PG_NET_SHUFFLE, .in = {in}, .nin = 1, .c = x->c, .h = x->h, .w = x->w,
+                    .groups = groups, .boff = NO_OFF};
+  return add_node(net, nd);
+}
+
 pg_status pg_net_finalize(pg_net *net) {
   if (net->status) return net->status;
   if (net->params) return PG_OK;
@@ -289,6 +322,32 @@ static void pool_free(bufpool *p) {
   p->n = 0;
 }
 
+/* Channel moves of SPLIT, CONCAT and SHUFFLE: per sample, copy nc channels
+ * of hw values from channel sc of src (sC channels) to channel dc of dst
+ * (dC channels). */
+static void copy_channels(double *dst, size_t dC, size_t dc, const double *src, size_t sC,
+                          size_t sc, size_t nc, size_t n, size_t hw) {
+  for (size_t b = 0; b < n; b++)
+    memcpy(dst + (b * dC + dc) * hw, src + (b * sC + sc) * hw, nc * hw * sizeof(double));
+}
+
+/* Input channel of output channel oc of a shuffle of c channels in g groups. */
+static size_t shuffle_src(size_t oc, size_t c, size_t g) { return (oc % g) * (c / g) + oc / g; }
+
+/* Forward (back = 0: x -> y) or backward (back = 1: dy -> dx, every element
+ * written) of a channel shuffle; a shuffle is a permutation, so its
+ * backward is the inverse permutation. */
+static void shuffle_move(const pg_tensor *from, pg_tensor *to, size_t g, int back) {
+  size_t c = to->c, hw = to->h * to->w;
+  for (size_t oc = 0; oc < c; oc++) {
+    size_t ic = shuffle_src(oc, c, g);
+    if (back)
+      copy_channels(to->data, c, ic, from->data, c, oc, 1, to->n, hw);
+    else
+      copy_channels(to->data, c, oc, from->data, c, ic, 1, to->n, hw);
+  }
+}
+
 /* Compute node i from the activations of its inputs into act[i]. With
  * inplace, an elementwise node (BN, ReLU) takes over its input's buffer. */
 static pg_status run_node(pg_net *net, size_t i, pg_bn_mode bnmode, pg_tensor *act, int inplace,
@@ -331,6 +390,19 @@ static pg_status run_node(pg_net *net, size_t i, pg_bn_mode bnmode, pg_tensor *a
     return PG_OK;
   }
   case PG_NET_ZERO: return PG_OK;
+  case PG_NET_SPLIT:
+    copy_channels(y->data, nd->c, 0, x->data, x->c, nd->coff, nd->c, y->n, y->h * y->w);
+    return PG_OK;
+  case PG_NET_CONCAT: {
+    size_t at = 0;
+    for (int j = 0; j < nd->nin; j++) {
+      const pg_tensor *a = &act[nd->in[j]];
+      copy_channels(y->data, nd->c, at, a->data, a->c, 0, a->c, y->n, y->h * y->w);
+      at += a->c;
+    }
+    return PG_OK;
+  }
+  case PG_NET_SHUFFLE: shuffle_move(x, y, nd->groups, 0); return PG_OK;
   case PG_NET_GAP: return pg_gap_forward(x, y);
   case PG_NET_LINEAR: {
     pg_linear p = linear_of(net, nd);
@@ -428,6 +500,23 @@ static pg_status back_node(pg_net *net, size_t i, pg_bn_mode bnmode, pg_tensor *
     }
     return PG_OK;
   }
+  if (nd->op == PG_NET_CONCAT) {
+    size_t at = 0;
+    for (int j = 0; j < nd->nin; j++) {
+      int k = nd->in[j];
+      const pg_tensor *a = &act[k];
+      pg_tensor t;
+      pg_status st = pg_tensor_alloc(&t, a->n, a->c, a->h, a->w);
+      if (st) return st;
+      copy_channels(t.data, a->c, 0, dy->data, dy->c, at, a->c, a->n, a->h * a->w);
+      at += a->c;
+      if (net->nodes[k].op == PG_NET_ZERO)
+        pg_tensor_free(&t);
+      else
+        accumulate(&grad[k], &t);
+    }
+    return PG_OK;
+  }
   if (nd->nin == 0) return PG_OK;
   int k = nd->in[0];
   const pg_tensor *x = &act[k];
@@ -456,6 +545,10 @@ static pg_status back_node(pg_net *net, size_t i, pg_bn_mode bnmode, pg_tensor *
     break;
   }
   case PG_NET_GAP: st = pg_gap_backward(dy, &t); break;
+  case PG_NET_SPLIT: /* t is zero outside the slice */
+    copy_channels(t.data, x->c, nd->coff, dy->data, dy->c, 0, dy->c, x->n, x->h * x->w);
+    break;
+  case PG_NET_SHUFFLE: shuffle_move(dy, &t, nd->groups, 1); break;
   case PG_NET_LINEAR: {
     pg_linear p = linear_of(net, nd);
     st = pg_linear_backward(&p, x, dy, &t, net->grads + nd->woff,

@@ -32,7 +32,10 @@ typedef enum pg_net_op {
   PG_NET_ADD,     /* elementwise sum of nin inputs */
   PG_NET_ZERO,    /* a zero tensor of the node's shape (NB201's `none`) */
   PG_NET_GAP,     /* global average pool to c x 1 x 1 */
-  PG_NET_LINEAR   /* weights at woff (out x in), bias at boff */
+  PG_NET_LINEAR,  /* weights at woff (out x in), bias at boff */
+  PG_NET_SPLIT,   /* channels [coff, coff + c) of the input (channel split) */
+  PG_NET_CONCAT,  /* concatenation of nin inputs along channels, in order */
+  PG_NET_SHUFFLE  /* channel shuffle with `groups` groups (ShuffleNet) */
 } pg_net_op;
 
 #define PG_NET_MAXIN 4
@@ -49,6 +52,7 @@ typedef struct pg_net_node {
   size_t boff;         /* bias or beta; (size_t)-1 when absent */
   size_t soff;         /* batch-norm statistics offset in net->stats */
   int mult;            /* ReLU: how many identical ReLU modules this node stands for */
+  size_t coff;         /* SPLIT: first input channel taken */
 } pg_net_node;
 
 typedef struct pg_net {
@@ -87,6 +91,19 @@ int pg_net_add(pg_net *net, const int *ins, int nin);
 int pg_net_zero(pg_net *net, size_t c, size_t h, size_t w);
 int pg_net_gap(pg_net *net, int in);
 int pg_net_linear(pg_net *net, int in, size_t out, int bias);
+/* Channel split: channels [first, first + count) of node `in` (PyTorch's
+ * x[:, first:first+count]); PG_EINVAL when the range does not fit. */
+int pg_net_split(pg_net *net, int in, size_t first, size_t count);
+/* Concatenation of nin (1..PG_NET_MAXIN) nodes of equal h x w along the
+ * channels, in the order given (torch.cat(dim=1)). */
+int pg_net_concat(pg_net *net, const int *ins, int nin);
+/* Channel shuffle (Zhang et al., ShuffleNet, CVPR 2018): the c channels,
+ * seen as a groups x (c/groups) matrix, are transposed: output channel
+ * j*groups + i is input channel i*(c/groups) + j (PyTorch's
+ * x.view(n, g, c/g, h, w).transpose(1, 2)). groups must divide c. With
+ * groups = c/2 the first half of the output holds the even input channels
+ * and the second half the odd ones (the SPOS block's channel_shuffle). */
+int pg_net_shuffle(pg_net *net, int in, size_t groups);
 
 /* Allocate parameters, gradients and statistics once the graph is complete;
  * returns the first builder error if there was one. */

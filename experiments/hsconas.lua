@@ -5,17 +5,36 @@
 -- table and the two panels of Fig. 6, and prints the checks of issue 10.
 --
 --   build/perigee experiments/hsconas.lua [--seed N] [--out DIR] [--beta B]
---     [--generations G] [--population P] [--parents K] [--crossover p]
---     [--mutation p] [--N n] [--M m] [--holdout n] [--seeds K] [--no-plots]
+--     [--estimator proxy|macs] [--generations G] [--population P] [--parents K]
+--     [--crossover p] [--mutation p] [--N n] [--quality n] [--M m] [--holdout n]
+--     [--seeds K] [--side S] [--batch B] [--classes C] [--reference R] [--cache FILE]
+--     [--no-plots]
+--   --estimator: the accuracy estimator, "proxy" (default: the training-free
+--   proxy score, computed on demand and cached, docs/hsconas.md section 3)
+--   or "macs" (the capacity estimate from MACs). The search budgets default
+--   to the paper's (20 x 50, N = 100, 1000 uniform samples, 3 seeds) with
+--   "macs", and to a reduced budget with "proxy" (EA 6 x 12 with 4 parents,
+--   N = 2, 8 uniform samples, 1 seed, only the main searches: --variants
+--   main) so that a run from an empty cache scores about 1,260 networks
+--   (about 150 s of CPU, two threads); every budget option overrides either.
+--   --variants main | ablation | all: the searches on layout A and B
+--   ("main"), the four ablation variants on layout A ("ablation"), or both.
 --   --seeds K: the ablation (search variants on layout A) is repeated with K
---   seeds (seed, seed+1, ...) and summarised as mean and spread (ablation.csv).
+--   seeds (seed, seed+1, ...; seed itself is the main run) and summarised as
+--   mean and spread (ablation.csv).
 local pg = require "perigee"
 local H = require "perigee.hsconas"
 local R = require "perigee.results"
 
-local args = { seed = 1, out = "results/hsconas", beta = -20, generations = 20, population = 50,
-               parents = 20, crossover = 0.25, mutation = 0.25, N = 100, M = 100, holdout = 200,
-               seeds = 3, plots = true }
+local args = { seed = 1, out = "results/hsconas", beta = -20, crossover = 0.25, mutation = 0.25,
+               M = 100, holdout = 200, plots = true, estimator = "proxy", side = 32, batch = 16,
+               classes = 10, reference = 50, cache = false,
+               generations = false, population = false, parents = false, N = false, quality = false,
+               seeds = false, variants = false }
+local BUDGETS = {
+  macs = { generations = 20, population = 50, parents = 20, N = 100, quality = 1000, seeds = 3, variants = "all" },
+  proxy = { generations = 6, population = 12, parents = 4, N = 2, quality = 8, seeds = 1, variants = "main" },
+}
 do
   local ov = pg.experiment and pg.experiment.overrides or {}
   if ov.seed then args.seed = ov.seed end
@@ -28,6 +47,19 @@ do
     elseif a == "--out" then
       args.out = arg[i + 1] or error("--out needs a directory")
       i = i + 1
+    elseif a == "--estimator" then
+      args.estimator = arg[i + 1]
+      if not BUDGETS[args.estimator or ""] then error("--estimator must be proxy or macs") end
+      i = i + 1
+    elseif a == "--variants" then
+      args.variants = arg[i + 1]
+      if not ({ main = 1, ablation = 1, all = 1 })[args.variants or ""] then
+        error("--variants must be main, ablation or all")
+      end
+      i = i + 1
+    elseif a == "--cache" then
+      args.cache = arg[i + 1] or error("--cache needs a file")
+      i = i + 1
     elseif a:match("^%-%-") and args[a:sub(3)] ~= nil then
       args[a:sub(3)] = tonumber(arg[i + 1]) or error(a .. " needs a number")
       i = i + 1
@@ -36,7 +68,11 @@ do
     end
     i = i + 1
   end
-  for _, k in ipairs { "seed", "generations", "population", "parents", "N", "M", "holdout", "seeds" } do
+  for k, v in pairs(BUDGETS[args.estimator]) do
+    if not args[k] then args[k] = v end
+  end
+  for _, k in ipairs { "seed", "generations", "population", "parents", "N", "quality", "M", "holdout",
+                       "seeds", "side", "batch", "classes", "reference" } do
     args[k] = math.tointeger(args[k]) or error(k .. " must be an integer")
   end
 end
@@ -59,8 +95,34 @@ local full = H.space {}
 local noscale = H.space { channel_scaling = false }
 log("HSCoNAS space: %d dimensions, %.4g architectures (legal: skip only at stride 1); paper's 50^20 = %.4g; without channel scaling %.4g",
     #full, full:size(), H.paper_size(), noscale:size())
-log("accuracy estimator: %s (e_inf = %.3f, a = %.3f, b = %.3f)", H.ACCURACY_NAME, H.ACC_LAW.e_inf,
-    H.ACC_LAW.a, H.ACC_LAW.b)
+local est, ESTNAME, ESTSHORT
+if args.estimator == "proxy" then
+  est = H.proxy_estimator { side = args.side, batch = args.batch, classes = args.classes,
+                            reference = args.reference, cache = args.cache or nil }
+  local c0, w0p = os.clock(), os.time()
+  est:calibrate()
+  ESTNAME = est.name
+  ESTSHORT = ("proxy:naswot+logsynflow+skipscore@%dx%d/b%d/c%d"):format(args.side, args.side, args.batch,
+                                                                        args.classes)
+  log("accuracy estimator: %s", ESTNAME)
+  log("  cache %s (%d scores loaded); min-max over %d reference networks (layouts A and B): NASWOT [%.3f, %.3f], LogSynflow [%.6g, %.6g]",
+      est.path or "off", est.cached, est.norm.n, est.norm.lo.naswot, est.norm.hi.naswot, est.norm.lo.logsynflow,
+      est.norm.hi.logsynflow)
+  for _, an in ipairs(est.cal.anchors) do
+    log("  anchor %-22s combined %.4f  published top-1 %.1f%%  fitted %.2f%%", an.name, an.combined, an.top1,
+        est.cal.acc0 + est.cal.slope * an.combined)
+  end
+  log("  top-1 ~ %.3f + %.3f x combined; setup: %d networks scored, %.1f s CPU, %d s wall",
+      est.cal.acc0, est.cal.slope, est.computed, os.clock() - c0, os.time() - w0p)
+else
+  ESTNAME = ("%s (e_inf = %.3f, a = %.3f, b = %.3f)"):format(H.ACCURACY_NAME, H.ACC_LAW.e_inf, H.ACC_LAW.a,
+                                                              H.ACC_LAW.b)
+  ESTSHORT = "macs:capacity-power-law"
+  log("accuracy estimator: %s", ESTNAME)
+end
+R.write_atomic(args.out .. "/estimator.txt", ESTNAME .. "\n")
+log("search budget: EA %d x %d (parents %d), shrinking N = %d, %d uniform samples per subspace mean, %d seed(s), variants %s",
+    args.generations, args.population, args.parents, args.N, args.quality, args.seeds, args.variants)
 
 -- ---------------------------------------------------------------------
 -- 2. devices, tables, bias, held-out accuracy of the latency model
@@ -123,7 +185,14 @@ local budget = args.generations * args.population
 local results, checks = {}, {}
 local shrinkrows = { "device,variant,stage,layers,fixed_ops,size,log10_reduction,Q_uniform_1000" }
 local function problem(dn, lay)
-  return H.problem { lut = luts[dn][lay], bias = cal[dn][lay].bias, target = targets[dn][lay], beta = args.beta }
+  return H.problem { lut = luts[dn][lay], bias = cal[dn][lay].bias, target = targets[dn][lay], beta = args.beta,
+                     estimator = est, layout = lay }
+end
+-- uniform samples that do not depend on the device (random search, the
+-- mean F of the whole space) use fixed streams, so that the devices share
+-- architectures (and cached proxy scores); F still differs by device
+local function shared_rng(kind, v)
+  return pg.rng(1000 * args.seed + 10 * kind + (v.scaling and 1 or 2) + (v.lay == "B" and 4 or 0))
 end
 
 for _, dn in ipairs(DEVICES) do
@@ -131,11 +200,12 @@ for _, dn in ipairs(DEVICES) do
   results[dn] = {}
   for _, v in ipairs {
     { name = "full", lay = "A", shrink = true, scaling = true },
-    { name = "no_shrink", lay = "A", shrink = false, scaling = true },
-    { name = "no_scaling", lay = "A", shrink = true, scaling = false },
-    { name = "no_shrink_no_scaling", lay = "A", shrink = false, scaling = false },
-    { name = "full", lay = "B", shrink = true, scaling = true },
+    { name = "no_shrink", lay = "A", shrink = false, scaling = true, ablation = true },
+    { name = "no_scaling", lay = "A", shrink = true, scaling = false, ablation = true },
+    { name = "no_shrink_no_scaling", lay = "A", shrink = false, scaling = false, ablation = true },
+    { name = "full", lay = "B", shrink = true, scaling = true, main = true },
   } do
+   if (args.variants ~= "main" or not v.ablation) and (args.variants ~= "ablation" or not v.main) then
     local prob = problem(dn, v.lay)
     local sp = H.space { channel_scaling = v.scaling }
     local rng = master:split()
@@ -144,12 +214,12 @@ for _, dn in ipairs(DEVICES) do
       shr = H.shrink(prob, sp, rng, { N = args.N })
       -- the mean objective of uniform samples, before and after each stage
       local qrng = master:split()
-      local q0 = H.quality(prob, sp, 1000, qrng)
+      local q0 = H.quality(prob, sp, args.quality, shared_rng(1, v))
       shr.q_uniform = { q0 }
       shrinkrows[#shrinkrows + 1] = ("%s,%s-%s,0,,,%.6g,0,%.6g"):format(dn, v.name, v.lay, shr.size0, q0)
       local prev = shr.size0
       for si, st in ipairs(shr.stages) do
-        local q = H.quality(prob, st.space, 1000, qrng)
+        local q = H.quality(prob, st.space, args.quality, qrng)
         shr.q_uniform[si + 1] = q
         local fx = {}
         for _, l in ipairs(st.layers) do fx[#fx + 1] = ("L%d=%s"):format(l, H.OPS[st.fixed[l]]) end
@@ -162,9 +232,12 @@ for _, dn in ipairs(DEVICES) do
       sp = shr.space
     end
     local ea = H.evolve(prob, sp, rng, eaopts)
-    local rnd = H.random_search(prob, H.space { channel_scaling = v.scaling }, budget, master:split())
-    local rnd5 = H.random_search(prob, H.space { channel_scaling = v.scaling },
-                                 budget + (shr and shr.evaluations or 0), master:split())
+    local rnd = H.random_search(prob, H.space { channel_scaling = v.scaling }, budget, shared_rng(2, v))
+    local rnd5 = { evaluated = 0, best_F = 0 / 0 }
+    if not est then -- the random search with the shrinking budget too (too costly with the proxy)
+      rnd5 = H.random_search(prob, H.space { channel_scaling = v.scaling },
+                             budget + (shr and shr.evaluations or 0), master:split())
+    end
     local r = { variant = v, ea = ea, rnd = rnd, rnd_all = rnd5, shrink = shr, target = targets[dn][v.lay] }
     r.measured = {}
     for _, d2 in ipairs(DEVICES) do r.measured[d2] = H.measure(devs[d2], ea.best, v.lay) end
@@ -180,7 +253,7 @@ for _, dn in ipairs(DEVICES) do
       for si, st in ipairs(shr.stages) do
         s[#s + 1] = ("stage %d -> %.3g (-%.2f orders)"):format(si, st.size, st.log10_reduction)
       end
-      log("%24s shrinking: %.3g %s; mean F of 1000 uniform samples: %s", "", shr.size0, table.concat(s, ", "),
+      log("%24s shrinking: %.3g %s; mean F of %d uniform samples: %s", "", shr.size0, table.concat(s, ", "), args.quality,
           table.concat((function()
             local t = {}
             for i, q in ipairs(shr.q_uniform) do t[i] = ("%.3f"):format(q) end
@@ -188,6 +261,7 @@ for _, dn in ipairs(DEVICES) do
           end)(), " -> "))
     end
     log("%24s %s", "", H.format(ea.best))
+   end
   end
 end
 R.write_atomic(args.out .. "/shrinking.csv", table.concat(shrinkrows, "\n") .. "\n")
@@ -202,7 +276,8 @@ local VARIANTS = {
   { name = "no_shrink_no_scaling", shrink = false, scaling = false },
   { name = "random", random = true, scaling = true },
 }
-local abl = { "device,variant,seeds,F_mean,F_sd,F_min,F_max,acc_mean,lat_dev_pct_mean_abs,evaluations" }
+local abl = { "device,variant,seeds,F_mean,F_sd,F_min,F_max,acc_mean,lat_dev_pct_mean_abs,evaluations,estimator" }
+if args.variants ~= "main" then
 log("\nablation on layout A over %d seeds (%d..%d): best F, mean (sd) [min, max]; mean |LAT/T - 1|", args.seeds,
     args.seed, args.seed + args.seeds - 1)
 for _, dn in ipairs(DEVICES) do
@@ -214,7 +289,14 @@ for _, dn in ipairs(DEVICES) do
       local rng = pg.rng(1000003 * (args.seed + k) + 17)
       local sp = H.space { channel_scaling = v.scaling }
       local res
-      if v.random then
+      if k == 0 then -- the main run of this variant (section 3)
+        for _, r in ipairs(results[dn]) do
+          if r.variant.lay == "A" and r.variant.name == (v.random and "full" or v.name) then
+            res = v.random and r.rnd or { best_F = r.ea.best_F, best_acc = r.ea.best_acc, best_lat = r.ea.best_lat,
+                                          evaluated = r.ea.evaluated + (r.shrink and r.shrink.evaluations or 0) }
+          end
+        end
+      elseif v.random then
         res = H.random_search(prob, sp, budget, rng)
       else
         local shr
@@ -240,22 +322,26 @@ for _, dn in ipairs(DEVICES) do
     sd = n > 1 and math.sqrt(sd / (n - 1)) or 0
     log("  %-5s %-21s F %.3f (%.3f) [%.3f, %.3f]  acc~ %.2f%%  |dLAT| %.2f%%  (%d evaluations)", dn, v.name, m, sd,
         lo, hi, ma, 100 * md, evals)
-    abl[#abl + 1] = ("%s,%s,%d,%.6g,%.4g,%.6g,%.6g,%.5g,%.4g,%d"):format(dn, v.name, n, m, sd, lo, hi, ma, 100 * md, evals)
+    abl[#abl + 1] = ("%s,%s,%d,%.6g,%.4g,%.6g,%.6g,%.5g,%.4g,%d,%s"):format(dn, v.name, n, m, sd, lo, hi, ma, 100 * md,
+                                                                        evals, ESTSHORT)
   end
 end
 R.write_atomic(args.out .. "/ablation.csv", table.concat(abl, "\n") .. "\n")
+else
+  log("\nablation: not run (--variants main; --variants ablation or all runs it)")
+end
 
 -- ---------------------------------------------------------------------
 -- 4. Table I
 -- ---------------------------------------------------------------------
-local tab = { "model,variant,layout,target_ms,accuracy_estimate_pct,top1_err_estimate_pct,macs_M,params_M,lat_model_own_ms,lat_gpu_ms,lat_cpu_ms,lat_edge_ms,F,random_F,architecture" }
+local tab = { "model,variant,layout,target_ms,accuracy_estimate_pct,top1_err_estimate_pct,macs_M,params_M,lat_model_own_ms,lat_gpu_ms,lat_cpu_ms,lat_edge_ms,F,random_F,accuracy_estimator,architecture" }
 local function row(name, variant, lay, target, acc, macs, params, own, meas, F, rF, arch)
-  tab[#tab + 1] = ("%s,%s,%s,%s,%.3f,%.3f,%.2f,%.3f,%s,%.5g,%.5g,%.5g,%s,%s,%s"):format(name, variant, lay,
+  tab[#tab + 1] = ("%s,%s,%s,%s,%.3f,%.3f,%.2f,%.3f,%s,%.5g,%.5g,%.5g,%s,%s,%s,%s"):format(name, variant, lay,
     target and ("%.5g"):format(target) or "", acc, 100 - acc, macs / 1e6, params / 1e6,
     own and ("%.5g"):format(own) or "", meas.gpu, meas.cpu, meas.edge, F and ("%.5g"):format(F) or "",
-    rF and ("%.5g"):format(rF) or "", arch)
+    rF and ("%.5g"):format(rF) or "", ESTSHORT, arch)
 end
-log("\nTable I (accuracy: %s)", "capacity estimate, see above")
+log("\nTable I (accuracy: %s)", ESTNAME)
 log("%-28s %7s %7s %7s | %9s %9s %9s", "model", "acc~%", "MACs M", "T ms", "GPU ms", "CPU ms", "Edge ms")
 for _, lay in ipairs { "A", "B" } do
   local refl = { op = {}, f = {} }
@@ -263,7 +349,7 @@ for _, lay in ipairs { "A", "B" } do
   local meas = {}
   for _, d2 in ipairs(DEVICES) do meas[d2] = H.measure(devs[d2], refl, lay) end
   local macs = H.macs(luts.gpu[lay], refl)
-  local acc = H.accuracy_from_macs(macs)
+  local acc = est and est:accuracy(refl, lay) or H.accuracy_from_macs(macs)
   row("ShuffleNetV2-" .. lay .. " (all 3x3 x1.0)", "reference", lay, nil, acc, macs, H.params(luts.gpu[lay], refl), nil,
       meas, nil, nil, H.format(refl))
   log("%-28s %7.2f %7.1f %7s | %9.4f %9.4f %9.4f", "ShuffleNetV2-" .. lay .. " all 3x3", acc, macs / 1e6, "-",
@@ -392,12 +478,17 @@ for _, dn in ipairs(DEVICES) do
       for si, st in ipairs(s.stages) do
         check(st.log10_reduction >= 2.5, "%s-%s: shrinking stage %d reduces the space by %.2f orders of magnitude (%.3g -> %.3g)",
               dn, r.variant.lay, si, st.log10_reduction, si == 1 and s.size0 or s.stages[si - 1].size, st.size)
-        check(s.q_uniform[si + 1] > s.q_uniform[1], "%s-%s: mean F of 1000 uniform samples after stage %d %.4f > full space %.4f",
-              dn, r.variant.lay, si, s.q_uniform[si + 1], s.q_uniform[1])
+        check(s.q_uniform[si + 1] > s.q_uniform[1], "%s-%s: mean F of %d uniform samples after stage %d %.4f > full space %.4f",
+              dn, r.variant.lay, args.quality, si, s.q_uniform[si + 1], s.q_uniform[1])
       end
     end
   end
 end
-log("\n%s; outputs in %s (latency_model.csv, shrinking.csv, ablation.csv, table1.csv, fig6_*); %.1f s CPU, %d s wall",
+if est then
+  log("\nproxy scores: %d computed in this run (%.1f s CPU in C, %.1f ms per network), %d loaded from %s",
+      est.computed, est.seconds, est.computed > 0 and 1e3 * est.seconds / est.computed or 0, est.cached,
+      est.path or "no cache")
+end
+log("\n%s; outputs in %s (estimator.txt, latency_model.csv, shrinking.csv, ablation.csv, table1.csv, fig6_*); %.1f s CPU, %d s wall",
     ok_all and "all checks pass" or "SOME CHECKS FAIL", args.out, os.clock() - t0, os.time() - w0)
 return ok_all and 0 or 1

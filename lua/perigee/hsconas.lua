@@ -535,6 +535,214 @@ function H.accuracy_from_macs(m)
 end
 
 -- ---------------------------------------------------------------------
+-- training-free proxy estimate (docs/hsconas.md section 3)
+-- ---------------------------------------------------------------------
+
+--- H.cache_dir() -> $PERIGEE_CACHE, else $XDG_CACHE_HOME/perigee, else
+-- ~/.cache/perigee (not created here).
+function H.cache_dir()
+  local d = os.getenv("PERIGEE_CACHE")
+  if d and d ~= "" then return d end
+  d = os.getenv("XDG_CACHE_HOME")
+  if d and d ~= "" then return d .. "/perigee" end
+  local home = os.getenv("HOME")
+  if home and home ~= "" then return home .. "/.cache/perigee" end
+  return ".perigee-cache"
+end
+
+-- Proxy settings [ours]: a 32 x 32 input (CIFAR / FreeREA scale), one batch
+-- of 16 Fashion-MNIST images for NASWOT, a 10-class head (the classes of
+-- that input), one initialisation (seed 0); the body is the costed network.
+H.PROXY_DEFAULTS = { side = 32, batch = 16, classes = 10, seed = 0, data_seed = 3,
+                     input = "fmnist", repeats = 1, reference = 50, reference_seed = 2021 }
+H.PROXY_VERSION = 1
+
+-- ShuffleNetV2+ S/M/L (megvii-model/ShuffleNet-Series): their operators and
+-- layouts, factor 1.0, built without SE; published top-1 errors.
+H.PROXY_ANCHORS = {
+  { name = "ShuffleNetV2+ Small", channels = { 36, 104, 208, 416 }, err = 25.9 },
+  { name = "ShuffleNetV2+ Medium", channels = { 48, 128, 256, 512 }, err = 24.3 },
+  { name = "ShuffleNetV2+ Large", channels = { 68, 168, 336, 672 }, err = 22.9 },
+}
+H.V2PLUS_OPS = { 1, 1, 4, 2, 2, 2, 1, 1, 3, 1, 3, 2, 2, 1, 3, 1, 3, 2, 4, 3 }
+
+local function layout_name(layout)
+  if type(layout) == "table" then return table.concat(layout, ":") end
+  return layout or "A"
+end
+
+local function sn_arch(a)
+  local t = { ops = {}, factors = {} }
+  for l = 1, H.L do t.ops[l], t.factors[l] = a.op[l], H.FACTORS[a.f[l]] end
+  return t
+end
+
+local CACHE_HEADER = "layout,arch,naswot,logsynflow,synflow,skip,macs,params,input"
+
+--- H.proxy_estimator{side, batch, classes, seed, data_seed, input, repeats,
+-- reference, reference_seed, cache = path | false, chunk = 64} -> estimator E:
+--   E:raw(a, layout) -> {naswot, logsynflow, synflow, skip, macs, params, input}
+--   E:prefetch(list, layout)  computes the missing ones (in C, on perigee's threads)
+--   E:combined(a, layout) -> (NASWOT_n + LogSynflow_n + SkipScore_n) / 3
+--   E:accuracy(a, layout) -> ACC0 + SLOPE * combined (top-1 %, calibrated)
+-- Scores are cached in a gzip CSV (one gzip member appended per batch),
+-- reloaded when the estimator is created. Normalisation and calibration
+-- are computed on first use (see docs/hsconas.md section 3).
+function H.proxy_estimator(o)
+  o = o or {}
+  local E = { opts = {}, mem = {}, computed = 0, cached = 0, seconds = 0 }
+  for k, v in pairs(H.PROXY_DEFAULTS) do E.opts[k] = o[k] == nil and v or o[k] end
+  local po = E.opts
+  E.chunk = o.chunk or 64
+  if o.cache ~= false then
+    local name = ("hsconas_proxies_v%d_s%d_b%d_c%d_seed%d_d%d_%s_r%d.csv.gz"):format(
+      H.PROXY_VERSION, po.side, po.batch, po.classes, po.seed, po.data_seed, po.input, po.repeats)
+    E.path = o.cache or (H.cache_dir() .. "/" .. name)
+    local dir = E.path:match("^(.*)/[^/]*$")
+    if dir and dir ~= "" then require("perigee.results").mkdir(dir) end
+    local text = pg.proxy.read_gz(E.path)
+    if text then
+      for line in text:gmatch("[^\n]+") do
+        local lay, key, nw, ls, sf, sk, mc, pr, inp =
+          line:match("^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*)$")
+        if lay and lay ~= "layout" then
+          E.mem[lay .. "/" .. key] = { naswot = tonumber(nw) or -math.huge, logsynflow = tonumber(ls),
+                                       synflow = tonumber(sf), skip = tonumber(sk), macs = tonumber(mc),
+                                       params = tonumber(pr), input = inp }
+          E.cached = E.cached + 1
+        end
+      end
+    else
+      pg.shufflenet.append_gz(E.path, CACHE_HEADER .. "\n")
+    end
+  end
+  E.name = ("training-free proxy: (NASWOT_n + LogSynflow_n + SkipScore_n)/3 (Sim-is-More/FreeREA, "
+            .. "min-max over a reference sample), linear in top-1 through ShuffleNetV2+ S/M/L; "
+            .. "networks at %dx%d, batch %d, %d classes"):format(po.side, po.side, po.batch, po.classes)
+  local sopts = { side = po.side, batch = po.batch, classes = po.classes, seed = po.seed,
+                  data_seed = po.data_seed, input = po.input, repeats = po.repeats }
+
+  local function num(x)
+    if x == -math.huge then return "-inf" end
+    return ("%.17g"):format(x)
+  end
+
+  -- list of {key=, arch = sn table, layout = widths}; computes and caches
+  local function compute(todo)
+    for i0 = 1, #todo, E.chunk do
+      local part, archs = {}, {}
+      for i = i0, math.min(#todo, i0 + E.chunk - 1) do part[#part + 1] = todo[i] end
+      -- one call per layout
+      local bylay = {}
+      for _, t in ipairs(part) do
+        bylay[t.lname] = bylay[t.lname] or { widths = t.widths, items = {} }
+        table.insert(bylay[t.lname].items, t)
+      end
+      local lines = {}
+      for lname, g in pairs(bylay) do
+        archs = {}
+        for i, t in ipairs(g.items) do archs[i] = t.arch end
+        sopts.channels = g.widths
+        local c0 = os.clock()
+        local recs, input = pg.shufflenet.scores(archs, sopts)
+        E.seconds = E.seconds + (os.clock() - c0)
+        for i, t in ipairs(g.items) do
+          local r = recs[i]
+          r.input = input
+          E.mem[lname .. "/" .. t.key] = r
+          E.computed = E.computed + 1
+          lines[#lines + 1] = table.concat({ lname, t.key, num(r.naswot), num(r.logsynflow), num(r.synflow),
+                                             num(r.skip), num(r.macs), num(r.params), input }, ",")
+        end
+      end
+      if E.path and #lines > 0 then pg.shufflenet.append_gz(E.path, table.concat(lines, "\n") .. "\n") end
+    end
+  end
+
+  function E:prefetch(list, layout)
+    local lname, widths = layout_name(layout), layout_of(layout)
+    local todo, seen = {}, {}
+    for _, a in ipairs(list) do
+      local key = H.key(a)
+      local k = lname .. "/" .. key
+      if not self.mem[k] and not seen[k] then
+        seen[k] = true
+        todo[#todo + 1] = { key = key, arch = sn_arch(a), lname = lname, widths = widths }
+      end
+    end
+    if #todo > 0 then compute(todo) end
+  end
+
+  function E:raw(a, layout)
+    local k = layout_name(layout) .. "/" .. H.key(a)
+    if not self.mem[k] then self:prefetch({ a }, layout) end
+    return self.mem[k]
+  end
+
+  -- min-max constants from the reference sample, and the calibration
+  function E:calibrate()
+    if self.norm then return self end
+    local ref = H.sample(H.space {}, po.reference, pg.rng(po.reference_seed))
+    local lo = { naswot = math.huge, logsynflow = math.huge }
+    local hi = { naswot = -math.huge, logsynflow = -math.huge }
+    for _, lay in ipairs { "A", "B" } do
+      self:prefetch(ref, lay)
+      for _, a in ipairs(ref) do
+        local r = self:raw(a, lay)
+        for k in pairs(lo) do
+          local v = r[k]
+          if v > -math.huge and v < math.huge then
+            if v < lo[k] then lo[k] = v end
+            if v > hi[k] then hi[k] = v end
+          end
+        end
+      end
+    end
+    self.norm = { lo = lo, hi = hi, n = 2 * #ref }
+    -- anchors: least-squares line top-1 = ACC0 + SLOPE * combined
+    local xs, ys = {}, {}
+    local anchors = {}
+    for i, an in ipairs(H.PROXY_ANCHORS) do
+      local a = { op = {}, f = {} }
+      for l = 1, H.L do a.op[l], a.f[l] = H.V2PLUS_OPS[l], 10 end
+      xs[i] = self:combined(a, an.channels)
+      ys[i] = 100 - an.err
+      anchors[i] = { name = an.name, combined = xs[i], top1 = ys[i] }
+    end
+    local mx, my = 0, 0
+    for i = 1, #xs do mx, my = mx + xs[i] / #xs, my + ys[i] / #ys end
+    local sxy, sxx = 0, 0
+    for i = 1, #xs do
+      sxy = sxy + (xs[i] - mx) * (ys[i] - my)
+      sxx = sxx + (xs[i] - mx) ^ 2
+    end
+    local slope = sxx > 0 and sxy / sxx or 0
+    self.cal = { slope = slope, acc0 = my - slope * mx, anchors = anchors }
+    return self
+  end
+
+  function E:combined(a, layout)
+    if not self.norm then self:calibrate() end
+    local r = self:raw(a, layout)
+    local s = 0
+    for _, k in ipairs { "naswot", "logsynflow" } do
+      local v, lo, hi = r[k], self.norm.lo[k], self.norm.hi[k]
+      if v > -math.huge and hi > lo then s = s + (v - lo) / (hi - lo) end
+    end
+    -- SkipScore: 0 for every architecture of this chain space (its skip
+    -- edges join adjacent nodes), a constant column, which contributes 0
+    return s / 3
+  end
+
+  function E:accuracy(a, layout)
+    if not self.cal then self:calibrate() end
+    return self.cal.acc0 + self.cal.slope * self:combined(a, layout)
+  end
+
+  return E
+end
+
+-- ---------------------------------------------------------------------
 -- objective (Eq. 1)
 -- ---------------------------------------------------------------------
 
@@ -544,9 +752,16 @@ function H.problem(o)
   assert(o.lut and o.target and o.target > 0, "problem: lut and target > 0 required")
   local beta = o.beta or -20
   assert(beta < 0, "problem: beta must be negative (Eq. 1)")
-  local p = { lut = o.lut, bias = o.bias or 0, target = o.target, beta = beta }
+  local p = { lut = o.lut, bias = o.bias or 0, target = o.target, beta = beta,
+              estimator = o.estimator, layout = o.layout or o.lut.layout or "A" }
   function p:latency(a) return H.lut_sum(self.lut, a) + self.bias end
-  function p:accuracy(a) return H.accuracy_from_macs(H.macs(self.lut, a)) end
+  if p.estimator then
+    function p:accuracy(a) return self.estimator:accuracy(a, self.layout) end
+    function p:prefetch(list) self.estimator:prefetch(list, self.layout) end
+  else
+    function p:accuracy(a) return H.accuracy_from_macs(H.macs(self.lut, a)) end
+    function p:prefetch() end
+  end
   function p:eval(a)
     local lat, acc = self:latency(a), self:accuracy(a)
     return acc + self.beta * math.abs(lat / self.target - 1), acc, lat
@@ -562,6 +777,7 @@ end
 --- H.quality(prob, space, N, rng) -> Q(A_sub): mean F over N uniform samples.
 function H.quality(prob, sp, N, rng)
   local archs = H.sample(sp, N, rng)
+  if prob.prefetch then prob:prefetch(archs) end
   local s = 0
   for _, a in ipairs(archs) do s = s + prob:F(a) end
   return s / N
@@ -656,6 +872,7 @@ function H.evolve(prob, sp, rng, opts)
   local n_eval = 0
   for g = 1, G do
     local lat, F = {}, {}
+    if prob.prefetch then prob:prefetch(popu) end
     for i, a in ipairs(popu) do
       local f, acc, l = prob:eval(a)
       n_eval = n_eval + 1
@@ -715,7 +932,9 @@ end
 -- fields as evolve: best, best_F, best_acc, best_lat).
 function H.random_search(prob, sp, n, rng)
   local best
-  for _, a in ipairs(H.sample(sp, n, rng)) do
+  local archs = H.sample(sp, n, rng)
+  if prob.prefetch then prob:prefetch(archs) end
+  for _, a in ipairs(archs) do
     local f, acc, l = prob:eval(a)
     if not best or f > best.F then best = { arch = a, F = f, acc = acc, lat = l } end
   end

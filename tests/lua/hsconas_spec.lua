@@ -241,3 +241,134 @@ describe("perigee.hsconas small spaces", function()
     assert.are.equal(15, e.evaluated)
   end)
 end)
+
+describe("perigee.shufflenet and the proxy estimator", function()
+  local S = pg.shufflenet
+  local function sn(a)
+    local t = { ops = {}, factors = {} }
+    for l = 1, H.L do t.ops[l], t.factors[l] = H.OPS[a.op[l]], H.FACTORS[a.f[l]] end
+    return t
+  end
+  local small = { side = 16, batch = 4, classes = 10, input = "noise" }
+
+  it("builds the network the latency model costs (same MACs at 224 x 224)", function()
+    for i, a in ipairs(H.sample(H.space {}, 3, pg.rng(11))) do
+      local lay = i == 2 and "B" or "A"
+      local info = S.info(sn(a), { side = 224, channels = H.LAYOUTS[lay] })
+      assert.are.equal(H.network(a, lay):macs(), info.macs)
+      local nonskip, s1 = 0, 0
+      for l = 1, H.L do
+        if a.op[l] ~= H.SKIP then
+          nonskip = nonskip + 1
+          if not H.STRIDE2[l] then s1 = s1 + 1 end
+        end
+      end
+      assert.are.equal(nonskip, info.concats)
+      assert.are.equal(s1, info.shuffles)
+      assert.are.equal(2 * s1, info.splits)
+    end
+  end)
+
+  it("rejects bad architectures and options with messages", function()
+    local a = sn(arch({ 1 }, 10))
+    assert.has_error(function() S.info({ ops = {}, factors = {} }) end)
+    local bad = sn(arch({ 1 }, 10)); bad.ops[5] = "skip"
+    assert.has_error(function() S.scores({ bad }, small) end, "bad argument #1 to 'scores' (entry 1: ops[5]: skip is illegal at a stride-2 layer (1, 5, 9, 17))")
+    bad = sn(arch({ 1 }, 10)); bad.factors[3] = 0
+    assert.has_error(function() S.info(bad) end)
+    assert.has_error(function() S.scores({ a }, { side = 4 }) end)
+    assert.has_error(function() S.scores({ a }, { channels = { 48, 128, 256 } }) end)
+    local ok, msg = S.append_gz("not-a-gzip-name", "x")
+    assert.is_nil(ok)
+    assert.is_truthy(msg:match("%.gz"))
+  end)
+
+  it("scores networks independently of the batch composition and thread count", function()
+    local archs = H.sample(H.space {}, 3, pg.rng(12))
+    local list = {}
+    for i, a in ipairs(archs) do list[i] = sn(a) end
+    local r1, input = S.scores(list, small)
+    assert.are.equal("noise", input)
+    local r2 = S.scores({ list[2] }, small)
+    assert.are.equal(r1[2].naswot, r2[1].naswot)
+    assert.are.equal(r1[2].logsynflow, r2[1].logsynflow)
+    local old = pg.threads(1)
+    local r3 = S.scores(list, small)
+    pg.threads(old)
+    for i = 1, 3 do
+      assert.are.equal(r1[i].logsynflow, r3[i].logsynflow)
+      assert.are.equal(r1[i].naswot, r3[i].naswot)
+      assert.are.equal(0, r1[i].skip)
+      assert.is_true(r1[i].logsynflow > 0 and r1[i].naswot > 0)
+    end
+    local na = S.scores({ list[1] }, { side = 16, batch = 4, classes = 10, input = "noise", proxies = "synflow" })
+    assert.is_true(na[1].naswot ~= na[1].naswot) -- NaN when not computed
+  end)
+
+  it("caches scores in an appended gzip CSV and reloads them", function()
+    local path = os.tmpname() .. ".csv.gz"
+    local o = { side = 16, batch = 4, classes = 10, input = "noise", reference = 4, cache = path }
+    local E = H.proxy_estimator(o)
+    assert.are.equal(0, E.cached)
+    local archs = H.sample(H.space {}, 3, pg.rng(13))
+    E:prefetch(archs, "A")
+    assert.are.equal(3, E.computed)
+    E:prefetch(archs, "A") -- nothing new
+    assert.are.equal(3, E.computed)
+    local acc1 = E:accuracy(archs[1], "A") -- calibrates: 2 x 4 reference networks + 3 anchors
+    local n1 = E.computed
+    assert.are.equal(3 + 8 + 3, n1)
+    -- the combined score from the raw scores and the reference min / max
+    local r = E:raw(archs[2], "A")
+    local nz, lz = E.norm, 0
+    local want = ((r.naswot - nz.lo.naswot) / (nz.hi.naswot - nz.lo.naswot)
+                  + (r.logsynflow - nz.lo.logsynflow) / (nz.hi.logsynflow - nz.lo.logsynflow) + lz) / 3
+    assert.is_true(math.abs(E:combined(archs[2], "A") - want) < 1e-12)
+    -- the least-squares line through the three anchors
+    local xs, ys = {}, {}
+    for i, an in ipairs(E.cal.anchors) do xs[i], ys[i] = an.combined, an.top1 end
+    local mx, my = (xs[1] + xs[2] + xs[3]) / 3, (ys[1] + ys[2] + ys[3]) / 3
+    local b = ((xs[1] - mx) * (ys[1] - my) + (xs[2] - mx) * (ys[2] - my) + (xs[3] - mx) * (ys[3] - my))
+              / ((xs[1] - mx) ^ 2 + (xs[2] - mx) ^ 2 + (xs[3] - mx) ^ 2)
+    assert.is_true(math.abs(E.cal.slope - b) < 1e-9)
+    assert.is_true(math.abs(acc1 - (my - b * mx + b * E:combined(archs[1], "A"))) < 1e-9)
+    -- a new estimator on the same file recomputes nothing and agrees
+    local E2 = H.proxy_estimator(o)
+    assert.are.equal(n1, E2.cached)
+    assert.are.equal(acc1, E2:accuracy(archs[1], "A"))
+    assert.are.equal(0, E2.computed)
+    local r2 = E2:raw(archs[2], "A")
+    assert.are.equal(r.naswot, r2.naswot)
+    assert.are.equal(r.logsynflow, r2.logsynflow)
+    -- layout B is a different network
+    E2:prefetch({ archs[1] }, "B")
+    assert.are.equal(1, E2.computed)
+    assert.are_not.equal(E2:raw(archs[1], "A").logsynflow, E2:raw(archs[1], "B").logsynflow)
+    os.remove(path)
+  end)
+
+  it("plugs into the problem: accuracy from the estimator, F from Eq. 1", function()
+    local path = os.tmpname() .. ".csv.gz"
+    local E = H.proxy_estimator { side = 16, batch = 4, classes = 10, input = "noise", reference = 4, cache = path }
+    local lut = { t = {}, macs = {}, params = {}, fixed_macs = 0, layout = "A" }
+    for l = 1, H.L do
+      lut.t[l] = {}
+      for o = 1, 5 do lut.t[l][o] = {}; for f = 1, 10 do lut.t[l][o][f] = 0.01 * f end end
+    end
+    local prob = H.problem { lut = lut, bias = 0.1, target = 1.0, beta = -20, estimator = E, layout = "A" }
+    local a = arch({ 1 }, 5)
+    local F, acc, lat = prob:eval(a)
+    assert.are.equal(E:accuracy(a, "A"), acc)
+    assert.is_true(math.abs(lat - (20 * 0.05 + 0.1)) < 1e-12)
+    assert.is_true(math.abs(F - (acc - 20 * math.abs(lat - 1))) < 1e-12)
+    os.remove(path)
+  end)
+
+  it("finds its cache directory from the environment's rules", function()
+    local d = H.cache_dir()
+    local pc, xdg = os.getenv("PERIGEE_CACHE"), os.getenv("XDG_CACHE_HOME")
+    if pc and pc ~= "" then assert.are.equal(pc, d)
+    elseif xdg and xdg ~= "" then assert.are.equal(xdg .. "/perigee", d)
+    else assert.are.equal(os.getenv("HOME") .. "/.cache/perigee", d) end
+  end)
+end)
