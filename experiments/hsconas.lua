@@ -9,9 +9,10 @@
 --     [--crossover p] [--mutation p] [--N n] [--quality n] [--M m] [--holdout n]
 --     [--seeds K] [--side S] [--batch B] [--classes C] [--reference R] [--cache FILE]
 --     [--no-plots]
---   --estimator: the accuracy estimator, "proxy" (default: the training-free
---   proxy score, computed on demand and cached, docs/hsconas.md section 3)
---   or "macs" (the capacity estimate from MACs). The search budgets default
+--   --estimator: the accuracy estimator, "macs" (default: the capacity
+--   estimate from MACs, with the paper's budgets) or "proxy" (the
+--   training-free proxy score, computed on demand and cached,
+--   docs/hsconas.md section 3; a reduced budget, see below). The search budgets default
 --   to the paper's (20 x 50, N = 100, 1000 uniform samples, 3 seeds) with
 --   "macs", and to a reduced budget with "proxy" (EA 6 x 12 with 4 parents,
 --   N = 2, 8 uniform samples, 1 seed, only the main searches: --variants
@@ -27,7 +28,7 @@ local H = require "perigee.hsconas"
 local R = require "perigee.results"
 
 local args = { seed = 1, out = "results/hsconas", beta = -20, crossover = 0.25, mutation = 0.25,
-               M = 100, holdout = 200, plots = true, estimator = "proxy", side = 32, batch = 16,
+               M = 100, holdout = 200, plots = true, estimator = "macs", side = 32, batch = 16,
                classes = 10, reference = 50, cache = false,
                generations = false, population = false, parents = false, N = false, quality = false,
                seeds = false, variants = false }
