@@ -5,7 +5,6 @@
  *   perigee.shufflenet.scores(archs [, opts]) -> records, input ("fmnist" | "noise")
  *   perigee.shufflenet.info(arch [, opts])    -> {macs=, params=, nodes=, shuffles=, splits=,
  *                                                 concats=, convs=}
- *   perigee.shufflenet.append_gz(path, s)     -> true | nil, message (path ends in .gz)
  *
  * arch: {ops = {20 operators}, factors = {20 numbers}}, an operator being a
  * name ("3x3", "5x5", "7x7", "xception", "skip") or its index 1..5.
@@ -23,7 +22,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "../engine/shufflenet.h"
 #include "lpg.h"
@@ -263,34 +261,8 @@ static int sn_info(lua_State *L) {
   return 1;
 }
 
-/* append_gz(path, s): s appended to path as one more gzip member (a file of
- * concatenated members reads back as their concatenation). The path must
- * end in ".gz" (nil + message otherwise), so that a stray string never
- * creates a file. */
-static int sn_append_gz(lua_State *L) {
-  size_t plen, len;
-  const char *path = luaL_checklstring(L, 1, &plen);
-  const char *s = luaL_checklstring(L, 2, &len);
-  if (plen < 4 || strcmp(path + plen - 3, ".gz") != 0) {
-    luaL_pushfail(L);
-    lua_pushfstring(L, "%s: the path must end in .gz", path);
-    return 2;
-  }
-  gzFile f = gzopen(path, "ab6");
-  int ok = f != NULL;
-  if (ok && len) ok = gzwrite(f, s, (unsigned)len) == (int)len;
-  if (f && gzclose(f) != Z_OK) ok = 0;
-  if (!ok) {
-    luaL_pushfail(L);
-    lua_pushfstring(L, "%s: cannot append", path);
-    return 2;
-  }
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
 static const luaL_Reg sn_funcs[] = {
-    {"scores", sn_scores}, {"info", sn_info}, {"append_gz", sn_append_gz}, {NULL, NULL}};
+    {"scores", sn_scores}, {"info", sn_info}, {NULL, NULL}};
 
 void pgL_open_shufflenet(lua_State *L, int mod) {
   lua_createtable(L, 0, 3);

@@ -538,17 +538,10 @@ end
 -- training-free proxy estimate (docs/hsconas.md section 3)
 -- ---------------------------------------------------------------------
 
---- H.cache_dir() -> $PERIGEE_CACHE, else $XDG_CACHE_HOME/perigee, else
--- ~/.cache/perigee (not created here).
-function H.cache_dir()
-  local d = os.getenv("PERIGEE_CACHE")
-  if d and d ~= "" then return d end
-  d = os.getenv("XDG_CACHE_HOME")
-  if d and d ~= "" then return d .. "/perigee" end
-  local home = os.getenv("HOME")
-  if home and home ~= "" then return home .. "/.cache/perigee" end
-  return ".perigee-cache"
-end
+--- H.cache_dir() -> the proxy cache directory of perigee.proxy_cache
+-- ($PERIGEE_CACHE, else $XDG_CACHE_HOME/perigee, else ~/.cache/perigee; not
+-- created here).
+function H.cache_dir() return pg.proxy_cache.dir() end
 
 -- Proxy settings [ours]: a 32 x 32 input (CIFAR / FreeREA scale), one batch
 -- of 16 Fashion-MNIST images for NASWOT, a 10-class head (the classes of
@@ -585,7 +578,8 @@ local CACHE_HEADER = "layout,arch,naswot,logsynflow,synflow,skip,macs,params,inp
 --   E:prefetch(list, layout)  computes the missing ones (in C, on perigee's threads)
 --   E:combined(a, layout) -> (NASWOT_n + LogSynflow_n + SkipScore_n) / 3
 --   E:accuracy(a, layout) -> ACC0 + SLOPE * combined (top-1 %, calibrated)
--- Scores are cached in a gzip CSV (one gzip member appended per batch),
+-- Scores are cached in a gzip CSV (one locked gzip member appended per batch
+-- through perigee.proxy.append_gz),
 -- reloaded when the estimator is created. Normalisation and calibration
 -- are computed on first use (see docs/hsconas.md section 3).
 function H.proxy_estimator(o)
@@ -612,8 +606,6 @@ function H.proxy_estimator(o)
           E.cached = E.cached + 1
         end
       end
-    else
-      pg.shufflenet.append_gz(E.path, CACHE_HEADER .. "\n")
     end
   end
   E.name = ("training-free proxy: (NASWOT_n + LogSynflow_n + SkipScore_n)/3 (Sim-is-More/FreeREA, "
@@ -655,7 +647,9 @@ function H.proxy_estimator(o)
                                              num(r.skip), num(r.macs), num(r.params), input }, ",")
         end
       end
-      if E.path and #lines > 0 then pg.shufflenet.append_gz(E.path, table.concat(lines, "\n") .. "\n") end
+      -- one locked gzip member per chunk (the header when the file is new),
+      -- so parallel processes can share the table
+      if E.path and #lines > 0 then assert(pg.proxy.append_gz(E.path, table.concat(lines, "\n") .. "\n", CACHE_HEADER)) end
     end
   end
 
