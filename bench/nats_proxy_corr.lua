@@ -36,45 +36,7 @@ for line in text:gmatch "[^\n]+" do
 end
 local st = C.stats(o, "nats_sss")
 
-local function ranks(v)
-  local idx = {}
-  for i = 1, #v do idx[i] = i end
-  table.sort(idx, function(x, y) return v[x] < v[y] end)
-  local r, i = {}, 1
-  while i <= #idx do
-    local j = i
-    while j < #idx and v[idx[j + 1]] == v[idx[i]] do j = j + 1 end
-    for k = i, j do r[idx[k]] = (i + j) / 2 end
-    i = j + 1
-  end
-  return r
-end
-local function pearson(x, y)
-  local n, mx, my = #x, 0, 0
-  for i = 1, n do mx, my = mx + x[i], my + y[i] end
-  mx, my = mx / n, my / n
-  local sxy, sxx, syy = 0, 0, 0
-  for i = 1, n do
-    sxy = sxy + (x[i] - mx) * (y[i] - my)
-    sxx = sxx + (x[i] - mx) ^ 2
-    syy = syy + (y[i] - my) ^ 2
-  end
-  return sxy / math.sqrt(sxx * syy)
-end
-local function kendall(x, y) -- tau-b
-  local c, d, tx, ty = 0, 0, 0, 0
-  for i = 1, #x do
-    for j = i + 1, #x do
-      local a, b = x[i] - x[j], y[i] - y[j]
-      if a == 0 and b == 0 then -- tied in both: left out
-      elseif a == 0 then tx = tx + 1
-      elseif b == 0 then ty = ty + 1
-      elseif a * b > 0 then c = c + 1
-      else d = d + 1 end
-    end
-  end
-  return (c - d) / math.sqrt((c + d + tx) * (c + d + ty))
-end
+local spearman, kendall = pg.stats.spearman, pg.stats.kendall
 
 print(("settings: %dx%d, batch %d, %s, seed %d, data_seed %d; %d rows; %d networks computed (%.2f s CPU each), "
   .. "%d loaded from %s"):format(o.side, o.side, o.batch, o.precision, o.seed, o.data_seed, #rows, st.computed,
@@ -86,7 +48,7 @@ for i, r in ipairs(rows) do
 end
 for _, p in ipairs { { "NASWOT", cols.nw }, { "LogSynflow", cols.ls }, { "combined s", cols.s },
                      { "linear model (in-sample)", cols.lin } } do
-  print(("  %-26s vs accuracy: Spearman %.3f  Kendall %.3f"):format(p[1], pearson(ranks(p[2]), ranks(acc)),
+  print(("  %-26s vs accuracy: Spearman %.3f  Kendall %.3f"):format(p[1], spearman(p[2], acc),
     kendall(p[2], acc)))
 end
 local n, sx, sy, sxx, sxy = #rows, 0, 0, 0, 0

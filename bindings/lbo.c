@@ -714,36 +714,32 @@ static const luaL_Reg post_methods[] = {{"predict", post_predict}, {"add", post_
                                         {"nq", post_nq},           {NULL, NULL}};
 
 static const luaL_Reg bo_funcs[] = {{"posterior", bo_posterior}, {"train", bo_train},
-                                    {"hvi", bo_hvi},
-                                    {"nei", bo_nei},             {"nei_cheb", bo_nei_cheb},             {"normal_qmc", bo_normal_qmc},
+                                    {"hvi", bo_hvi},             {"nei", bo_nei},
+                                    {"nei_cheb", bo_nei_cheb},   {"normal_qmc", bo_normal_qmc},
                                     {"norminv", bo_norminv},     {"cands", bo_cands},
                                     {"acq_hvi", bo_acq_hvi},     {"acq_nei", bo_acq_nei},
                                     {"acq_cheb", bo_acq_cheb},   {"acq_hvi_q", bo_acq_hvi_q},
                                     {NULL, NULL}};
 
+/* a userdata metatable: methods (or none) as __index, gc as __gc and __close */
+static void new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc) {
+  luaL_newmetatable(L, name);
+  if (methods) {
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pushcfunction(L, gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, gc);
+  lua_setfield(L, -2, "__close");
+  lua_pop(L, 1);
+}
+
 void pgL_open_bo(lua_State *L, int mod) {
-  luaL_newmetatable(L, LBO_MT);
-  luaL_newlib(L, post_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, post_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, post_gc);
-  lua_setfield(L, -2, "__close");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, LCANDS_MT);
-  luaL_newlib(L, cands_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, cands_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, cands_gc);
-  lua_setfield(L, -2, "__close");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, LACQ_MT);
-  lua_pushcfunction(L, acq_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, acq_gc);
-  lua_setfield(L, -2, "__close");
-  lua_pop(L, 1);
+  new_class(L, LBO_MT, post_methods, post_gc);
+  new_class(L, LCANDS_MT, cands_methods, cands_gc);
+  new_class(L, LACQ_MT, NULL, acq_gc);
   luaL_newlib(L, bo_funcs);
   lua_setfield(L, mod, "bo");
 }

@@ -480,22 +480,7 @@ function H.rmse(a, b)
   for i = 1, #a do s = s + (a[i] - b[i]) ^ 2 end
   return math.sqrt(s / #a)
 end
-function H.kendall(a, b)
-  local n = #a
-  local c, d, ta, tb = 0, 0, 0, 0
-  for i = 1, n - 1 do
-    for j = i + 1, n do
-      local x, y = a[i] - a[j], b[i] - b[j]
-      if x == 0 and y == 0 then
-      elseif x == 0 then ta = ta + 1
-      elseif y == 0 then tb = tb + 1
-      elseif (x > 0) == (y > 0) then c = c + 1
-      else d = d + 1 end
-    end
-  end
-  local den = math.sqrt((c + d + ta) * (c + d + tb))
-  return den > 0 and (c - d) / den or 0
-end
+H.kendall = pg.stats.kendall
 
 -- ---------------------------------------------------------------------
 -- accuracy estimate
@@ -620,10 +605,10 @@ function H.proxy_estimator(o)
   end
 
   -- list of {key=, arch = sn table, layout = widths}; computes and caches
-  local function compute(todo)
-    for i0 = 1, #todo, E.chunk do
+  local function compute(missing)
+    for i0 = 1, #missing, E.chunk do
       local part, archs = {}, {}
-      for i = i0, math.min(#todo, i0 + E.chunk - 1) do part[#part + 1] = todo[i] end
+      for i = i0, math.min(#missing, i0 + E.chunk - 1) do part[#part + 1] = missing[i] end
       -- one call per layout
       local bylay = {}
       for _, t in ipairs(part) do
@@ -655,16 +640,16 @@ function H.proxy_estimator(o)
 
   function E:prefetch(list, layout)
     local lname, widths = layout_name(layout), layout_of(layout)
-    local todo, seen = {}, {}
+    local missing, seen = {}, {}
     for _, a in ipairs(list) do
       local key = H.key(a)
       local k = lname .. "/" .. key
       if not self.mem[k] and not seen[k] then
         seen[k] = true
-        todo[#todo + 1] = { key = key, arch = sn_arch(a), lname = lname, widths = widths }
+        missing[#missing + 1] = { key = key, arch = sn_arch(a), lname = lname, widths = widths }
       end
     end
-    if #todo > 0 then compute(todo) end
+    if #missing > 0 then compute(missing) end
   end
 
   function E:raw(a, layout)

@@ -215,29 +215,7 @@ describe("accel_dse", function()
 end)
 
 describe("nats_sss_hw", function()
-  local function ranks(v)
-    local idx = {}
-    for i = 1, #v do idx[i] = i end
-    table.sort(idx, function(a, b) return v[a] < v[b] end)
-    local r, i = {}, 1
-    while i <= #idx do
-      local j = i
-      while j < #idx and v[idx[j + 1]] == v[idx[i]] do j = j + 1 end
-      for k = i, j do r[idx[k]] = (i + j) / 2 end
-      i = j + 1
-    end
-    return r
-  end
-  local function spearman(a, b)
-    local ra, rb, n = ranks(a), ranks(b), #a
-    local m, sab, saa, sbb = (n + 1) / 2, 0, 0, 0
-    for i = 1, n do
-      sab = sab + (ra[i] - m) * (rb[i] - m)
-      saa = saa + (ra[i] - m) ^ 2
-      sbb = sbb + (rb[i] - m) ^ 2
-    end
-    return sab / math.sqrt(saa * sbb)
-  end
+  local spearman = pg.stats.spearman
 
   local dir
   setup(function()

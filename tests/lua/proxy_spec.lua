@@ -8,31 +8,7 @@ local ARCH0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|
 local DEAD = "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 local SMALL = { C = 4, N = 1, side = 8, batch = 8, input = "noise" }
 
-local function ranks(v)
-  local idx = {}
-  for i = 1, #v do idx[i] = i end
-  table.sort(idx, function(a, b) return v[a] < v[b] end)
-  local r, i = {}, 1
-  while i <= #idx do
-    local j = i
-    while j < #idx and v[idx[j + 1]] == v[idx[i]] do j = j + 1 end
-    for k = i, j do r[idx[k]] = (i + j) / 2 end
-    i = j + 1
-  end
-  return r
-end
-
-local function spearman(a, b)
-  local ra, rb, n = ranks(a), ranks(b), #a
-  local ma, mb = (n + 1) / 2, (n + 1) / 2
-  local sab, saa, sbb = 0, 0, 0
-  for i = 1, n do
-    sab = sab + (ra[i] - ma) * (rb[i] - mb)
-    saa = saa + (ra[i] - ma) ^ 2
-    sbb = sbb + (rb[i] - mb) ^ 2
-  end
-  return sab / math.sqrt(saa * sbb)
-end
+local spearman = pg.stats.spearman
 
 describe("perigee.proxy", function()
   it("computes SkipScore from the definition", function()
