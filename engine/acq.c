@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hv.h"
+#include "stair.h"
 
 #define INV_SQRT2PI 0.39894228040143267794
 #define LOG_SQRT2PI 0.91893853320467274178
@@ -95,12 +96,6 @@ static double gplus(double c, double m, double s) {
   return s * (z * ncdf(z) + npdf(z));
 }
 
-static int cmp_x(const void *pa, const void *pb) {
-  const double *a = pa, *b = pb;
-  if (a[0] != b[0]) return a[0] < b[0] ? -1 : 1;
-  return (a[1] > b[1]) - (a[1] < b[1]);
-}
-
 pg_status pg_acq_ehvi2d(const double *mu, const double *sigma, size_t n, const double *front,
                         size_t k, const double *ref, double *out) {
   if (!isfinite(ref[0]) || !isfinite(ref[1])) return PG_EDOM;
@@ -110,23 +105,7 @@ pg_status pg_acq_ehvi2d(const double *mu, const double *sigma, size_t n, const d
   /* the staircase: relevant non-dominated points, x increasing, y decreasing */
   double *P = malloc((k ? k : 1) * 2 * sizeof *P);
   if (!P) return PG_ENOMEM;
-  size_t m = 0;
-  for (size_t i = 0; i < k; i++)
-    if (front[2 * i] < ref[0] && front[2 * i + 1] < ref[1]) {
-      P[2 * m] = front[2 * i];
-      P[2 * m + 1] = front[2 * i + 1];
-      m++;
-    }
-  qsort(P, m, 2 * sizeof *P, cmp_x);
-  size_t s = 0;
-  double cap = ref[1];
-  for (size_t i = 0; i < m; i++)
-    if (P[2 * i + 1] < cap) {
-      cap = P[2 * i + 1];
-      P[2 * s] = P[2 * i];
-      P[2 * s + 1] = cap;
-      s++;
-    }
+  size_t s = pg_stair_2d(front, k, ref, P);
   if (s > 0 && (isinf(P[0]) || isinf(P[2 * s - 1]))) {
     free(P);
     return PG_EDOM; /* a front point at -Inf leaves no improvement region to integrate */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gp.h"
+#include "stair.h"
 #include "hv.h"
 #include "linalg.h"
 #include "optim.h"
@@ -429,35 +430,6 @@ pg_status pg_bo_post_samples(const pg_bo_post *p, const double *Xc, size_t nc,
 
 /* ---- hypervolume improvement of samples ---- */
 
-static int cmp_xy(const void *a, const void *b) {
-  const double *p = a, *q = b;
-  if (p[0] != q[0]) return p[0] < q[0] ? -1 : 1;
-  if (p[1] != q[1]) return p[1] < q[1] ? -1 : 1;
-  return 0;
-}
-
-/* Staircase of the 2-D set B (k points) below ref: sorted by x, y strictly
- * decreasing; written to st (2 per point); returns its size. */
-static size_t staircase(const double *B, size_t k, const double *ref, double *st) {
-  size_t m = 0;
-  for (size_t i = 0; i < k; i++)
-    if (B[2 * i] < ref[0] && B[2 * i + 1] < ref[1]) {
-      st[2 * m] = B[2 * i];
-      st[2 * m + 1] = B[2 * i + 1];
-      m++;
-    }
-  qsort(st, m, 2 * sizeof *st, cmp_xy);
-  size_t out = 0;
-  double last = ref[1];
-  for (size_t i = 0; i < m; i++)
-    if (st[2 * i + 1] < last) {
-      last = st[2 * i + 1];
-      st[2 * out] = st[2 * i];
-      st[2 * out + 1] = last;
-      out++;
-    }
-  return out;
-}
 
 /* HVI of (a, b) over the strips of staircase st (h points): strip i has
  * x in [l_i, u_i), y below h_i: (l_0, u_0, h_0) = (-inf, x_1, r_2),
@@ -497,7 +469,7 @@ pg_status pg_bo_hvi(const double *const *F, size_t nc, size_t S, size_t m,
     double *st = malloc((2 * kmax + 2) * sizeof *st);
     if (!st) return PG_ENOMEM;
     for (size_t s = 0; s < S; s++) {
-      size_t h = staircase(sets[s], k[s], ref, st);
+      size_t h = pg_stair_2d(sets[s], k[s], ref, st);
       for (size_t c = 0; c < nc; c++) out[c] += hvi2(st, h, ref, F[0][c * S + s], F[1][c * S + s]);
     }
     free(st);
@@ -923,7 +895,7 @@ pg_status pg_bo_acq_hvi(pg_bo_acq **out, size_t S, size_t m, const double *const
   for (size_t s = 0; s < S; s++) {
     a->off[s] = o;
     if (m == 2) {
-      a->k[s] = staircase(sets[s], k[s], ref, a->pts + 2 * o);
+      a->k[s] = pg_stair_2d(sets[s], k[s], ref, a->pts + 2 * o);
     } else {
       memcpy(a->pts + o * m, sets[s], k[s] * m * sizeof *a->pts);
       a->k[s] = k[s];

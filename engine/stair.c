@@ -162,3 +162,31 @@ void pg_stair_insert(pg_stair_pool *p, int32_t *root, double a, double b, double
   split(p->node, *root, a, b, &lo, &hi);
   *root = merge(p->node, merge(p->node, lo, k), hi);
 }
+
+static int cmp_xy(const void *a, const void *b) {
+  const double *p = a, *q = b;
+  if (p[0] != q[0]) return p[0] < q[0] ? -1 : 1;
+  if (p[1] != q[1]) return p[1] < q[1] ? -1 : 1;
+  return 0;
+}
+
+size_t pg_stair_2d(const double *B, size_t k, const double *ref, double *st) {
+  size_t m = 0;
+  for (size_t i = 0; i < k; i++)
+    if (B[2 * i] < ref[0] && B[2 * i + 1] < ref[1]) {
+      st[2 * m] = B[2 * i];
+      st[2 * m + 1] = B[2 * i + 1];
+      m++;
+    }
+  qsort(st, m, 2 * sizeof *st, cmp_xy);
+  size_t out = 0;
+  double last = ref[1];
+  for (size_t i = 0; i < m; i++)
+    if (st[2 * i + 1] < last) {
+      last = st[2 * i + 1];
+      st[2 * out] = st[2 * i];
+      st[2 * out + 1] = last;
+      out++;
+    }
+  return out;
+}

@@ -54,4 +54,10 @@ int pg_stair_dominated(const pg_stair_pool *p, int32_t root, double a, double b)
 void pg_stair_insert(pg_stair_pool *p, int32_t *root, double a, double b, double rx, double ry,
                      double *area);
 
+/* The 2-D staircase of the k points B (x, y pairs) strictly below ref, as a
+ * sorted array: written to st (room for 2 k doubles), x increasing and y
+ * strictly decreasing, dominated points and duplicates dropped; returns its
+ * size. Used by the 2-D (expected) hypervolume-improvement routines. */
+size_t pg_stair_2d(const double *B, size_t k, const double *ref, double *st);
+
 #endif
