@@ -295,24 +295,6 @@ typedef struct core_out {
 
 /* Objective (and gradient, and/or the predictive factors) for kernel k and
  * log noise ln on the stored data and inducing inputs. */
-/* V = V L^-T in place for row-major V (nb x m, leading dimension ldv) and
- * lower-triangular L (m x m, leading dimension ldl), by recursive halving of
- * L: with L = [L11 0; L21 L22], V1 = V1 L11^-T, then V2 = (V2 - V1 L21^T)
- * L22^-T. Most flops go to dgemm, which OpenBLAS runs about twice as fast as
- * its dtrsm kernels. */
-static void trsm_rlt(const double *L, size_t m, size_t ldl, double *V, size_t nb, size_t ldv) {
-  if (m <= 16) {
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)nb, (int)m,
-                1.0, L, (int)ldl, V, (int)ldv);
-    return;
-  }
-  size_t m1 = m / 2, m2 = m - m1;
-  trsm_rlt(L, m1, ldl, V, nb, ldv);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m2, (int)m1, -1.0, V,
-              (int)ldv, L + m1 * ldl, (int)ldl, 1.0, V + m1, (int)ldv);
-  trsm_rlt(L + m1 * ldl + m1, m2, ldl, V + m1, nb, ldv);
-}
-
 /* vtbuf: caller's n x m buffer for Vt (or NULL: allocated when needed), so
  * that repeated evaluations do not map and fault in a fresh buffer. */
 static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bound,
@@ -326,8 +308,8 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
   if (pg_size_mul(n, m, &nm) != PG_OK) return PG_ERANGE;
   const size_t B = 2048; /* rows per block */
   size_t bm = (n < B ? n : B) * m;
-  /* m x m: Luu, A (then LA), A0, Ainv, C, work; n x m: Vt; blocks; vectors */
-  double *mbuf = malloc((6 * mm + 4 * m) * sizeof *mbuf);
+  /* m x m: Luu, A (then LA), A0, Ainv, C, work, Luu^-1; n x m: Vt; blocks; vectors */
+  double *mbuf = malloc((7 * mm + 4 * m) * sizeof *mbuf);
   /* the n x m Vt is kept only for the gradient; a fit streams it by blocks */
   double *Vt = grad || gZ ? (vtbuf ? vtbuf : malloc(nm * sizeof *Vt)) : NULL;
   double *blk = malloc(3 * bm * sizeof *blk);
@@ -336,7 +318,7 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
   pg_status st = PG_OK;
   if (!mbuf || ((grad || gZ) && !Vt) || !blk || !nv || !gt) st = PG_ENOMEM;
   double *Luu = mbuf, *A = Luu + mm, *A0 = A + mm, *Ai = A0 + mm, *C = Ai + mm, *W = C + mm;
-  double *b = W + mm, *u = b + m, *vb = u + m, *tmpm = vb + m;
+  double *Li = W + mm, *b = Li + mm, *u = b + m, *vb = u + m, *tmpm = vb + m;
   double *lam = nv, *kd = lam + n, *qd = kd + n, *beta = qd + n, *dld = beta + n;
   double *S1 = blk, *S2 = blk + bm, *S3 = S2 + bm;
   /* jitter relative to the mean diagonal of Kuu: Kuu + c * mean(diag) I */
@@ -347,6 +329,15 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
     kmean /= (double)m;
     jit = s->o.jitter * kmean;
     st = pg_cholesky(Luu, m, &jit, 8, W); /* jit > 0: added from the start */
+  }
+  if (st == PG_OK) {
+    /* Luu^-1 once (m^3/3 flops): the n x m products by Luu^-T and Luu^-1
+     * below are dtrmm, about twice as fast in OpenBLAS as dtrsm (even the
+     * recursive one that puts most flops into dgemm) */
+    memcpy(Li, Luu, mm * sizeof *Li);
+    lapack_int info = LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, 'U', 'N', (lapack_int)m, Li,
+                                          (lapack_int)m); /* row-major lower = col-major upper */
+    if (info != 0) st = info < 0 ? PG_ELAPACK : PG_ENOTPD;
   }
   if (st == PG_OK) st = pg_kernel_diag(k, X, n, d, kd);
   if (st != PG_OK) goto done;
@@ -362,7 +353,8 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
     double *Vb = Vt ? Vt + i0 * m : S1;
     st = pg_kernel_matrix(k, X + i0 * d, nb, Z, m, d, Vb);
     if (st != PG_OK) goto done;
-    trsm_rlt(Luu, m, m, Vb, nb, m);
+    cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)nb, (int)m,
+                1.0, Li, (int)m, Vb, (int)m); /* Vb = Kfu Luu^-T */
     for (size_t i = i0; i < i0 + nb; i++) {
       const double *v = Vb + (i - i0) * m;
       double q = 0.0;
@@ -506,8 +498,8 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
       cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)m, (int)nb, -1.0, S3,
                   (int)m, Vb, (int)m, 1.0, C, (int)m);
     /* dL/dKfu block = R Luu^-1 */
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)nb,
-                (int)m, 1.0, Luu, (int)m, S2, (int)m);
+    cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)nb,
+                (int)m, 1.0, Li, (int)m, S2, (int)m);
     if (grad) {
       st = pg_kernel_grad(k, X + i0 * d, nb, Z, m, d, S2, gt);
       for (size_t i = 0; st == PG_OK && i < P; i++) grad[i] += gt[i];
