@@ -118,20 +118,73 @@ static pg_status choose_random(size_t n, size_t m, pg_rng *rng, size_t *idx) {
 
 /* k-means++ seeding: each new centre drawn with probability proportional to
  * the squared distance to the nearest centre chosen so far. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define PG_SGP_VECTOR                                                                  \
+  __attribute__((optimize("O3", "no-trapping-math"), target_clones("avx512f", "avx2", "default")))
+#else
+#define PG_SGP_VECTOR
+#endif
+
+/* dist[i] = min(dist[i], |x_i - z|^2) over a block of nb points stored by
+ * columns (Xc[t * ld + i]); returns the block's sum of dist. Memory-bound:
+ * one pass over the block's columns. */
+PG_SGP_VECTOR static double kpp_update(const double *Xc, size_t ld, size_t nb, size_t d,
+                                       const double *z, double *dist, double *s) {
+  for (size_t i = 0; i < nb; i++) s[i] = 0.0;
+  for (size_t t = 0; t < d; t++) {
+    const double *x = Xc + t * ld, zt = z[t];
+    for (size_t i = 0; i < nb; i++) s[i] += (x[i] - zt) * (x[i] - zt);
+  }
+  double tot = 0.0;
+  for (size_t i = 0; i < nb; i++) {
+    double v = s[i] < dist[i] ? s[i] : dist[i];
+    dist[i] = v;
+    tot += v;
+  }
+  return tot;
+}
+
 static pg_status choose_kmeanspp(const double *X, size_t n, size_t d, size_t m, pg_rng *rng,
                                  size_t *idx) {
-  double *dist = malloc(n * sizeof *dist);
+  enum { KB = 512 }; /* points per block: the block's sums are kept for the draw */
+  size_t nblk = (n + KB - 1) / KB;
+  double *dist = malloc(n * sizeof *dist), *Xc = malloc(n * d * sizeof *Xc);
+  double *bsum = malloc(nblk * sizeof *bsum), s[KB];
   unsigned char *used = calloc(n, 1);
-  if (!dist || !used) {
+  if (!dist || !used || !Xc || !bsum) {
     free(dist);
     free(used);
+    free(Xc);
+    free(bsum);
     return PG_ENOMEM;
+  }
+  /* columns by blocks of KB points: block k holds d columns of KB values */
+  for (size_t k = 0; k < nblk; k++) {
+    size_t i0 = k * KB, nb = n - i0 < KB ? n - i0 : KB;
+    for (size_t i = 0; i < nb; i++)
+      for (size_t t = 0; t < d; t++) Xc[i0 * d + t * nb + i] = X[(i0 + i) * d + t];
   }
   for (size_t i = 0; i < n; i++) dist[i] = INFINITY;
   size_t c = (size_t)pg_rng_below(rng, n);
   for (size_t j = 0; j < m; j++) {
     if (j > 0) {
-      c = pg_rng_categorical(rng, dist, n);
+      /* draw with probability dist_i / sum(dist): find the block, then the point */
+      double total = 0.0;
+      for (size_t k = 0; k < nblk; k++) total += bsum[k];
+      c = n;
+      if (total > 0.0 && isfinite(total)) {
+        double u = pg_rng_uniform(rng) * total, acc = 0.0;
+        size_t k = 0;
+        while (k + 1 < nblk && u >= acc + bsum[k]) acc += bsum[k++];
+        size_t i0 = k * KB, i1 = i0 + KB < n ? i0 + KB : n, last = n;
+        for (size_t i = i0; i < i1; i++) {
+          if (dist[i] <= 0.0) continue;
+          acc += dist[i];
+          last = i;
+          if (u < acc) break;
+        }
+        c = last;
+      }
       if (c >= n || used[c]) { /* all remaining points coincide with centres */
         size_t r = (size_t)pg_rng_below(rng, n - j), cnt = 0;
         for (c = 0; c < n; c++)
@@ -140,17 +193,17 @@ static pg_status choose_kmeanspp(const double *X, size_t n, size_t d, size_t m, 
     }
     idx[j] = c;
     used[c] = 1;
-    const double *z = X + c * d;
-    for (size_t i = 0; i < n; i++) {
-      const double *x = X + i * d;
-      double s = 0.0;
-      for (size_t t = 0; t < d; t++) s += (x[t] - z[t]) * (x[t] - z[t]);
-      if (s < dist[i]) dist[i] = s;
-    }
     dist[c] = 0.0;
+    const double *z = X + c * d;
+    for (size_t k = 0; k < nblk; k++) {
+      size_t i0 = k * KB, nb = n - i0 < KB ? n - i0 : KB;
+      bsum[k] = kpp_update(Xc + i0 * d, nb, nb, d, z, dist + i0, s);
+    }
   }
   free(dist);
   free(used);
+  free(Xc);
+  free(bsum);
   return PG_OK;
 }
 
