@@ -359,7 +359,7 @@ static pg_status core(const pg_sgp *s, const pg_kernel *k, double ln, double *bo
   const size_t P = pg_kernel_nparams(k);
   size_t nm;
   if (pg_size_mul(n, m, &nm) != PG_OK) return PG_ERANGE;
-  const size_t B = 2048; /* rows per block */
+  const size_t B = 512; /* rows per block (a 1 MB block of Kfu at m = 256) */
   size_t bm = (n < B ? n : B) * m;
   /* m x m: Luu, A (then LA), A0, Ainv, C, work, Luu^-1; n x m: Vt; blocks; vectors */
   double *mbuf = malloc((7 * mm + 4 * m) * sizeof *mbuf);
