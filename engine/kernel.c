@@ -161,6 +161,26 @@ size_t pg_kernel_mindim(const pg_kernel *k) {
   return m;
 }
 
+static void scales_rec(const pg_kernel *k, size_t d, double *scale) {
+  if (is_base(k->kind)) {
+    if (k->kind == PG_KERNEL_HAMMING) return;
+    for (size_t j = 0; j < k->ndims; j++) {
+      size_t c = k->dims[j];
+      double l = exp(k->loglen[j]);
+      if (c < d && isfinite(l) && l > 0.0 && (scale[c] == 0.0 || l < scale[c])) scale[c] = l;
+    }
+    return;
+  }
+  for (size_t i = 0; i < k->nchild; i++) scales_rec(k->child[i], d, scale);
+}
+
+void pg_kernel_input_scales(const pg_kernel *k, size_t d, double *scale) {
+  for (size_t c = 0; c < d; c++) scale[c] = 0.0;
+  scales_rec(k, d, scale);
+  for (size_t c = 0; c < d; c++)
+    if (scale[c] == 0.0) scale[c] = 1.0;
+}
+
 static size_t get_rec(const pg_kernel *k, double *theta) {
   if (is_base(k->kind)) {
     memcpy(theta, k->loglen, k->ndims * sizeof *theta);

@@ -128,6 +128,11 @@ pg_status pg_kernel_grad_work(const pg_kernel *k, const double *X1, size_t n1, c
 pg_status pg_kernel_grad_sym(const pg_kernel *k, const double *X, size_t n, size_t d,
                              double *dLdK, double *grad, double *work);
 
+/* Per input column c < d, the smallest lengthscale of a continuous base
+ * kernel acting on it (1 for columns that only categorical kernels or none
+ * read): the natural unit to move inputs in (sparse-GP inducing inputs). */
+void pg_kernel_input_scales(const pg_kernel *k, size_t d, double *scale);
+
 /* Gradient with respect to the inputs X2 (n2 x d) of sum_ab dLdK_ab
  * k(X1_a, X2_b): ADDED to gX2[n2 x d] (used to move sparse-GP inducing
  * inputs). Categorical (Hamming) dimensions get no contribution. With X1 = X2

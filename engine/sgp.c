@@ -734,18 +734,25 @@ pg_status pg_sgp_bound_grad_z(pg_sgp *s, const double *Z, double *bound, double 
   return bound_grad_z(s, Z, bound, gZ, NULL);
 }
 
+/* L-BFGS on u = Z / l (column c divided by the lengthscale l_c acting on
+ * it, pg_kernel_input_scales): in these units the bound's curvature is far
+ * less uneven across columns than in raw inputs (lengthscales differ), and
+ * the optimiser's first, steepest-descent step moves every column by a
+ * comparable amount. */
 typedef struct zopt_ctx {
   pg_sgp *s;
-  double *gZ, *vt;
+  double *gZ, *vt, *Z, *sc; /* gradient, n x m buffer, Z = u * sc, sc[d] */
 } zopt_ctx;
 
 static double zopt_obj(const double *x, double *grad, void *vctx) {
   zopt_ctx *c = vctx;
+  size_t md = c->s->m * c->s->d, d = c->s->d;
+  for (size_t i = 0; i < md; i++) c->Z[i] = x[i] * c->sc[i % d];
   double F;
-  pg_status st = bound_grad_z(c->s, x, &F, grad ? c->gZ : NULL, c->vt);
+  pg_status st = bound_grad_z(c->s, c->Z, &F, grad ? c->gZ : NULL, c->vt);
   if (st != PG_OK || !isfinite(F)) return INFINITY;
   if (grad)
-    for (size_t i = 0; i < c->s->m * c->s->d; i++) grad[i] = -c->gZ[i];
+    for (size_t i = 0; i < md; i++) grad[i] = -c->gZ[i] * c->sc[i % d];
   return -F;
 }
 
@@ -754,8 +761,10 @@ pg_status pg_sgp_optimize_inducing(pg_sgp *s, int iters, size_t nsub, pg_rng *rn
   if (iters < 1) return PG_OK;
   if (nsub > 0 && nsub < s->n && !rng) return PG_EINVAL;
   size_t md = s->m * s->d;
-  double *x = malloc(2 * md * sizeof *x);
+  double *x = malloc((3 * md + s->d) * sizeof *x);
   if (!x) return PG_ENOMEM;
+  double *sc = x + 3 * md;
+  pg_kernel_input_scales(s->k, s->d, sc);
   /* optional random subset for the objective (as in pg_sgp_train) */
   double *fullX = s->X, *fully = s->y, *subX = NULL, *suby = NULL;
   size_t fulln = s->n;
@@ -779,10 +788,10 @@ pg_status pg_sgp_optimize_inducing(pg_sgp *s, int iters, size_t nsub, pg_rng *rn
   }
   double f0 = s->bound; /* the fitted objective, unless on a subset */
   if (st == PG_OK && s->n != fulln) st = pg_sgp_bound_grad_z(s, s->Z, &f0, NULL);
-  memcpy(x, s->Z, md * sizeof *x);
+  for (size_t i = 0; i < md; i++) x[i] = s->Z[i] / sc[i % s->d];
   double *vt = st == PG_OK ? malloc(s->n * s->m * sizeof *vt) : NULL; /* reused */
   if (st == PG_OK && !vt) st = PG_ENOMEM;
-  zopt_ctx c = {s, x + md, vt};
+  zopt_ctx c = {s, x + md, vt, x + 2 * md, sc};
   pg_lbfgs_opts lo = pg_lbfgs_defaults();
   lo.max_iter = iters;
   lo.max_evals = 2 * iters + 5;
@@ -801,7 +810,7 @@ pg_status pg_sgp_optimize_inducing(pg_sgp *s, int iters, size_t nsub, pg_rng *rn
     if (!old) st = PG_ENOMEM;
     if (st == PG_OK) {
       memcpy(old, s->Z, md * sizeof *old);
-      memcpy(s->Z, x, md * sizeof *x);
+      for (size_t i = 0; i < md; i++) s->Z[i] = x[i] * sc[i % s->d];
       st = refit(s);
       if (st != PG_OK) { /* back to the previous inducing inputs */
         memcpy(s->Z, old, md * sizeof *old);

@@ -332,6 +332,22 @@ static void test_params_names_clone(void **state) {
   pg_kernel_free(k);
 }
 
+/* Input scales: per column the smallest continuous lengthscale on it, 1
+ * for categorical-only or unused columns. */
+static void test_input_scales(void **state) {
+  (void)state;
+  pg_kernel *k = make_kernel(6); /* product(matern52{1,2,3}, hamming{4,5}, se{2,3}) */
+  double th[10] = {log(2.0), log(0.5), log(4.0), 0.0, log(0.1), log(0.2), 0.0,
+                   log(3.0), log(0.25), 0.0};
+  assert_int_equal(pg_kernel_set_params(k, th), PG_OK);
+  double sc[7], want[7] = {2.0, 0.5, 0.25, 1.0, 1.0, 1.0, 1.0};
+  pg_kernel_input_scales(k, 7, sc);
+  for (int c = 0; c < 7; c++) assert_true(fabs(sc[c] - want[c]) <= 1e-15 * want[c]);
+  pg_kernel_input_scales(k, 2, sc); /* fewer columns than the kernel reads */
+  assert_true(fabs(sc[0] - 2.0) < 1e-15 && fabs(sc[1] - 0.5) < 1e-15);
+  pg_kernel_free(k);
+}
+
 /* d = 100: one ARD Matern kernel on every column, gradient still right. */
 static void test_high_dim(void **state) {
   (void)state;
@@ -357,6 +373,7 @@ int main(void) {
       cmocka_unit_test(test_closed_forms),    cmocka_unit_test(test_vexp),
       cmocka_unit_test(test_brute_symmetric_psd), cmocka_unit_test(test_gradients), cmocka_unit_test(test_grad_sym_large), cmocka_unit_test(test_grad_inputs),
       cmocka_unit_test(test_params_names_clone),  cmocka_unit_test(test_high_dim),
+      cmocka_unit_test(test_input_scales),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
