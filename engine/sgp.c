@@ -623,6 +623,8 @@ static pg_status refit(pg_sgp *s) {
   return PG_OK;
 }
 
+static pg_status zoptimize(pg_sgp *s, int iters, size_t nsub, pg_rng *rng, int prefitted);
+
 pg_status pg_sgp_fit(pg_sgp *s, const double *X, size_t n, size_t d, const double *y,
                      pg_rng *rng) {
   if (n == 0) return PG_EINVAL;
@@ -666,9 +668,11 @@ pg_status pg_sgp_fit(pg_sgp *s, const double *X, size_t n, size_t d, const doubl
     free(Z);
   }
   s->d = d;
-  if (st == PG_OK) st = refit(s);
-  if (st == PG_OK && !s->zfixed && s->o.inducing_iters > 0)
-    st = pg_sgp_optimize_inducing(s, s->o.inducing_iters, rng ? s->o.inducing_max : 0, rng);
+  int zopt = !s->zfixed && s->o.inducing_iters > 0;
+  size_t nsub = rng ? s->o.inducing_max : 0;
+  int direct = zopt && !(nsub > 0 && nsub < n); /* Z moved on all points: one fit, after */
+  if (st == PG_OK && !direct) st = refit(s);
+  if (st == PG_OK && zopt) st = zoptimize(s, s->o.inducing_iters, nsub, rng, !direct);
   if (st != PG_OK) {
     free(s->X);
     free(s->y);
@@ -742,6 +746,8 @@ pg_status pg_sgp_bound_grad_z(pg_sgp *s, const double *Z, double *bound, double 
 typedef struct zopt_ctx {
   pg_sgp *s;
   double *gZ, *vt, *Z, *sc; /* gradient, n x m buffer, Z = u * sc, sc[d] */
+  double f0;                /* the bound at the first evaluation (the start) */
+  int nev;
 } zopt_ctx;
 
 static double zopt_obj(const double *x, double *grad, void *vctx) {
@@ -750,15 +756,18 @@ static double zopt_obj(const double *x, double *grad, void *vctx) {
   for (size_t i = 0; i < md; i++) c->Z[i] = x[i] * c->sc[i % d];
   double F;
   pg_status st = bound_grad_z(c->s, c->Z, &F, grad ? c->gZ : NULL, c->vt);
+  if (c->nev++ == 0) c->f0 = st == PG_OK ? F : NAN;
   if (st != PG_OK || !isfinite(F)) return INFINITY;
   if (grad)
     for (size_t i = 0; i < md; i++) grad[i] = -c->gZ[i] * c->sc[i % d];
   return -F;
 }
 
-pg_status pg_sgp_optimize_inducing(pg_sgp *s, int iters, size_t nsub, pg_rng *rng) {
-  if (!s->fitted) return PG_ESTATE;
-  if (iters < 1) return PG_OK;
+/* prefitted 0 (only without a subset): the model is not fitted yet; the
+ * bound at the start comes from the optimiser's first evaluation and the
+ * model is fitted once at the end, with whichever Z is kept (this saves a
+ * fit in pg_sgp_fit). */
+static pg_status zoptimize(pg_sgp *s, int iters, size_t nsub, pg_rng *rng, int prefitted) {
   if (nsub > 0 && nsub < s->n && !rng) return PG_EINVAL;
   size_t md = s->m * s->d;
   double *x = malloc((3 * md + s->d) * sizeof *x);
@@ -786,12 +795,12 @@ pg_status pg_sgp_optimize_inducing(pg_sgp *s, int iters, size_t nsub, pg_rng *rn
     }
     free(idx);
   }
-  double f0 = s->bound; /* the fitted objective, unless on a subset */
+  double f0 = prefitted ? s->bound : NAN; /* the fitted objective, unless on a subset */
   if (st == PG_OK && s->n != fulln) st = pg_sgp_bound_grad_z(s, s->Z, &f0, NULL);
   for (size_t i = 0; i < md; i++) x[i] = s->Z[i] / sc[i % s->d];
   double *vt = st == PG_OK ? malloc(s->n * s->m * sizeof *vt) : NULL; /* reused */
   if (st == PG_OK && !vt) st = PG_ENOMEM;
-  zopt_ctx c = {s, x + md, vt, x + 2 * md, sc};
+  zopt_ctx c = {s, x + md, vt, x + 2 * md, sc, NAN, 0};
   pg_lbfgs_opts lo = pg_lbfgs_defaults();
   lo.max_iter = iters;
   lo.max_evals = 2 * iters + 5;
@@ -799,13 +808,14 @@ pg_status pg_sgp_optimize_inducing(pg_sgp *s, int iters, size_t nsub, pg_rng *rn
   lo.ftol = 1e-10;
   double fv = NAN;
   if (st == PG_OK) st = pg_lbfgs(zopt_obj, &c, x, md, &lo, &fv, NULL);
+  if (!prefitted) f0 = c.f0;
   free(vt);
   s->X = fullX;
   s->y = fully;
   s->n = fulln;
   free(subX);
   free(suby);
-  if (st == PG_OK && isfinite(fv) && -fv > f0) { /* keep Z only if the bound rose */
+  if (st == PG_OK && isfinite(fv) && !(-fv <= f0)) { /* keep Z only if the bound rose */
     double *old = malloc(md * sizeof *old);
     if (!old) st = PG_ENOMEM;
     if (st == PG_OK) {
@@ -821,8 +831,15 @@ pg_status pg_sgp_optimize_inducing(pg_sgp *s, int iters, size_t nsub, pg_rng *rn
   } else if (st == PG_EDOM) {
     st = PG_OK; /* the start was not finite: nothing to improve */
   }
+  if (st == PG_OK && !s->fitted) st = refit(s); /* Z kept as it was */
   free(x);
   return st;
+}
+
+pg_status pg_sgp_optimize_inducing(pg_sgp *s, int iters, size_t nsub, pg_rng *rng) {
+  if (!s->fitted) return PG_ESTATE;
+  if (iters < 1) return PG_OK;
+  return zoptimize(s, iters, nsub, rng, 1);
 }
 
 double pg_sgp_loglik(const pg_sgp *s) { return s->fitted ? s->bound : NAN; }
