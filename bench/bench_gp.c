@@ -249,8 +249,8 @@ int main(int argc, char **argv) {
    * L-BFGS on the VFE bound (analytic dF/dZ, all 8000 points, hyperparameters
    * fixed): pg_sgp_opts.inducing_iters */
   printf("\n## sparse GP m = 256, n = 8000: fit + 1e4 predictions (mean, variance)\n");
-  int zits[3] = {0, 5, 8};
-  for (int t = 0; t < 3; t++) {
+  int zits[4] = {0, 4, 5, 8};
+  for (int t = 0; t < 4; t++) {
     pg_sgp_opts o = pg_sgp_defaults();
     o.m = 256;
     o.noise = NOISE;
