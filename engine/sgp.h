@@ -112,7 +112,8 @@ pg_status pg_sgp_bound_grad(pg_sgp *s, const double *theta, double *bound, doubl
 pg_status pg_sgp_bound_grad_z(pg_sgp *s, const double *Z, double *bound, double *gZ);
 
 /* L-BFGS on the inducing inputs (hyperparameters fixed), at most iters
- * iterations, analytic gradient (pg_sgp_bound_grad_z); the objective is
+ * iterations, analytic gradient (pg_sgp_bound_grad_z), in lengthscale units
+ * (column c of Z divided by pg_kernel_input_scales); the objective is
  * evaluated on a random subset of nsub points drawn from rng when
  * 0 < nsub < n (rng may be NULL otherwise). Z is kept and the model refitted
  * on all points only if the objective rose. O(iters nsub m (m + d)). */
