@@ -611,3 +611,239 @@ double pg_net_macs(const pg_net *net) {
   }
   return m;
 }
+
+/* ---- single-precision forward (NASWOT) ---------------------------------------------------- */
+
+typedef struct fpool {
+  size_t n, size[POOL_MAX];
+  float *buf[POOL_MAX];
+} fpool;
+
+static float *fpool_get(fpool *p, size_t m, int zero) {
+  for (size_t i = 0; i < p->n; i++)
+    if (p->size[i] == m) {
+      float *b = p->buf[i];
+      p->n--;
+      p->size[i] = p->size[p->n];
+      p->buf[i] = p->buf[p->n];
+      if (zero) memset(b, 0, m * sizeof *b);
+      return b;
+    }
+  return zero ? calloc(m ? m : 1, sizeof(float)) : malloc((m ? m : 1) * sizeof(float));
+}
+
+static void fpool_put(fpool *p, pg_tensorf *t) {
+  if (!t->data) return;
+  if (p->n < POOL_MAX) {
+    p->size[p->n] = pg_tensorf_numel(t);
+    p->buf[p->n++] = t->data;
+  } else {
+    free(t->data);
+  }
+  memset(t, 0, sizeof *t);
+}
+
+static void fpool_free(fpool *p) {
+  for (size_t i = 0; i < p->n; i++) free(p->buf[i]);
+  p->n = 0;
+}
+
+static void copy_channels_f(float *dst, size_t dC, size_t dc, const float *src, size_t sC,
+                            size_t sc, size_t nc, size_t n, size_t hw) {
+  for (size_t b = 0; b < n; b++)
+    memcpy(dst + (b * dC + dc) * hw, src + (b * sC + sc) * hw, nc * hw * sizeof(float));
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void add_into_f(float *y, const float *a, size_t m) {
+  for (size_t e = 0; e < m; e++) y[e] += a[e];
+}
+
+/* Per-forward state of the float pass. */
+typedef struct fstate {
+  pg_tensorf *act;
+  int *refs;        /* remaining consumers among the nodes that run */
+  unsigned char *need, *fuse, *lazy; /* node runs; BN fused with its ReLU; ZERO without data */
+  float *wf;        /* weights of the current conv rounded to float */
+  fpool pool;
+} fstate;
+
+/* Take over input k's buffer when node i is its last consumer (not the input). */
+static int can_take(const fstate *f, int k) { return k != 0 && f->refs[k] == 1 && f->act[k].data; }
+
+static pg_status run_node_f(pg_net *net, size_t i, pg_bn_mode bnmode, fstate *f) {
+  const pg_net_node *nd = &net->nodes[i];
+  pg_tensorf *act = f->act, *y = &act[i];
+  size_t n = act[0].n, m = n * nd->c * nd->h * nd->w;
+  int k0 = nd->nin ? nd->in[0] : -1;
+  if ((nd->op == PG_NET_BN || nd->op == PG_NET_RELU) && can_take(f, k0)) {
+    *y = act[k0];
+    memset(&act[k0], 0, sizeof *y);
+    if (nd->op == PG_NET_RELU && f->fuse[k0]) return PG_OK; /* the BN applied it */
+    if (nd->op == PG_NET_RELU) {
+      pg_relu_forward_f32(y, y);
+      return PG_OK;
+    }
+    pg_batchnorm p = bn_of(net, nd);
+    return pg_batchnorm_forward_f32(&p, bnmode, y, y, f->fuse[i]);
+  }
+  if (nd->op == PG_NET_ZERO && f->lazy[i]) {
+    *y = (pg_tensorf){n, nd->c, nd->h, nd->w, NULL};
+    return PG_OK;
+  }
+  if (nd->op == PG_NET_ADD) { /* start from the first real summand, in place when possible */
+    int first = -1;
+    for (int j = 0; j < nd->nin && first < 0; j++)
+      if (net->nodes[nd->in[j]].op != PG_NET_ZERO) first = j;
+    if (first >= 0 && can_take(f, nd->in[first])) {
+      int k = nd->in[first];
+      /* a node summed twice stays needed by the second summand */
+      int twice = 0;
+      for (int j = first + 1; j < nd->nin; j++) twice |= nd->in[j] == k;
+      if (!twice) {
+        *y = act[k];
+        memset(&act[k], 0, sizeof *y);
+        for (int j = first + 1; j < nd->nin; j++)
+          if (net->nodes[nd->in[j]].op != PG_NET_ZERO) add_into_f(y->data, act[nd->in[j]].data, m);
+        return PG_OK;
+      }
+    }
+    *y = (pg_tensorf){n, nd->c, nd->h, nd->w, fpool_get(&f->pool, m, first < 0)};
+    if (!y->data) return PG_ENOMEM;
+    if (first < 0) return PG_OK;
+    memcpy(y->data, act[nd->in[first]].data, m * sizeof(float));
+    for (int j = first + 1; j < nd->nin; j++)
+      if (net->nodes[nd->in[j]].op != PG_NET_ZERO) add_into_f(y->data, act[nd->in[j]].data, m);
+    return PG_OK;
+  }
+  *y = (pg_tensorf){n, nd->c, nd->h, nd->w, fpool_get(&f->pool, m, nd->op == PG_NET_ZERO)};
+  if (!y->data) return PG_ENOMEM;
+  const pg_tensorf *x = k0 >= 0 ? &act[k0] : NULL;
+  switch (nd->op) {
+  case PG_NET_CONV: {
+    pg_conv2d p = conv_of(net, nd);
+    for (size_t e = 0; e < nd->wcount; e++) f->wf[e] = (float)p.w[e];
+    return pg_conv2d_forward_f32(&p, f->wf, x, y);
+  }
+  case PG_NET_BN: {
+    pg_batchnorm p = bn_of(net, nd);
+    return pg_batchnorm_forward_f32(&p, bnmode, x, y, f->fuse[i]);
+  }
+  case PG_NET_RELU:
+    if (f->fuse[k0])
+      memcpy(y->data, x->data, m * sizeof(float));
+    else
+      pg_relu_forward_f32(x, y);
+    return PG_OK;
+  case PG_NET_AVGPOOL:
+  case PG_NET_MAXPOOL: {
+    pg_pool2d p = {nd->k, nd->stride, nd->pad, nd->include_pad};
+    return nd->op == PG_NET_AVGPOOL ? pg_avgpool_forward_f32(&p, x, y)
+                                    : pg_maxpool_forward_f32(&p, x, y);
+  }
+  case PG_NET_ZERO: return PG_OK;
+  case PG_NET_SPLIT:
+    copy_channels_f(y->data, nd->c, 0, x->data, x->c, nd->coff, nd->c, n, nd->h * nd->w);
+    return PG_OK;
+  case PG_NET_CONCAT: {
+    size_t at = 0;
+    for (int j = 0; j < nd->nin; j++) {
+      const pg_tensorf *a = &act[nd->in[j]];
+      if (a->data)
+        copy_channels_f(y->data, nd->c, at, a->data, a->c, 0, a->c, n, nd->h * nd->w);
+      else
+        for (size_t b = 0; b < n; b++)
+          memset(y->data + (b * nd->c + at) * nd->h * nd->w, 0, a->c * nd->h * nd->w * sizeof(float));
+      at += a->c;
+    }
+    return PG_OK;
+  }
+  case PG_NET_SHUFFLE: {
+    size_t c = nd->c, hw = nd->h * nd->w;
+    for (size_t oc = 0; oc < c; oc++)
+      copy_channels_f(y->data, c, oc, x->data, c, shuffle_src(oc, c, nd->groups), 1, n, hw);
+    return PG_OK;
+  }
+  case PG_NET_GAP: return pg_gap_forward_f32(x, y);
+  case PG_NET_LINEAR: {
+    pg_linear p = linear_of(net, nd);
+    return pg_linear_forward_f32(&p, x, y);
+  }
+  case PG_NET_ADD: /* handled above */
+  case PG_NET_INPUT: break;
+  }
+  return PG_EINVAL;
+}
+
+pg_status pg_net_forward_f32(pg_net *net, const pg_tensor *x, pg_bn_mode bn,
+                             pg_net_relu_hook_f32 hook, void *ctx) {
+  if (net->status) return net->status;
+  if (!net->params) return PG_ESTATE;
+  const pg_net_node *in = &net->nodes[0];
+  if (x->c != in->c || x->h != in->h || x->w != in->w || !x->n) return PG_ESHAPE;
+  size_t n = net->n, wmax = 1, m0 = pg_tensor_numel(x);
+  fstate f = {0};
+  f.act = calloc(n, sizeof *f.act);
+  f.refs = calloc(n, sizeof *f.refs);
+  f.need = calloc(3 * n, 1);
+  for (size_t i = 0; i < n; i++)
+    if (net->nodes[i].op == PG_NET_CONV && net->nodes[i].wcount > wmax) wmax = net->nodes[i].wcount;
+  f.wf = malloc(wmax * sizeof *f.wf);
+  float *x0 = malloc(m0 * sizeof *x0);
+  pg_status st = PG_OK;
+  if (!f.act || !f.refs || !f.need || !f.wf || !x0) st = PG_ENOMEM;
+  if (!st) {
+    f.fuse = f.need + n;
+    f.lazy = f.need + 2 * n;
+    /* the nodes some ReLU depends on */
+    for (size_t i = n; i-- > 1;) {
+      const pg_net_node *nd = &net->nodes[i];
+      if (nd->op == PG_NET_RELU) f.need[i] = 1;
+      if (f.need[i])
+        for (int j = 0; j < nd->nin; j++) f.need[nd->in[j]] = 1;
+    }
+    for (size_t i = 1; i < n; i++) {
+      const pg_net_node *nd = &net->nodes[i];
+      if (!f.need[i]) continue;
+      for (int j = 0; j < nd->nin; j++) f.refs[nd->in[j]]++;
+    }
+    for (size_t i = 1; i < n; i++) {
+      const pg_net_node *nd = &net->nodes[i];
+      if (nd->op == PG_NET_ZERO) f.lazy[i] = 1;
+      if (!f.need[i]) continue;
+      for (int j = 0; j < nd->nin; j++) {
+        int k = nd->in[j];
+        if (nd->op != PG_NET_ADD) f.lazy[k] = 0; /* set below for ZERO nodes only */
+        if (nd->op == PG_NET_RELU && net->nodes[k].op == PG_NET_BN && f.refs[k] == 1)
+          f.fuse[k] = 1;
+      }
+    }
+    for (size_t i = 1; i < n; i++) /* lazy was provisionally 1 for ZERO nodes only */
+      if (net->nodes[i].op != PG_NET_ZERO) f.lazy[i] = 0;
+    for (size_t e = 0; e < m0; e++) x0[e] = (float)x->data[e];
+    f.act[0] = (pg_tensorf){x->n, x->c, x->h, x->w, x0};
+  }
+  for (size_t i = 1; i < n && !st; i++) {
+    if (!f.need[i]) continue;
+    st = run_node_f(net, i, bn, &f);
+    if (st) break;
+    const pg_net_node *nd = &net->nodes[i];
+    if (hook && nd->op == PG_NET_RELU) hook(ctx, &f.act[i], nd->mult);
+    for (int j = 0; j < nd->nin; j++) {
+      int k = nd->in[j];
+      if (--f.refs[k] == 0 && k != 0) fpool_put(&f.pool, &f.act[k]);
+    }
+    if (f.refs[i] == 0) fpool_put(&f.pool, &f.act[i]); /* a ReLU nothing reads */
+  }
+  if (f.act)
+    for (size_t i = 1; i < n; i++) free(f.act[i].data);
+  fpool_free(&f.pool);
+  free(f.act);
+  free(f.refs);
+  free(f.need);
+  free(f.wf);
+  free(x0);
+  return st;
+}

@@ -124,6 +124,19 @@ typedef void (*pg_net_relu_hook)(void *ctx, const pg_tensor *y, int mult);
 pg_status pg_net_forward(pg_net *net, const pg_tensor *x, pg_bn_mode bn, int keep,
                          pg_net_relu_hook hook, void *ctx, pg_tensor *out);
 
+/* Called for each ReLU node of pg_net_forward_f32 after it ran. */
+typedef void (*pg_net_relu_hook_f32)(void *ctx, const pg_tensorf *y, int mult);
+
+/* Forward pass in single precision (engine/nn.h's _f32 layers) of x rounded
+ * to float, for NASWOT, which needs only the signs of the ReLU outputs: only
+ * the nodes some ReLU depends on run (not the classifier head after the last
+ * ReLU), each ReLU output is passed to hook, and nothing is kept or
+ * returned. A batch norm whose only consumer is a ReLU is fused with it; a
+ * ZERO node read only by sums allocates nothing. Parameters are read as
+ * doubles and rounded to float per layer. */
+pg_status pg_net_forward_f32(pg_net *net, const pg_tensor *x, pg_bn_mode bn,
+                             pg_net_relu_hook_f32 hook, void *ctx);
+
 /* Backward pass after a forward with keep != 0 and the same bn mode:
  * dout is dL/d(output) (shape of the output); net->grads += dL/dparams.
  * dx (input gradient) is written when non-NULL. Frees the kept activations. */

@@ -122,6 +122,34 @@ pg_status pg_linear_forward(const pg_linear *p, const pg_tensor *x, pg_tensor *y
 pg_status pg_linear_backward(const pg_linear *p, const pg_tensor *x, const pg_tensor *dy,
                              pg_tensor *dx, double *dw, double *db);
 
+/* ---- single-precision forward (NASWOT's forward, pg_net_forward_f32) ------------
+ * The same layers on float NCHW tensors, forward only: NASWOT needs only the
+ * signs of the activations (Mellor et al. 2021), so halving the memory traffic
+ * costs nothing it measures (docs/proxies.md). Statistics of batch norm are
+ * accumulated in double. */
+typedef struct pg_tensorf {
+  size_t n, c, h, w;
+  float *data; /* NULL when empty */
+} pg_tensorf;
+
+size_t pg_tensorf_numel(const pg_tensorf *t);
+/* Convolution with the weights already rounded to float (wf: cout x
+ * (cin/groups) x kh x kw; p->w is not read, p->b is added when non-NULL).
+ * Pointwise convolutions are one SGEMM per sample on the input plane,
+ * depthwise ones (groups == cin == cout) a direct loop, the rest im2col +
+ * SGEMM. y must be x.n x cout x oh x ow and must not alias x. */
+pg_status pg_conv2d_forward_f32(const pg_conv2d *p, const float *wf, const pg_tensorf *x,
+                                pg_tensorf *y);
+/* Training- or identity-mode batch norm (as pg_batchnorm_forward), with the
+ * ReLU applied too when relu != 0 (y = max(bn(x), 0)); y may alias x. */
+pg_status pg_batchnorm_forward_f32(pg_batchnorm *p, pg_bn_mode mode, const pg_tensorf *x,
+                                   pg_tensorf *y, int relu);
+void pg_relu_forward_f32(const pg_tensorf *x, pg_tensorf *y);
+pg_status pg_avgpool_forward_f32(const pg_pool2d *p, const pg_tensorf *x, pg_tensorf *y);
+pg_status pg_maxpool_forward_f32(const pg_pool2d *p, const pg_tensorf *x, pg_tensorf *y);
+pg_status pg_gap_forward_f32(const pg_tensorf *x, pg_tensorf *y);
+pg_status pg_linear_forward_f32(const pg_linear *p, const pg_tensorf *x, pg_tensorf *y);
+
 /* ---- initialisation ------------------------------------------------------- */
 /* w[i] ~ N(0, (gain / sqrt(fan))^2) for i < count. Kaiming-normal with
  * fan_out and ReLU gain: gain = sqrt(2), fan = cout * kh * kw for a conv

@@ -65,12 +65,33 @@ PG_CLONES static void pack_codes(const double *y, size_t n, size_t m, size_t wor
   }
 }
 
-/* Add the kernel of one ReLU output: K_ij += mult * (m - Hamming(c_i, c_j))
- * with c_i = [y_i > 0] packed 64 codes a word. */
-static void naswot_hook(void *vctx, const pg_tensor *y, int mult) {
-  naswot_ctx *c = vctx;
+/* bits[i][w] as pack_codes, from float activations. */
+PG_CLONES static void pack_codes_f(const float *y, size_t n, size_t m, size_t words,
+                                   uint64_t *bits) {
+  for (size_t i = 0; i < n; i++) {
+    const float *yi = y + i * m;
+    uint64_t *bi = bits + i * words;
+    size_t full = m / 64;
+    for (size_t w = 0; w < full; w++) {
+      const float *yw = yi + 64 * w;
+      uint64_t v = 0;
+      for (unsigned b = 0; b < 64; b++) v |= (uint64_t)(yw[b] > 0.0f) << b;
+      bi[w] = v;
+    }
+    if (full < words) {
+      uint64_t v = 0;
+      for (size_t e = 64 * full; e < m; e++) v |= (uint64_t)(yi[e] > 0.0f) << (e - 64 * full);
+      bi[full] = v;
+    }
+  }
+}
+
+/* Add the kernel of one ReLU output of m values per sample: K_ij += mult *
+ * (m - Hamming(c_i, c_j)) with c_i = [y_i > 0] packed 64 codes a word, from
+ * double (yd) or float (yf) activations. */
+static void naswot_add(naswot_ctx *c, const double *yd, const float *yf, size_t m, int mult) {
   if (c->st) return;
-  size_t n = c->n, m = y->c * y->h * y->w, words = (m + 63) / 64;
+  size_t n = c->n, words = (m + 63) / 64;
   if (words > c->words) {
     uint64_t *b = realloc(c->bits, n * words * sizeof *b);
     if (!b) {
@@ -80,7 +101,10 @@ static void naswot_hook(void *vctx, const pg_tensor *y, int mult) {
     c->bits = b;
     c->words = words;
   }
-  pack_codes(y->data, n, m, words, c->bits);
+  if (yf)
+    pack_codes_f(yf, n, m, words, c->bits);
+  else
+    pack_codes(yd, n, m, words, c->bits);
   int hw = __builtin_cpu_supports("popcnt");
   for (size_t i = 0; i < n; i++) {
     const uint64_t *bi = c->bits + i * words;
@@ -93,6 +117,14 @@ static void naswot_hook(void *vctx, const pg_tensor *y, int mult) {
       c->K[j * n + i] += v;
     }
   }
+}
+
+static void naswot_hook(void *vctx, const pg_tensor *y, int mult) {
+  naswot_add(vctx, y->data, NULL, y->c * y->h * y->w, mult);
+}
+
+static void naswot_hook_f(void *vctx, const pg_tensorf *y, int mult) {
+  naswot_add(vctx, NULL, y->data, y->c * y->h * y->w, mult);
 }
 
 /* ln |det A| of the n x n matrix A (overwritten) by LU with partial
@@ -123,9 +155,14 @@ pg_status pg_proxy_naswot(pg_net *net, const pg_tensor *x, double *score, double
   naswot_ctx c = {.n = n};
   c.K = calloc(n * n, sizeof *c.K);
   if (!c.K) return PG_ENOMEM;
-  pg_tensor out;
-  pg_status st = pg_net_forward(net, x, PG_BN_TRAIN, 0, naswot_hook, &c, &out);
-  pg_tensor_free(&out);
+  pg_status st;
+  if (net->single) { /* float activations end to end */
+    st = pg_net_forward_f32(net, x, PG_BN_TRAIN, naswot_hook_f, &c);
+  } else {
+    pg_tensor out;
+    st = pg_net_forward(net, x, PG_BN_TRAIN, 0, naswot_hook, &c, &out);
+    pg_tensor_free(&out);
+  }
   free(c.bits);
   if (!st) st = c.st;
   if (!st && K) memcpy(K, c.K, n * n * sizeof *K);

@@ -9,15 +9,15 @@
 --     [--crossover p] [--mutation p] [--N n] [--quality n] [--M m] [--holdout n]
 --     [--seeds K] [--side S] [--batch B] [--classes C] [--reference R] [--cache FILE]
 --     [--no-plots]
---   --estimator: the accuracy estimator, "macs" (default: the capacity
---   estimate from MACs, with the paper's budgets) or "proxy" (the
---   training-free proxy score, computed on demand and cached,
---   docs/hsconas.md section 3; a reduced budget, see below). The search budgets default
---   to the paper's (20 x 50, N = 100, 1000 uniform samples, 3 seeds) with
---   "macs", and to a reduced budget with "proxy" (EA 6 x 12 with 4 parents,
---   N = 2, 8 uniform samples, 1 seed, only the main searches: --variants
---   main) so that a run from an empty cache scores about 1,260 networks
---   (about 150 s of CPU, two threads); every budget option overrides either.
+--   --estimator: the accuracy estimator, "proxy" (default: the training-free
+--   proxy score, computed on demand and cached, docs/hsconas.md section 3.1)
+--   or "macs" (the capacity estimate from MACs, section 3.2). The search
+--   budgets default to a reduced one with "proxy" (EA 10 x 20 with 8 parents,
+--   N = 5, 20 uniform samples per subspace mean, 1 seed, only the main
+--   searches: --variants main; about 3,200 networks from an empty cache, a
+--   few minutes on 2 cores, docs/hsconas.md section 7.1) and to the paper's
+--   (20 x 50, N = 100, 1000 uniform samples, 3 seeds, all variants) with
+--   "macs"; every budget option overrides either.
 --   --variants main | ablation | all: the searches on layout A and B
 --   ("main"), the four ablation variants on layout A ("ablation"), or both.
 --   --seeds K: the ablation (search variants on layout A) is repeated with K
@@ -28,13 +28,13 @@ local H = require "perigee.hsconas"
 local R = require "perigee.results"
 
 local args = { seed = 1, out = "results/hsconas", beta = -20, crossover = 0.25, mutation = 0.25,
-               M = 100, holdout = 200, plots = true, estimator = "macs", side = 32, batch = 16,
+               M = 100, holdout = 200, plots = true, estimator = "proxy", side = 32, batch = 16,
                classes = 10, reference = 50, cache = false,
                generations = false, population = false, parents = false, N = false, quality = false,
                seeds = false, variants = false }
 local BUDGETS = {
   macs = { generations = 20, population = 50, parents = 20, N = 100, quality = 1000, seeds = 3, variants = "all" },
-  proxy = { generations = 6, population = 12, parents = 4, N = 2, quality = 8, seeds = 1, variants = "main" },
+  proxy = { generations = 10, population = 20, parents = 8, N = 5, quality = 20, seeds = 1, variants = "main" },
 }
 do
   local ov = pg.experiment and pg.experiment.overrides or {}

@@ -316,12 +316,144 @@ static void test_kaiming(void **state) {
   free(w);
 }
 
+/* ---- single-precision forward against the double layers ---- */
+
+static void to_f32(const pg_tensor *t, pg_tensorf *f) {
+  *f = (pg_tensorf){t->n, t->c, t->h, t->w, malloc(pg_tensor_numel(t) * sizeof(float))};
+  assert_non_null(f->data);
+  for (size_t i = 0; i < pg_tensor_numel(t); i++) f->data[i] = (float)t->data[i];
+}
+
+static void near_f32(const pg_tensorf *f, const pg_tensor *d, double tol, const char *what) {
+  assert_int_equal(pg_tensorf_numel(f), pg_tensor_numel(d));
+  for (size_t i = 0; i < pg_tensor_numel(d); i++)
+    if (!(fabs(f->data[i] - d->data[i]) <= tol * (1.0 + fabs(d->data[i])))) {
+      print_error("%s[%zu]: float %.8g, double %.8g\n", what, i, f->data[i], d->data[i]);
+      fail();
+    }
+}
+
+/* {cin, cout, kh, kw, stride, pad, groups, bias, h, w}: one per float path */
+static const size_t conv_f32_cfg[][10] = {
+    {4, 6, 3, 3, 2, 1, 2, 1, 5, 6},    /* im2col: grouped, strided */
+    {3, 5, 1, 1, 1, 0, 1, 0, 4, 4},    /* pointwise, small plane: im2col */
+    {3, 5, 1, 1, 1, 0, 1, 1, 16, 17},  /* pointwise, plane >= 256: direct SGEMM */
+    {3, 3, 5, 5, 2, 2, 3, 1, 9, 8},    /* depthwise 5x5 stride 2 */
+    {4, 4, 3, 3, 1, 1, 4, 0, 7, 6},    /* depthwise 3x3 stride 1 */
+    {5, 4, 3, 3, 1, 1, 1, 1, 9, 7},    /* dense stride 1: shifted GEMMs */
+    {3, 4, 2, 3, 1, 0, 1, 0, 5, 4},    /* dense stride 1, rectangular, no padding */
+    {2, 3, 3, 3, 1, 2, 1, 0, 4, 5},    /* dense stride 1, pad wider than the kernel half */
+};
+
+static void test_forward_f32(void **state) {
+  (void)state;
+  pg_rng rng;
+  pg_rng_seed(&rng, 9);
+  for (size_t t = 0; t < sizeof conv_f32_cfg / sizeof conv_f32_cfg[0]; t++) {
+    const size_t *q = conv_f32_cfg[t];
+    fdctx c = {0};
+    double w[512], b[16];
+    float wf[512];
+    c.conv = (pg_conv2d){q[0], q[1], q[2], q[3], q[4], q[5], q[6], w, q[7] ? b : NULL, 0};
+    fill_normal(w, 512, &rng);
+    fill_normal(b, 16, &rng);
+    for (int i = 0; i < 512; i++) wf[i] = (float)w[i];
+    size_t oh = pg_conv_out(q[8], q[2], q[4], q[5]), ow = pg_conv_out(q[9], q[3], q[4], q[5]);
+    setup(&c, 3, q[0], q[8], q[9], q[1], oh, ow, &rng);
+    forward(&c);
+    pg_tensorf xf, yf;
+    to_f32(&c.x, &xf);
+    to_f32(&c.y, &yf);
+    memset(yf.data, 0, pg_tensorf_numel(&yf) * sizeof(float));
+    assert_int_equal(pg_conv2d_forward_f32(&c.conv, wf, &xf, &yf), PG_OK);
+    near_f32(&yf, &c.y, 1e-5, "conv f32");
+    yf.c++;
+    assert_int_equal(pg_conv2d_forward_f32(&c.conv, wf, &xf, &yf), PG_ESHAPE);
+    free(xf.data);
+    free(yf.data);
+    teardown(&c);
+  }
+  /* batch norm (with and without the fused ReLU), pooling, GAP, linear */
+  fdctx c = {0};
+  setup(&c, 3, 4, 6, 5, 4, 6, 5, &rng);
+  for (size_t i = 0; i < pg_tensor_numel(&c.x); i++) c.x.data[i] = 3.0 + 2.0 * c.x.data[i];
+  double g[4], be[4], mean[4], inv[4], mf[4], invf[4];
+  fill_normal(g, 4, &rng);
+  fill_normal(be, 4, &rng);
+  pg_batchnorm bn = {4, 1e-5, g, be, mean, inv}, bnf = {4, 1e-5, g, be, mf, invf};
+  assert_int_equal(pg_batchnorm_forward(&bn, PG_BN_TRAIN, &c.x, &c.y), PG_OK);
+  pg_tensorf xf, yf;
+  to_f32(&c.x, &xf);
+  to_f32(&c.x, &yf);
+  for (int relu = 0; relu < 2; relu++) {
+    assert_int_equal(pg_batchnorm_forward_f32(&bnf, PG_BN_TRAIN, &xf, &yf, relu), PG_OK);
+    for (int k = 0; k < 4; k++) {
+      assert_true(fabs(mf[k] - mean[k]) < 1e-5 * fabs(mean[k]));
+      assert_true(fabs(invf[k] - inv[k]) < 1e-5 * inv[k]);
+    }
+    pg_tensor want = c.y;
+    if (relu) {
+      assert_int_equal(pg_tensor_alloc(&want, 3, 4, 6, 5), PG_OK);
+      pg_relu_forward(&c.y, &want);
+    }
+    near_f32(&yf, &want, 1e-5, relu ? "bn+relu f32" : "bn f32");
+    if (relu) pg_tensor_free(&want);
+  }
+  /* in place, identity mode with ReLU */
+  memcpy(yf.data, xf.data, pg_tensorf_numel(&xf) * sizeof(float));
+  assert_int_equal(pg_batchnorm_forward_f32(&bnf, PG_BN_IDENTITY, &yf, &yf, 1), PG_OK);
+  for (size_t i = 0; i < pg_tensorf_numel(&xf); i++)
+    assert_true(yf.data[i] == (xf.data[i] > 0 ? xf.data[i] : 0.0f));
+  free(yf.data);
+  const pg_pool2d pools[] = {{3, 1, 1, 0}, {3, 1, 1, 1}, {2, 2, 0, 1}, {3, 2, 1, 0}, {2, 1, 0, 0}};
+  for (size_t t = 0; t < sizeof pools / sizeof pools[0]; t++)
+    for (int mx = 0; mx < 2; mx++) {
+      size_t oh = pg_conv_out(6, pools[t].k, pools[t].stride, pools[t].pad);
+      size_t ow = pg_conv_out(5, pools[t].k, pools[t].stride, pools[t].pad);
+      pg_tensor yd;
+      assert_int_equal(pg_tensor_alloc(&yd, 3, 4, oh, ow), PG_OK);
+      to_f32(&yd, &yf);
+      if (mx) {
+        assert_int_equal(pg_maxpool_forward(&pools[t], &c.x, &yd), PG_OK);
+        assert_int_equal(pg_maxpool_forward_f32(&pools[t], &xf, &yf), PG_OK);
+      } else {
+        assert_int_equal(pg_avgpool_forward(&pools[t], &c.x, &yd), PG_OK);
+        assert_int_equal(pg_avgpool_forward_f32(&pools[t], &xf, &yf), PG_OK);
+      }
+      near_f32(&yf, &yd, 1e-6, mx ? "maxpool f32" : "avgpool f32");
+      pg_tensor_free(&yd);
+      free(yf.data);
+    }
+  pg_tensor gd, ld;
+  assert_int_equal(pg_tensor_alloc(&gd, 3, 4, 1, 1), PG_OK);
+  assert_int_equal(pg_tensor_alloc(&ld, 3, 2, 1, 1), PG_OK);
+  pg_tensorf gf, lf;
+  to_f32(&gd, &gf);
+  to_f32(&ld, &lf);
+  assert_int_equal(pg_gap_forward(&c.x, &gd), PG_OK);
+  assert_int_equal(pg_gap_forward_f32(&xf, &gf), PG_OK);
+  near_f32(&gf, &gd, 1e-6, "gap f32");
+  double lw[8], lb[2];
+  fill_normal(lw, 8, &rng);
+  fill_normal(lb, 2, &rng);
+  pg_linear lin = {4, 2, lw, lb};
+  assert_int_equal(pg_linear_forward(&lin, &gd, &ld), PG_OK);
+  assert_int_equal(pg_linear_forward_f32(&lin, &gf, &lf), PG_OK);
+  near_f32(&lf, &ld, 1e-6, "linear f32");
+  free(gf.data);
+  free(lf.data);
+  pg_tensor_free(&gd);
+  pg_tensor_free(&ld);
+  free(xf.data);
+  teardown(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv_forward_direct), cmocka_unit_test(test_conv_backward_fd),
       cmocka_unit_test(test_conv_bad_shapes),     cmocka_unit_test(test_batchnorm),
       cmocka_unit_test(test_pooling),             cmocka_unit_test(test_gap_linear_relu),
-      cmocka_unit_test(test_kaiming),
+      cmocka_unit_test(test_kaiming),             cmocka_unit_test(test_forward_f32),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

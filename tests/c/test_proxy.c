@@ -213,12 +213,55 @@ static void test_naswot_tiny(void **state) {
       Kh[i * B + j] = same;
     }
   assert_memory_equal(Kh, Kc, sizeof Kh);
-  double want = logdet_ge(Kh, B);
+  double want = logdet_ge(Kh, B); /* overwrites Kh */
   assert_true(fabs(score - want) < 1e-10);
+  /* the single-precision forward (float activations) gives the same codes */
+  double Kd[B * B];
+  memcpy(Kd, Kc, sizeof Kd);
+  net.single = 1;
+  memset(Kc, 0, sizeof Kc);
+  assert_int_equal(pg_proxy_naswot(&net, &x, &score, Kc), PG_OK);
+  assert_memory_equal(Kd, Kc, sizeof Kd);
+  assert_true(fabs(score - want) < 1e-10);
+  net.single = 0;
   /* identical samples make K singular: -inf */
   memcpy(x.data + C * S * S, x.data, C * S * S * sizeof(double));
   assert_int_equal(pg_proxy_naswot(&net, &x, &score, NULL), PG_OK);
   assert_true(isinf(score) && score < 0);
+  pg_tensor_free(&x);
+  pg_net_free(&net);
+}
+
+/* NASWOT of a whole NB201 network (every op kind, a ZERO edge, the
+ * reduction blocks and the classifier head the float pass skips): the
+ * float forward flips almost no codes of the double one. */
+static void test_naswot_f32_nb201(void **state) {
+  (void)state;
+  int ops[6];
+  assert_int_equal(pg_nb201_parse("|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|"
+                                  "nor_conv_1x1~0|none~1|skip_connect~2|",
+                                  ops),
+                   PG_OK);
+  pg_nasnet_cfg cfg = {4, 1, 16, 10};
+  pg_net net;
+  assert_int_equal(pg_nb201_build(&net, ops, &cfg), PG_OK);
+  pg_rng rng;
+  pg_rng_seed(&rng, 41);
+  pg_net_init_params(&net, &rng);
+  enum { B = 6 };
+  pg_tensor x;
+  assert_int_equal(pg_tensor_alloc(&x, B, 3, 16, 16), PG_OK);
+  for (size_t i = 0; i < pg_tensor_numel(&x); i++) x.data[i] = pg_rng_normal(&rng);
+  double sd, sf, Kd[B * B], Kf[B * B];
+  assert_int_equal(pg_proxy_naswot(&net, &x, &sd, Kd), PG_OK);
+  net.single = 1;
+  assert_int_equal(pg_proxy_naswot(&net, &x, &sf, Kf), PG_OK);
+  /* N_A on the diagonal exactly; off the diagonal at most 1e-3 N_A apart */
+  for (int i = 0; i < B; i++) {
+    assert_true(Kf[i * B + i] == Kd[i * B + i] && Kd[i * B + i] > 1000);
+    for (int j = 0; j < B; j++) assert_true(fabs(Kf[i * B + j] - Kd[i * B + j]) <= 1e-3 * Kd[0]);
+  }
+  assert_true(isfinite(sd) && fabs(sf - sd) < 1e-2 * fabs(sd));
   pg_tensor_free(&x);
   pg_net_free(&net);
 }
@@ -489,7 +532,7 @@ static void test_gzcsv(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_format),       cmocka_unit_test(test_space_counts),
-      cmocka_unit_test(test_macs),               cmocka_unit_test(test_naswot_tiny),
+      cmocka_unit_test(test_macs),               cmocka_unit_test(test_naswot_tiny), cmocka_unit_test(test_naswot_f32_nb201),
       cmocka_unit_test(test_net_backward_fd),    cmocka_unit_test(test_synflow_conservation),
       cmocka_unit_test(test_scores_and_combine), cmocka_unit_test(test_fmnist),
       cmocka_unit_test(test_gzcsv),
