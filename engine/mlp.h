@@ -66,6 +66,7 @@ typedef struct pg_mlp {
   double *cval;                         /* its value */
   double *h[PG_MLP_MAX_LAYERS];         /* h[l] = output of layer l+1, cap x sizes[l+1] */
   double *dbuf[2];                      /* backward scratch, cap x max width */
+  double *wt;                           /* backward scratch: one W_l (max sizes[l] x sizes[l+1]) */
 } pg_mlp;
 
 /* Create a network with nlayers linear layers and widths sizes[0..nlayers]
@@ -104,6 +105,14 @@ pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX);
 pg_status pg_mlp_backward_set(pg_mlp *m, const double *dY, double *dX);
 
 void pg_mlp_zero_grad(pg_mlp *m);
+
+/* Kernels of forward, backward and Adam: every path does the same
+ * floating-point operations (fused multiply-adds in a fixed order), so the
+ * results are bit-identical whichever runs. The CPU's best is used: 2
+ * AVX-512 (register-blocked), 1 AVX2+FMA, 0 portable C. pg_mlp_set_simd caps
+ * the level (for tests and benchmarks; process-wide, not thread-safe) and
+ * returns the level now in use. */
+int pg_mlp_set_simd(int level);
 
 /* Copy parameters (same architecture required: PG_ESHAPE). */
 pg_status pg_mlp_copy_params(pg_mlp *dst, const pg_mlp *src);

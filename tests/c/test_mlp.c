@@ -353,13 +353,74 @@ static void test_tanh(void **state) {
   pg_mlp_free(m);
 }
 
+/* One forward, backward (accumulating into a non-zero gradient, with dX)
+ * and Adam step at kernel level `level`; returns the level used. Sizes
+ * exercise every register block and tail (rows 4k+1..3, columns of 1, 11,
+ * 37, 64 + 5). */
+static int run_level(int level, pg_mlp_act act, int act_out, int sparse, double *out,
+                     size_t *nout) {
+  int used = pg_mlp_set_simd(level);
+  size_t sizes[] = {45, 69, 37, 11, 1};
+  pg_mlp *m;
+  assert_int_equal(pg_mlp_new(&m, 4, sizes, act, act_out), PG_OK);
+  pg_rng r;
+  pg_rng_seed(&r, 23);
+  assert_int_equal(pg_mlp_init(m, &r, PG_MLP_INIT_NORMAL, 1.5, 1.0), PG_OK);
+  for (size_t i = 0; i < m->nparams; i++) {
+    m->params[i] += 0.1 * pg_rng_normal(&r);
+    m->grad[i] = pg_rng_normal(&r);
+  }
+  enum { N = 7 };
+  double X[N * 45], dY[N], dX[N * 45];
+  for (size_t i = 0; i < N * 45; i++)
+    X[i] = sparse ? (pg_rng_below(&r, 6) == 0 ? pg_rng_normal(&r) : 0.0) : pg_rng_normal(&r);
+  for (size_t i = 0; i < N; i++) dY[i] = pg_rng_normal(&r);
+  assert_int_equal(pg_mlp_forward(m, X, N, NULL), PG_OK);
+  assert_int_equal(m->sparse, sparse);
+  assert_int_equal(pg_mlp_backward(m, dY, dX), PG_OK);
+  pg_mlp_adam a;
+  assert_int_equal(pg_mlp_adam_init(&a, m->nparams, 1e-3, 1e-8), PG_OK);
+  pg_mlp_adam_step(&a, m->params, m->grad);
+  size_t k = 0;
+  memcpy(out + k, pg_mlp_output(m), N * sizeof *out), k += N;
+  memcpy(out + k, dX, sizeof dX), k += N * 45;
+  memcpy(out + k, m->grad, m->nparams * sizeof *out), k += m->nparams;
+  memcpy(out + k, m->params, m->nparams * sizeof *out), k += m->nparams;
+  *nout = k;
+  pg_mlp_adam_free(&a);
+  pg_mlp_free(m);
+  return used;
+}
+
+/* The AVX-512, AVX2+FMA and portable kernels give the same bits (where the
+ * CPU has them; the portable level always runs). */
+static void test_kernel_levels(void **state) {
+  (void)state;
+  size_t cap = 2 * (45 * 69 + 69 * 37 + 37 * 11 + 11 + 200) + 7 * 46;
+  double *ref = malloc(cap * sizeof *ref), *got = malloc(cap * sizeof *got);
+  for (int act = 0; act < 2; act++)
+    for (int act_out = 0; act_out < 2; act_out++)
+      for (int sparse = 0; sparse < 2; sparse++) {
+        size_t n0, n1;
+        assert_int_equal(run_level(0, (pg_mlp_act)act, act_out, sparse, ref, &n0), 0);
+        for (int level = 1; level <= 2; level++) {
+          int used = run_level(level, (pg_mlp_act)act, act_out, sparse, got, &n1);
+          assert_int_equal(n0, n1);
+          if (used == level) assert_memory_equal(ref, got, n0 * sizeof *ref);
+        }
+      }
+  pg_mlp_set_simd(2);
+  free(ref);
+  free(got);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_grad_tanh), cmocka_unit_test(test_grad_relu),
       cmocka_unit_test(test_orthogonal), cmocka_unit_test(test_adam),
       cmocka_unit_test(test_save_load), cmocka_unit_test(test_bad_sizes),
       cmocka_unit_test(test_xor),          cmocka_unit_test(test_sparse_input),
-      cmocka_unit_test(test_tanh),
+      cmocka_unit_test(test_tanh),         cmocka_unit_test(test_kernel_levels),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
