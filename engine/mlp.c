@@ -36,11 +36,12 @@ static void rows_to_columns(size_t n, size_t ni, const size_t *restrict ptr,
                             const uint32_t *restrict idx, const double *restrict val,
                             size_t *restrict cptr, uint32_t *restrict crow,
                             double *restrict cval) {
+  size_t base = ptr[0], nnz = ptr[n] - base;
   memset(cptr, 0, (ni + 1) * sizeof *cptr);
-  for (size_t c = 0; c < ptr[n]; c++) cptr[idx[c] + 1]++;
+  for (size_t c = 0; c < nnz; c++) cptr[idx[c] + 1]++;
   for (size_t k = 0; k < ni; k++) cptr[k + 1] += cptr[k];
   for (size_t r = 0; r < n; r++)
-    for (size_t c = ptr[r]; c < ptr[r + 1]; c++) {
+    for (size_t c = ptr[r] - base; c < ptr[r + 1] - base; c++) {
       size_t at = cptr[idx[c]]++;
       crow[at] = (uint32_t)r;
       cval[at] = val[c];
@@ -432,7 +433,7 @@ static inline double epi_scalar(epi_kind e, double c, double h) {
   for (size_t r = 0; r < n; r++) {                                                           \
     double *restrict c = h + r * no;                                                         \
     for (size_t j = 0; j < no; j++) c[j] = b[j];                                             \
-    for (size_t q = ptr[r]; q < ptr[r + 1]; q++) {                                           \
+    for (size_t q = ptr[r] - ptr[0]; q < ptr[r + 1] - ptr[0]; q++) {                         \
       const double *restrict w = W + (size_t)idx[q] * no;                                    \
       double a = val[q];                                                                     \
       for (size_t j = 0; j < no; j++) c[j] = fma(a, w[j], c[j]);                             \
@@ -601,7 +602,7 @@ T512 static inline __attribute__((always_inline)) void spf512_blk(SPF_ARGS, size
     __m512d acc[8];
     _Pragma("GCC unroll 8")
     for (size_t v = 0; v < NV; v++) acc[v] = _mm512_maskz_loadu_pd(mk[v], b + j0 + 8 * v);
-    for (size_t q = ptr[r]; q < ptr[r + 1]; q++) {
+    for (size_t q = ptr[r] - ptr[0]; q < ptr[r + 1] - ptr[0]; q++) {
       const double *w = W + (size_t)idx[q] * no + j0;
       __m512d a = _mm512_set1_pd(val[q]);
       _Pragma("GCC unroll 8")
@@ -727,7 +728,7 @@ static void forward_layers(pg_mlp *m, const double *X, size_t n, double *Y) {
     const double *W = m->params + m->offset[l], *b = W + no * ni;
     double *h = m->h[l];
     if (l == 0 && m->sparse) {
-      sparse_forward(n, no, m->nzptr, m->nzidx, m->nzval, W, b, h, act_epi(m, l));
+      sparse_forward(n, no, m->sptr, m->sidx, m->sval, W, b, h, act_epi(m, l));
     } else {
       gemm_args g = {.m = n, .n = no, .k = ni, .A = in, .ars = ni, .ats = 1, .B = W, .ldb = no,
                      .C = h, .ldc = no, .init = INIT_ROW, .row = b, .epi = act_epi(m, l)};
@@ -745,6 +746,9 @@ pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y) {
   pg_status st = reserve(m, n);
   if (st != PG_OK) return st;
   size_t nnz = compress_rows(n, m->sizes[0], X, m->nzptr, m->nzidx, m->nzval);
+  m->sptr = m->nzptr;
+  m->sidx = m->nzidx;
+  m->sval = m->nzval;
   m->sparse = (double)nnz < PG_MLP_SPARSE_MAX_DENSITY * (double)(n * m->sizes[0]);
   forward_layers(m, X, n, Y);
   return PG_OK;
@@ -766,9 +770,25 @@ pg_status pg_mlp_forward_sparse(pg_mlp *m, size_t n, const size_t *ptr, const ui
   for (size_t r = 0; r <= n; r++) m->nzptr[r] = ptr[r] - ptr[0];
   memcpy(m->nzidx, idx, nnz * sizeof *idx);
   memcpy(m->nzval, val, nnz * sizeof *val);
+  m->sptr = m->nzptr;
+  m->sidx = m->nzidx;
+  m->sval = m->nzval;
   m->sparse = 1;
   forward_layers(m, NULL, n, Y);
   m->n = n;
+  return PG_OK;
+}
+
+pg_status pg_mlp_forward_sparse_ref(pg_mlp *m, size_t n, const size_t *ptr,
+                                    const uint32_t *idx, const double *val, double *Y) {
+  if (n == 0) return PG_EINVAL;
+  pg_status st = reserve(m, n);
+  if (st != PG_OK) return st;
+  m->sptr = ptr;
+  m->sidx = idx;
+  m->sval = val;
+  m->sparse = 1;
+  forward_layers(m, NULL, n, Y);
   return PG_OK;
 }
 
@@ -796,7 +816,7 @@ static pg_status backward(pg_mlp *m, const double *dY, double *dX, int set) {
     double *gW = m->grad + m->offset[l], *gb = gW + no * ni;
     /* dW (=, +=) X^T dZ (W stored in x out); db (=, +=) column sums of dZ */
     if (l == 0 && m->sparse) {
-      rows_to_columns(n, ni, m->nzptr, m->nzidx, m->nzval, m->cptr, m->crow, m->cval);
+      rows_to_columns(n, ni, m->sptr, m->sidx, m->sval, m->cptr, m->crow, m->cval);
       sparse_grad(ni, no, m->cptr, m->crow, m->cval, d, gW, set);
     } else {
       gemm_args g = {.m = ni, .n = no, .k = n, .A = in, .ars = 1, .ats = ni, .B = d, .ldb = no,

@@ -61,6 +61,9 @@ typedef struct pg_mlp {
   size_t *nzptr;                        /* sparse input: row r's entries are nzptr[r]..nzptr[r+1]-1 */
   uint32_t *nzidx;                      /* column of each non-zero input, cap x sizes[0] */
   double *nzval;                        /* its value */
+  const size_t *sptr;                   /* the rows the first layer reads: nz* or the caller's */
+  const uint32_t *sidx;                 /*   (entries from sidx[0] = row 0's first, see */
+  const double *sval;                   /*   pg_mlp_forward_sparse_ref) */
   size_t *cptr;                         /* the same by columns (backward): sizes[0] + 1 */
   uint32_t *crow;                       /* row of each non-zero, cap x sizes[0] */
   double *cval;                         /* its value */
@@ -93,6 +96,11 @@ pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y);
  * PG_EINVAL on a column >= sizes[0], decreasing ptr or n = 0. */
 pg_status pg_mlp_forward_sparse(pg_mlp *m, size_t n, const size_t *ptr, const uint32_t *idx,
                                 const double *val, double *Y);
+/* The same without copying or checking: the arrays are referenced (valid
+ * until the matching backward, unchanged) and must satisfy the conditions
+ * above (the caller built them; no check, so no PG_EINVAL). */
+pg_status pg_mlp_forward_sparse_ref(pg_mlp *m, size_t n, const size_t *ptr,
+                                    const uint32_t *idx, const double *val, double *Y);
 /* Output of the last forward, n x sizes[L] (valid until the next forward). */
 const double *pg_mlp_output(const pg_mlp *m);
 
