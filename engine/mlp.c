@@ -32,7 +32,7 @@
 
 /* Rows (ptr, idx, val) of n x ni to columns (cptr, crow, cval), rows in
  * increasing order within each column (counting sort). */
-static void rows_to_columns(size_t n, size_t ni, const size_t *restrict ptr,
+void pg_mlp_rows_to_columns(size_t n, size_t ni, const size_t *restrict ptr,
                             const uint32_t *restrict idx, const double *restrict val,
                             size_t *restrict cptr, uint32_t *restrict crow,
                             double *restrict cval) {
@@ -749,6 +749,7 @@ pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y) {
   m->sptr = m->nzptr;
   m->sidx = m->nzidx;
   m->sval = m->nzval;
+  m->xcptr = NULL;
   m->sparse = (double)nnz < PG_MLP_SPARSE_MAX_DENSITY * (double)(n * m->sizes[0]);
   forward_layers(m, X, n, Y);
   return PG_OK;
@@ -773,6 +774,7 @@ pg_status pg_mlp_forward_sparse(pg_mlp *m, size_t n, const size_t *ptr, const ui
   m->sptr = m->nzptr;
   m->sidx = m->nzidx;
   m->sval = m->nzval;
+  m->xcptr = NULL;
   m->sparse = 1;
   forward_layers(m, NULL, n, Y);
   m->n = n;
@@ -780,10 +782,14 @@ pg_status pg_mlp_forward_sparse(pg_mlp *m, size_t n, const size_t *ptr, const ui
 }
 
 pg_status pg_mlp_forward_sparse_ref(pg_mlp *m, size_t n, const size_t *ptr,
-                                    const uint32_t *idx, const double *val, double *Y) {
+                                    const uint32_t *idx, const double *val, const size_t *cptr,
+                                    const uint32_t *crow, const double *cval, double *Y) {
   if (n == 0) return PG_EINVAL;
   pg_status st = reserve(m, n);
   if (st != PG_OK) return st;
+  m->xcptr = cptr;
+  m->xcrow = crow;
+  m->xcval = cval;
   m->sptr = ptr;
   m->sidx = idx;
   m->sval = val;
@@ -816,8 +822,12 @@ static pg_status backward(pg_mlp *m, const double *dY, double *dX, int set) {
     double *gW = m->grad + m->offset[l], *gb = gW + no * ni;
     /* dW (=, +=) X^T dZ (W stored in x out); db (=, +=) column sums of dZ */
     if (l == 0 && m->sparse) {
-      rows_to_columns(n, ni, m->sptr, m->sidx, m->sval, m->cptr, m->crow, m->cval);
-      sparse_grad(ni, no, m->cptr, m->crow, m->cval, d, gW, set);
+      if (m->xcptr) {
+        sparse_grad(ni, no, m->xcptr, m->xcrow, m->xcval, d, gW, set);
+      } else {
+        pg_mlp_rows_to_columns(n, ni, m->sptr, m->sidx, m->sval, m->cptr, m->crow, m->cval);
+        sparse_grad(ni, no, m->cptr, m->crow, m->cval, d, gW, set);
+      }
     } else {
       gemm_args g = {.m = ni, .n = no, .k = n, .A = in, .ars = 1, .ats = ni, .B = d, .ldb = no,
                      .C = gW, .ldc = no, .init = set ? INIT_ZERO : INIT_C, .epi = EPI_NONE};

@@ -64,6 +64,9 @@ typedef struct pg_mlp {
   const size_t *sptr;                   /* the rows the first layer reads: nz* or the caller's */
   const uint32_t *sidx;                 /*   (entries from sidx[0] = row 0's first, see */
   const double *sval;                   /*   pg_mlp_forward_sparse_ref) */
+  const size_t *xcptr;                  /* the caller's columns (pg_mlp_forward_sparse_ref) or NULL */
+  const uint32_t *xcrow;
+  const double *xcval;
   size_t *cptr;                         /* the same by columns (backward): sizes[0] + 1 */
   uint32_t *crow;                       /* row of each non-zero, cap x sizes[0] */
   double *cval;                         /* its value */
@@ -98,9 +101,17 @@ pg_status pg_mlp_forward_sparse(pg_mlp *m, size_t n, const size_t *ptr, const ui
                                 const double *val, double *Y);
 /* The same without copying or checking: the arrays are referenced (valid
  * until the matching backward, unchanged) and must satisfy the conditions
- * above (the caller built them; no check, so no PG_EINVAL). */
+ * above (the caller built them; no check, so no PG_EINVAL). cptr, crow,
+ * cval: the same entries by columns (pg_mlp_rows_to_columns), for the
+ * weight gradient, or NULL (backward sorts them itself). */
 pg_status pg_mlp_forward_sparse_ref(pg_mlp *m, size_t n, const size_t *ptr,
-                                    const uint32_t *idx, const double *val, double *Y);
+                                    const uint32_t *idx, const double *val, const size_t *cptr,
+                                    const uint32_t *crow, const double *cval, double *Y);
+/* Compressed rows (as above, n rows of ni columns) to columns: column k's
+ * entries are cptr[k]..cptr[k+1]-1 (cptr: ni + 1), with their row in crow
+ * and value in cval (ptr[n] - ptr[0] each), rows increasing. */
+void pg_mlp_rows_to_columns(size_t n, size_t ni, const size_t *ptr, const uint32_t *idx,
+                            const double *val, size_t *cptr, uint32_t *crow, double *cval);
 /* Output of the last forward, n x sizes[L] (valid until the next forward). */
 const double *pg_mlp_output(const pg_mlp *m);
 

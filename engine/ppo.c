@@ -46,6 +46,10 @@ struct pg_ppo {
   uint32_t *eidx[2];
   double *eval[2];
   size_t ecap;
+  /* and each minibatch's by columns (first-layer weight gradient) */
+  size_t *ecptr[2];
+  uint32_t *ecrow[2];
+  double *ecval[2];
   /* minibatch scratch */
   double *xb, *xbv, *dlogits, *dv, *dh1, *dh2, *lsm, *scratch, *mb;
   int *actb;
@@ -214,6 +218,12 @@ static void free_buffers(pg_ppo *p) {
     free(p->eptr[k]);
     free(p->eidx[k]);
     free(p->eval[k]);
+    free(p->ecptr[k]);
+    free(p->ecrow[k]);
+    free(p->ecval[k]);
+    p->ecptr[k] = NULL;
+    p->ecrow[k] = NULL;
+    p->ecval[k] = NULL;
     p->eptr[k] = NULL;
     p->eidx[k] = NULL;
     p->eval[k] = NULL;
@@ -500,7 +510,10 @@ static pg_status attach(pg_ppo *p, pg_env *envs, size_t E) {
   p->bval = malloc(B * D * sizeof(double));
   p->eptr[0] = malloc((N + 1) * sizeof(size_t));
   p->eptr[1] = malloc((N + 1) * sizeof(size_t));
-  if (!p->eptr[0] || !p->eptr[1] || !p->env_ctx || !p->env_rng || !p->cur_obs || !p->ep_ret || !p->ep_len || !p->last_val ||
+  size_t nmb = (N + B - 1) / B;
+  p->ecptr[0] = malloc(nmb * (D + 1) * sizeof(size_t));
+  p->ecptr[1] = malloc(nmb * (D + 1) * sizeof(size_t));
+  if (!p->eptr[0] || !p->eptr[1] || !p->ecptr[0] || !p->ecptr[1] || !p->env_ctx || !p->env_rng || !p->cur_obs || !p->ep_ret || !p->ep_len || !p->last_val ||
       !p->obs || !p->logp || !p->val || !p->rew || !p->adv || !p->ret || !p->act || !p->done ||
       !p->perm || !p->optr || !p->oidx || !p->oval || !p->bptr || !p->bidx || !p->bval) {
     free_buffers(p);
@@ -771,7 +784,9 @@ static pg_status forward_slice(pg_ppo *p, pg_mlp *net, int k, size_t s, const si
   size_t D = p->cfg.obs_dim;
   const size_t *ptr = p->eptr[k] + s;
   if ((double)(ptr[nb] - ptr[0]) < PG_MLP_SPARSE_MAX_DENSITY * (double)(nb * D))
-    return pg_mlp_forward_sparse_ref(net, nb, ptr, p->eidx[k] + ptr[0], p->eval[k] + ptr[0], NULL);
+    return pg_mlp_forward_sparse_ref(net, nb, ptr, p->eidx[k] + ptr[0], p->eval[k] + ptr[0],
+                                     p->ecptr[k] + s / p->cfg.batch_size * (D + 1),
+                                     p->ecrow[k] + ptr[0], p->ecval[k] + ptr[0], NULL);
   for (size_t i = 0; i < nb; i++) memcpy(X + i * D, p->obs + idx[i] * D, D * sizeof(double));
   return pg_mlp_forward(net, X, nb, NULL);
 }
@@ -807,8 +822,8 @@ static void value_half(pg_ppo *p, int k, size_t s, const size_t *idx, size_t nb,
 }
 
 /* The rollout's compressed observations in the order perm into epoch
- * buffer k. */
-static void permute_obs(pg_ppo *p, const size_t *perm, size_t N, int k) {
+ * buffer k, and each minibatch's (B rows) by columns. */
+static void permute_obs(pg_ppo *p, const size_t *perm, size_t N, size_t B, int k) {
   size_t nz = 0, *ptr = p->eptr[k];
   uint32_t *ix = p->eidx[k];
   double *val = p->eval[k];
@@ -820,6 +835,13 @@ static void permute_obs(pg_ppo *p, const size_t *perm, size_t N, int k) {
     nz += len;
   }
   ptr[N] = nz;
+  size_t D = p->cfg.obs_dim;
+  for (size_t s = 0; s < N; s += B) {
+    size_t nb = N - s < B ? N - s : B;
+    pg_mlp_rows_to_columns(nb, D, ptr + s, ix + ptr[s], val + ptr[s],
+                           p->ecptr[k] + s / B * (D + 1), p->ecrow[k] + ptr[s],
+                           p->ecval[k] + ptr[s]);
+  }
 }
 
 /* ---- the two halves on two threads ----
@@ -876,7 +898,7 @@ static pg_status duo_run(duo *d, int me, int threaded) {
     if (me == 0) { /* the epoch's order (the other half reads it) */
       for (size_t i = 0; i < d->N; i++) perm[i] = i;
       pg_rng_shuffle(&p->rng, perm, d->N);
-      permute_obs(p, perm, d->N, (int)(e & 1));
+      permute_obs(p, perm, d->N, d->B, (int)(e & 1));
       if (threaded) duo_publish(d, 0, &d->epochs, e + 1);
     } else {
       duo_wait(d, 1, &d->epochs, e + 1);
@@ -1011,7 +1033,11 @@ static pg_status update(pg_ppo *p, upd_acc *acc) {
         if (ix) p->eidx[k] = ix;
         double *v = realloc(p->eval[k], (c + 1) * sizeof *v);
         if (v) p->eval[k] = v;
-        if (!ix || !v) return PG_ENOMEM;
+        uint32_t *cr = realloc(p->ecrow[k], (c + 1) * sizeof *cr);
+        if (cr) p->ecrow[k] = cr;
+        double *cv = realloc(p->ecval[k], (c + 1) * sizeof *cv);
+        if (cv) p->ecval[k] = cv;
+        if (!ix || !v || !cr || !cv) return PG_ENOMEM;
       }
       p->ecap = c + 1;
     }
