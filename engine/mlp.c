@@ -12,7 +12,11 @@
  * where fused, separate roundings elsewhere. GNU C would otherwise contract
  * a * b + c in the functions built for FMA targets and not in the others,
  * and the kernels of different levels would stop agreeing bit for bit. */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
 #pragma GCC optimize("fp-contract=off")
+#endif
 
 /* Hot elementwise loops get an AVX2 clone chosen at load time (ifunc).
  * AVX2 without FMA: no contraction, so every clone gives bit-identical
