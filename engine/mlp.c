@@ -1,13 +1,22 @@
 /* mlp.c -- small MLPs: forward, backward, init, Adam, files (see mlp.h). */
 #include "mlp.h"
 
-#include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+
+/* Every multiply-add in this file is written out: fma() / _mm*_fmadd_pd
+ * where fused, separate roundings elsewhere. GNU C would otherwise contract
+ * a * b + c in the functions built for FMA targets and not in the others,
+ * and the kernels of different levels would stop agreeing bit for bit. */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 
 /* Hot elementwise loops get an AVX2 clone chosen at load time (ifunc).
  * AVX2 without FMA: no contraction, so every clone gives bit-identical
@@ -25,84 +34,18 @@
 #define PG_HAVE_AVX2 0
 #endif
 
-/* Output block of the sparse first layer, kept in registers. */
-#define SPARSE_JB 16
-
-/* h[r, :] += sum_k X[r, k] W[k, :] over the non-zero X[r, k], given as
- * compressed rows (ptr, idx, val) in increasing k: the first layer on one-hot
- * inputs. Per output the additions happen in the same order as in the dense
- * loop over k (x * w with x = 1 is exactly w), so the result does not depend
- * on the blocking. */
-PG_CLONES static void sparse_forward(size_t n, size_t no, const size_t *restrict ptr,
-                                     const uint32_t *restrict idx, const double *restrict val,
-                                     const double *restrict W, double *restrict h) {
-  for (size_t r = 0; r < n; r++) {
-    double *hr = h + r * no;
-    size_t j0 = 0;
-    for (; j0 + SPARSE_JB <= no; j0 += SPARSE_JB) {
-      double acc[SPARSE_JB];
-      for (size_t j = 0; j < SPARSE_JB; j++) acc[j] = hr[j0 + j];
-      for (size_t c = ptr[r]; c < ptr[r + 1]; c++) {
-        const double *w = W + (size_t)idx[c] * no + j0;
-        double xk = val[c];
-        for (size_t j = 0; j < SPARSE_JB; j++) acc[j] += xk * w[j];
-      }
-      for (size_t j = 0; j < SPARSE_JB; j++) hr[j0 + j] = acc[j];
-    }
-    if (j0 < no)
-      for (size_t c = ptr[r]; c < ptr[r + 1]; c++) {
-        const double *w = W + (size_t)idx[c] * no;
-        double xk = val[c];
-        for (size_t j = j0; j < no; j++) hr[j] += xk * w[j];
-      }
-  }
-}
-
-/* gW[k, :] += X[r, k] dZ[r, :] over the non-zero X[r, k], given by columns
- * (cptr, crow, cval) with rows in increasing order: per k, blocks of outputs
- * accumulate in registers, over the rows in the same order as a loop over r,
- * so the result does not depend on the blocking. */
-PG_CLONES static void sparse_grad(size_t ni, size_t no, const size_t *restrict cptr,
-                                  const uint32_t *restrict crow, const double *restrict cval,
-                                  const double *restrict dZ, double *restrict gW, int set) {
-  for (size_t k = 0; k < ni; k++) {
-    double *g = gW + k * no;
-    if (cptr[k] == cptr[k + 1]) {
-      if (set) memset(g, 0, no * sizeof *g);
-      continue;
-    }
-    if (set && no % SPARSE_JB) memset(g, 0, no * sizeof *g);
-    size_t j0 = 0;
-    for (; j0 + SPARSE_JB <= no; j0 += SPARSE_JB) {
-      double acc[SPARSE_JB];
-      for (size_t j = 0; j < SPARSE_JB; j++) acc[j] = set ? 0.0 : g[j0 + j];
-      for (size_t c = cptr[k]; c < cptr[k + 1]; c++) {
-        const double *d = dZ + (size_t)crow[c] * no + j0;
-        double xk = cval[c];
-        for (size_t j = 0; j < SPARSE_JB; j++) acc[j] += xk * d[j];
-      }
-      for (size_t j = 0; j < SPARSE_JB; j++) g[j0 + j] = acc[j];
-    }
-    if (j0 < no)
-      for (size_t c = cptr[k]; c < cptr[k + 1]; c++) {
-        const double *d = dZ + (size_t)crow[c] * no;
-        double xk = cval[c];
-        for (size_t j = j0; j < no; j++) g[j] += xk * d[j];
-      }
-  }
-}
-
 /* Rows (ptr, idx, val) of n x ni to columns (cptr, crow, cval), rows in
  * increasing order within each column (counting sort). */
-static void rows_to_columns(size_t n, size_t ni, const size_t *restrict ptr,
+void pg_mlp_rows_to_columns(size_t n, size_t ni, const size_t *restrict ptr,
                             const uint32_t *restrict idx, const double *restrict val,
                             size_t *restrict cptr, uint32_t *restrict crow,
                             double *restrict cval) {
+  size_t base = ptr[0], nnz = ptr[n] - base;
   memset(cptr, 0, (ni + 1) * sizeof *cptr);
-  for (size_t c = 0; c < ptr[n]; c++) cptr[idx[c] + 1]++;
+  for (size_t c = 0; c < nnz; c++) cptr[idx[c] + 1]++;
   for (size_t k = 0; k < ni; k++) cptr[k + 1] += cptr[k];
   for (size_t r = 0; r < n; r++)
-    for (size_t c = ptr[r]; c < ptr[r + 1]; c++) {
+    for (size_t c = ptr[r] - base; c < ptr[r + 1] - base; c++) {
       size_t at = cptr[idx[c]]++;
       crow[at] = (uint32_t)r;
       cval[at] = val[c];
@@ -162,7 +105,11 @@ pg_status pg_mlp_new(pg_mlp **out, size_t nlayers, const size_t *sizes, pg_mlp_a
   m->nparams = np;
   m->params = calloc(np, sizeof *m->params);
   m->grad = calloc(np, sizeof *m->grad);
-  if (!m->params || !m->grad) {
+  size_t wmax = 1;
+  for (size_t l = 0; l < nlayers; l++)
+    if (sizes[l] * sizes[l + 1] > wmax) wmax = sizes[l] * sizes[l + 1];
+  m->wt = malloc(wmax * sizeof *m->wt);
+  if (!m->params || !m->grad || !m->wt) {
     pg_mlp_free(m);
     return PG_ENOMEM;
   }
@@ -175,6 +122,7 @@ void pg_mlp_free(pg_mlp *m) {
   for (size_t l = 0; l < m->nlayers; l++) free(m->h[l]);
   free(m->dbuf[0]);
   free(m->dbuf[1]);
+  free(m->wt);
   free(m->nzptr);
   free(m->nzidx);
   free(m->nzval);
@@ -389,18 +337,390 @@ __attribute__((target("avx2,fma"))) static void tanh_avx2(double *h, size_t n) {
 }
 #endif
 
-static void activate(pg_mlp_act act, double *h, size_t n) {
-  if (act == PG_MLP_TANH) {
+static int simd_level(void);
+
+/* tanh over n values (tanh_avx2 and tanh_scalar give the same bits) */
+static void tanh_row(double *h, size_t n) {
 #if PG_HAVE_AVX2
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-      tanh_avx2(h, n);
-      return;
-    }
-#endif
-    for (size_t i = 0; i < n; i++) h[i] = tanh_scalar(h[i]);
-  } else {
-    for (size_t i = 0; i < n; i++) h[i] = h[i] > 0.0 ? h[i] : 0.0;
+  if (simd_level() >= 1) {
+    tanh_avx2(h, n);
+    return;
   }
+#endif
+  for (size_t i = 0; i < n; i++) h[i] = tanh_scalar(h[i]);
+}
+
+/* ---- layer kernels ----
+ * Every product of a layer is computed per output as
+ *   C[i, j] = init + sum_t A(i, t) B[t, j],   t ascending,
+ * one fused multiply-add per term (init: 0, the bias row, or C's own value),
+ * followed by an elementwise epilogue: tanh or ReLU (forward), or the
+ * product with the activation's derivative at H (backward: tanh' = 1 - h^2
+ * as fma(-h, h, 1), ReLU' = [h > 0]). The AVX-512 kernels vectorise over j
+ * and hold blocks of 4 rows x 32 columns (sparse: 1 row x 64 columns) in
+ * registers; the portable kernels run the same operations per output with
+ * C's fma, so every path gives the same bits (tests/c/test_mlp.c compares
+ * them). */
+typedef enum { EPI_NONE, EPI_TANH, EPI_RELU, EPI_DTANH, EPI_DRELU } epi_kind;
+typedef enum { INIT_ZERO, INIT_ROW, INIT_C } init_kind;
+
+typedef struct gemm_args {
+  size_t m, n, k;               /* C is m x n, k terms per output */
+  const double *A;              /* A(i, t) = A[i * ars + t * ats] */
+  size_t ars, ats;
+  const double *B;              /* B[t, j] = B[t * ldb + j] */
+  size_t ldb;
+  double *C;
+  size_t ldc;
+  init_kind init;
+  const double *row;            /* INIT_ROW: row[j] */
+  epi_kind epi;
+  const double *H;              /* EPI_D*: H[i * ldh + j] */
+  size_t ldh;
+} gemm_args;
+
+/* kernel level: 0 portable, 1 AVX2+FMA build of the portable source, 2
+ * AVX-512; the CPU's best unless capped by pg_mlp_set_simd */
+static int simd_cpu = -1, simd_cap = 2;
+
+static int simd_level(void) {
+  if (simd_cpu < 0) {
+    int l = 0;
+#if PG_HAVE_AVX2
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) l = 1;
+    if (l && __builtin_cpu_supports("avx512f")) l = 2;
+#endif
+    simd_cpu = l;
+  }
+  return simd_cpu < simd_cap ? simd_cpu : simd_cap;
+}
+
+int pg_mlp_set_simd(int level) {
+  simd_cap = level < 0 ? 0 : level > 2 ? 2 : level;
+  return simd_level();
+}
+
+static inline double epi_scalar(epi_kind e, double c, double h) {
+  switch (e) {
+  case EPI_TANH: return tanh_scalar(c);
+  case EPI_RELU: return c > 0.0 ? c : 0.0;
+  case EPI_DTANH: return c * fma(-h, h, 1.0);
+  case EPI_DRELU: return h > 0.0 ? c : 0.0;
+  default: return c;
+  }
+}
+
+/* The portable kernels (an AVX2+FMA build of the same source where the CPU
+ * has it: vectorised over j, the same operations). */
+#define GEMM_PORTABLE_BODY                                                                   \
+  for (size_t i = 0; i < g->m; i++) {                                                        \
+    double *restrict c = g->C + i * g->ldc;                                                  \
+    if (g->init == INIT_ZERO)                                                                \
+      for (size_t j = 0; j < g->n; j++) c[j] = 0.0;                                          \
+    else if (g->init == INIT_ROW)                                                            \
+      for (size_t j = 0; j < g->n; j++) c[j] = g->row[j];                                    \
+    for (size_t t = 0; t < g->k; t++) {                                                      \
+      double a = g->A[i * g->ars + t * g->ats];                                              \
+      const double *restrict b = g->B + t * g->ldb;                                          \
+      for (size_t j = 0; j < g->n; j++) c[j] = fma(a, b[j], c[j]);                           \
+    }                                                                                        \
+    if (g->epi == EPI_TANH)                                                                  \
+      tanh_row(c, g->n);                                                                     \
+    else if (g->epi != EPI_NONE)                                                             \
+      for (size_t j = 0; j < g->n; j++)                                                      \
+        c[j] = epi_scalar(g->epi, c[j], g->H ? g->H[i * g->ldh + j] : 0.0);                  \
+  }
+
+/* h[r, :] = act(b + sum_k X[r, k] W[k, :]) over the non-zero X[r, k], given
+ * as compressed rows (ptr, idx, val), k increasing. */
+#define SPF_PORTABLE_BODY                                                                    \
+  for (size_t r = 0; r < n; r++) {                                                           \
+    double *restrict c = h + r * no;                                                         \
+    for (size_t j = 0; j < no; j++) c[j] = b[j];                                             \
+    for (size_t q = ptr[r] - ptr[0]; q < ptr[r + 1] - ptr[0]; q++) {                         \
+      const double *restrict w = W + (size_t)idx[q] * no;                                    \
+      double a = val[q];                                                                     \
+      for (size_t j = 0; j < no; j++) c[j] = fma(a, w[j], c[j]);                             \
+    }                                                                                        \
+    if (epi == EPI_TANH)                                                                     \
+      tanh_row(c, no);                                                                       \
+    else if (epi != EPI_NONE)                                                                \
+      for (size_t j = 0; j < no; j++) c[j] = epi_scalar(epi, c[j], 0.0);                     \
+  }
+
+/* gW[k, :] (= or +=) sum X[r, k] dZ[r, :] over the non-zero X[r, k], given
+ * by columns (cptr, crow, cval), r increasing. */
+#define SPG_PORTABLE_BODY                                                                    \
+  for (size_t k = 0; k < ni; k++) {                                                          \
+    double *restrict g = gW + k * no;                                                        \
+    if (set)                                                                                 \
+      for (size_t j = 0; j < no; j++) g[j] = 0.0;                                            \
+    for (size_t q = cptr[k]; q < cptr[k + 1]; q++) {                                         \
+      const double *restrict d = dZ + (size_t)crow[q] * no;                                  \
+      double a = cval[q];                                                                    \
+      for (size_t j = 0; j < no; j++) g[j] = fma(a, d[j], g[j]);                             \
+    }                                                                                        \
+  }
+
+#define SPF_ARGS                                                                             \
+  size_t n, size_t no, const size_t *restrict ptr, const uint32_t *restrict idx,             \
+      const double *restrict val, const double *restrict W, const double *restrict b,        \
+      double *restrict h, epi_kind epi
+#define SPG_ARGS                                                                             \
+  size_t ni, size_t no, const size_t *restrict cptr, const uint32_t *restrict crow,          \
+      const double *restrict cval, const double *restrict dZ, double *restrict gW, int set
+
+static void gemm_portable(const gemm_args *g) { GEMM_PORTABLE_BODY }
+static void spf_portable(SPF_ARGS) { SPF_PORTABLE_BODY }
+static void spg_portable(SPG_ARGS) { SPG_PORTABLE_BODY }
+
+#if PG_HAVE_AVX2
+#define TFMA __attribute__((target("avx2,fma")))
+TFMA static void gemm_fma(const gemm_args *g) { GEMM_PORTABLE_BODY }
+TFMA static void spf_fma(SPF_ARGS) { SPF_PORTABLE_BODY }
+TFMA static void spg_fma(SPG_ARGS) { SPG_PORTABLE_BODY }
+
+#define T512 __attribute__((target("avx512f,avx2,fma")))
+
+/* tanh_avx2's operations, eight lanes */
+T512 __attribute__((noinline)) static __m512d tanh512(__m512d x) {
+  const __m512d one = _mm512_set1_pd(1.0), magic = _mm512_set1_pd(EXP_MAGIC);
+  const __m512i sgn = _mm512_set1_epi64((long long)0x8000000000000000ULL);
+  __m512d a = _mm512_castsi512_pd(_mm512_andnot_si512(sgn, _mm512_castpd_si512(x)));
+  __m512d x2 = _mm512_mul_pd(x, x);
+  __m512d q = _mm512_fmadd_pd(x2, _mm512_set1_pd(-17.0 / 315.0), _mm512_set1_pd(2.0 / 15.0));
+  q = _mm512_fmadd_pd(x2, q, _mm512_set1_pd(-1.0 / 3.0));
+  q = _mm512_fmadd_pd(x2, q, one);
+  __m512d small = _mm512_mul_pd(x, q);
+  __m512d ac = _mm512_min_pd(_mm512_set1_pd(TANH_BIG), a);
+  __m512d y = _mm512_mul_pd(_mm512_set1_pd(-2.0), ac);
+  __m512d k = _mm512_fmadd_pd(y, _mm512_set1_pd(EXP_LOG2E), magic);
+  __m512d nd = _mm512_sub_pd(k, magic);
+  __m512d r = _mm512_fmadd_pd(nd, _mm512_set1_pd(-EXP_LN2HI), y);
+  r = _mm512_fmadd_pd(nd, _mm512_set1_pd(-EXP_LN2LO), r);
+  __m512d p = _mm512_set1_pd(EXP_C[13]);
+  for (int j = 12; j >= 0; j--) p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(EXP_C[j]));
+  __m512i sb = _mm512_slli_epi64(
+      _mm512_add_epi64(_mm512_sub_epi64(_mm512_castpd_si512(k), _mm512_castpd_si512(magic)),
+                       _mm512_set1_epi64(1023)),
+      52);
+  __m512d t = _mm512_mul_pd(p, _mm512_castsi512_pd(sb));
+  __m512d big = _mm512_div_pd(_mm512_sub_pd(one, t), _mm512_add_pd(one, t));
+  __mmask8 neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
+  big = _mm512_mask_mov_pd(big, neg, _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(big), sgn)));
+  __mmask8 issmall = _mm512_cmp_pd_mask(a, _mm512_set1_pd(TANH_SMALL), _CMP_LT_OQ);
+  return _mm512_mask_mov_pd(big, issmall, small);
+}
+
+T512 static inline __m512d epi512(epi_kind e, __m512d c, const double *h, __mmask8 mk) {
+  switch (e) {
+  case EPI_TANH: return tanh512(c);
+  case EPI_RELU: return _mm512_max_pd(c, _mm512_setzero_pd()); /* c > 0 ? c : 0 */
+  case EPI_DTANH: {
+    __m512d hv = _mm512_maskz_loadu_pd(mk, h);
+    return _mm512_mul_pd(c, _mm512_fnmadd_pd(hv, hv, _mm512_set1_pd(1.0)));
+  }
+  case EPI_DRELU: {
+    __m512d hv = _mm512_maskz_loadu_pd(mk, h);
+    return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(hv, _mm512_setzero_pd(), _CMP_GT_OQ), c);
+  }
+  default: return c;
+  }
+}
+
+/* R rows (<= 4) x NV vectors (<= 4) of C from row i0, column j0; the last
+ * vector masked by `last`. */
+T512 static inline __attribute__((always_inline)) void gemm512_blk(const gemm_args *g, size_t i0,
+                                                                  const size_t R, size_t j0,
+                                                                  const size_t NV,
+                                                                  __mmask8 last) {
+  __m512d acc[4][4];
+  __mmask8 mk[4];
+  _Pragma("GCC unroll 8")
+  for (size_t v = 0; v < NV; v++) mk[v] = v + 1 == NV ? last : (__mmask8)0xff;
+  _Pragma("GCC unroll 8")
+  for (size_t r = 0; r < R; r++)
+    _Pragma("GCC unroll 8")
+    for (size_t v = 0; v < NV; v++) {
+      if (g->init == INIT_ZERO)
+        acc[r][v] = _mm512_setzero_pd();
+      else if (g->init == INIT_ROW)
+        acc[r][v] = _mm512_maskz_loadu_pd(mk[v], g->row + j0 + 8 * v);
+      else
+        acc[r][v] = _mm512_maskz_loadu_pd(mk[v], g->C + (i0 + r) * g->ldc + j0 + 8 * v);
+    }
+  const double *a = g->A + i0 * g->ars, *b = g->B + j0;
+  size_t ars = g->ars, ats = g->ats, ldb = g->ldb;
+  for (size_t t = 0; t < g->k; t++, a += ats, b += ldb) {
+    __m512d bv[4];
+    _Pragma("GCC unroll 8")
+    for (size_t v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_pd(mk[v], b + 8 * v);
+    _Pragma("GCC unroll 8")
+    for (size_t r = 0; r < R; r++) {
+      __m512d av = _mm512_set1_pd(a[r * ars]);
+      _Pragma("GCC unroll 8")
+      for (size_t v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_pd(av, bv[v], acc[r][v]);
+    }
+  }
+  _Pragma("GCC unroll 8")
+  for (size_t r = 0; r < R; r++)
+    _Pragma("GCC unroll 8")
+    for (size_t v = 0; v < NV; v++) {
+      size_t j = j0 + 8 * v;
+      __m512d c = acc[r][v];
+      if (g->epi != EPI_NONE) c = epi512(g->epi, c, g->H ? g->H + (i0 + r) * g->ldh + j : NULL, mk[v]);
+      _mm512_mask_storeu_pd(g->C + (i0 + r) * g->ldc + j, mk[v], c);
+    }
+}
+
+#define GEMM512_CASE(R, NV)                                                                  \
+  case (R) * 8 + (NV):                                                                       \
+    gemm512_blk(g, i0, R, j0, NV, last);                                                     \
+    break;
+
+T512 static void gemm512(const gemm_args *g) {
+  for (size_t j0 = 0; j0 < g->n; j0 += 32) {
+    size_t w = g->n - j0 < 32 ? g->n - j0 : 32, NV = (w + 7) / 8;
+    __mmask8 last = (__mmask8)((1u << (w - 8 * (NV - 1))) - 1u);
+    for (size_t i0 = 0; i0 < g->m; i0 += 4) {
+      size_t R = g->m - i0 < 4 ? g->m - i0 : 4;
+      switch (R * 8 + NV) {
+        GEMM512_CASE(4, 4) GEMM512_CASE(4, 3) GEMM512_CASE(4, 2) GEMM512_CASE(4, 1)
+        GEMM512_CASE(3, 4) GEMM512_CASE(3, 3) GEMM512_CASE(3, 2) GEMM512_CASE(3, 1)
+        GEMM512_CASE(2, 4) GEMM512_CASE(2, 3) GEMM512_CASE(2, 2) GEMM512_CASE(2, 1)
+        GEMM512_CASE(1, 4) GEMM512_CASE(1, 3) GEMM512_CASE(1, 2) GEMM512_CASE(1, 1)
+      default: break;
+      }
+    }
+  }
+}
+
+/* Sparse forward, NV (<= 8) vectors of columns from j0 */
+T512 static inline __attribute__((always_inline)) void spf512_blk(SPF_ARGS, size_t j0,
+                                                                 const size_t NV,
+                                                                 __mmask8 last) {
+  __mmask8 mk[8];
+  _Pragma("GCC unroll 8")
+  for (size_t v = 0; v < NV; v++) mk[v] = v + 1 == NV ? last : (__mmask8)0xff;
+  for (size_t r = 0; r < n; r++) {
+    __m512d acc[8];
+    _Pragma("GCC unroll 8")
+    for (size_t v = 0; v < NV; v++) acc[v] = _mm512_maskz_loadu_pd(mk[v], b + j0 + 8 * v);
+    for (size_t q = ptr[r] - ptr[0]; q < ptr[r + 1] - ptr[0]; q++) {
+      const double *w = W + (size_t)idx[q] * no + j0;
+      __m512d a = _mm512_set1_pd(val[q]);
+      _Pragma("GCC unroll 8")
+      for (size_t v = 0; v < NV; v++)
+        acc[v] = _mm512_fmadd_pd(a, _mm512_maskz_loadu_pd(mk[v], w + 8 * v), acc[v]);
+    }
+    _Pragma("GCC unroll 8")
+    for (size_t v = 0; v < NV; v++) {
+      __m512d c = epi == EPI_NONE ? acc[v] : epi512(epi, acc[v], NULL, mk[v]);
+      _mm512_mask_storeu_pd(h + r * no + j0 + 8 * v, mk[v], c);
+    }
+  }
+}
+
+/* Sparse weight gradient, NV (<= 8) vectors of columns from j0 */
+T512 static inline __attribute__((always_inline)) void spg512_blk(SPG_ARGS, size_t j0,
+                                                                 const size_t NV,
+                                                                 __mmask8 last) {
+  __mmask8 mk[8];
+  _Pragma("GCC unroll 8")
+  for (size_t v = 0; v < NV; v++) mk[v] = v + 1 == NV ? last : (__mmask8)0xff;
+  for (size_t k = 0; k < ni; k++) {
+    double *g = gW + k * no + j0;
+    if (!set && cptr[k] == cptr[k + 1]) continue;
+    __m512d acc[8];
+    _Pragma("GCC unroll 8")
+    for (size_t v = 0; v < NV; v++)
+      acc[v] = set ? _mm512_setzero_pd() : _mm512_maskz_loadu_pd(mk[v], g + 8 * v);
+    for (size_t q = cptr[k]; q < cptr[k + 1]; q++) {
+      const double *d = dZ + (size_t)crow[q] * no + j0;
+      __m512d a = _mm512_set1_pd(cval[q]);
+      _Pragma("GCC unroll 8")
+      for (size_t v = 0; v < NV; v++)
+        acc[v] = _mm512_fmadd_pd(a, _mm512_maskz_loadu_pd(mk[v], d + 8 * v), acc[v]);
+    }
+    _Pragma("GCC unroll 8")
+    for (size_t v = 0; v < NV; v++) _mm512_mask_storeu_pd(g + 8 * v, mk[v], acc[v]);
+  }
+}
+
+#define SP_CASES(F, ...)                                                                     \
+  switch (NV) {                                                                              \
+  case 8: F(__VA_ARGS__, j0, 8, last); break;                                                \
+  case 7: F(__VA_ARGS__, j0, 7, last); break;                                                \
+  case 6: F(__VA_ARGS__, j0, 6, last); break;                                                \
+  case 5: F(__VA_ARGS__, j0, 5, last); break;                                                \
+  case 4: F(__VA_ARGS__, j0, 4, last); break;                                                \
+  case 3: F(__VA_ARGS__, j0, 3, last); break;                                                \
+  case 2: F(__VA_ARGS__, j0, 2, last); break;                                                \
+  default: F(__VA_ARGS__, j0, 1, last); break;                                               \
+  }
+
+T512 static void spf512(SPF_ARGS) {
+  for (size_t j0 = 0; j0 < no; j0 += 64) {
+    size_t w = no - j0 < 64 ? no - j0 : 64, NV = (w + 7) / 8;
+    __mmask8 last = (__mmask8)((1u << (w - 8 * (NV - 1))) - 1u);
+    SP_CASES(spf512_blk, n, no, ptr, idx, val, W, b, h, epi)
+  }
+}
+
+T512 static void spg512(SPG_ARGS) {
+  for (size_t j0 = 0; j0 < no; j0 += 64) {
+    size_t w = no - j0 < 64 ? no - j0 : 64, NV = (w + 7) / 8;
+    __mmask8 last = (__mmask8)((1u << (w - 8 * (NV - 1))) - 1u);
+    SP_CASES(spg512_blk, ni, no, cptr, crow, cval, dZ, gW, set)
+  }
+}
+#endif
+
+static void gemm(const gemm_args *g) {
+#if PG_HAVE_AVX2
+  if (simd_level() == 2) {
+    gemm512(g);
+    return;
+  }
+  if (simd_level() == 1) {
+    gemm_fma(g);
+    return;
+  }
+#endif
+  gemm_portable(g);
+}
+
+static void sparse_forward(SPF_ARGS) {
+#if PG_HAVE_AVX2
+  if (simd_level() == 2) {
+    spf512(n, no, ptr, idx, val, W, b, h, epi);
+    return;
+  }
+  if (simd_level() == 1) {
+    spf_fma(n, no, ptr, idx, val, W, b, h, epi);
+    return;
+  }
+#endif
+  spf_portable(n, no, ptr, idx, val, W, b, h, epi);
+}
+
+static void sparse_grad(SPG_ARGS) {
+#if PG_HAVE_AVX2
+  if (simd_level() == 2) {
+    spg512(ni, no, cptr, crow, cval, dZ, gW, set);
+    return;
+  }
+  if (simd_level() == 1) {
+    spg_fma(ni, no, cptr, crow, cval, dZ, gW, set);
+    return;
+  }
+#endif
+  spg_portable(ni, no, cptr, crow, cval, dZ, gW, set);
+}
+
+static epi_kind act_epi(const pg_mlp *m, size_t l) {
+  if (l + 1 < m->nlayers || m->act_out) return m->act == PG_MLP_TANH ? EPI_TANH : EPI_RELU;
+  return EPI_NONE;
 }
 
 /* The layers, once the first layer's input is set up (X dense, or the
@@ -411,14 +731,13 @@ static void forward_layers(pg_mlp *m, const double *X, size_t n, double *Y) {
     size_t ni = m->sizes[l], no = m->sizes[l + 1];
     const double *W = m->params + m->offset[l], *b = W + no * ni;
     double *h = m->h[l];
-    for (size_t r = 0; r < n; r++) memcpy(h + r * no, b, no * sizeof *b);
     if (l == 0 && m->sparse) {
-      sparse_forward(n, no, m->nzptr, m->nzidx, m->nzval, W, h);
+      sparse_forward(n, no, m->sptr, m->sidx, m->sval, W, b, h, act_epi(m, l));
     } else {
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)no, (int)ni, 1.0, in,
-                  (int)ni, W, (int)no, 1.0, h, (int)no);
+      gemm_args g = {.m = n, .n = no, .k = ni, .A = in, .ars = ni, .ats = 1, .B = W, .ldb = no,
+                     .C = h, .ldc = no, .init = INIT_ROW, .row = b, .epi = act_epi(m, l)};
+      gemm(&g);
     }
-    if (l + 1 < m->nlayers || m->act_out) activate(m->act, h, n * no);
     in = h;
   }
   m->n = n;
@@ -431,6 +750,10 @@ pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y) {
   pg_status st = reserve(m, n);
   if (st != PG_OK) return st;
   size_t nnz = compress_rows(n, m->sizes[0], X, m->nzptr, m->nzidx, m->nzval);
+  m->sptr = m->nzptr;
+  m->sidx = m->nzidx;
+  m->sval = m->nzval;
+  m->xcptr = NULL;
   m->sparse = (double)nnz < PG_MLP_SPARSE_MAX_DENSITY * (double)(n * m->sizes[0]);
   forward_layers(m, X, n, Y);
   return PG_OK;
@@ -452,9 +775,30 @@ pg_status pg_mlp_forward_sparse(pg_mlp *m, size_t n, const size_t *ptr, const ui
   for (size_t r = 0; r <= n; r++) m->nzptr[r] = ptr[r] - ptr[0];
   memcpy(m->nzidx, idx, nnz * sizeof *idx);
   memcpy(m->nzval, val, nnz * sizeof *val);
+  m->sptr = m->nzptr;
+  m->sidx = m->nzidx;
+  m->sval = m->nzval;
+  m->xcptr = NULL;
   m->sparse = 1;
   forward_layers(m, NULL, n, Y);
   m->n = n;
+  return PG_OK;
+}
+
+pg_status pg_mlp_forward_sparse_ref(pg_mlp *m, size_t n, const size_t *ptr,
+                                    const uint32_t *idx, const double *val, const size_t *cptr,
+                                    const uint32_t *crow, const double *cval, double *Y) {
+  if (n == 0) return PG_EINVAL;
+  pg_status st = reserve(m, n);
+  if (st != PG_OK) return st;
+  m->xcptr = cptr;
+  m->xcrow = crow;
+  m->xcval = cval;
+  m->sptr = ptr;
+  m->sidx = idx;
+  m->sval = val;
+  m->sparse = 1;
+  forward_layers(m, NULL, n, Y);
   return PG_OK;
 }
 
@@ -464,39 +808,50 @@ static pg_status backward(pg_mlp *m, const double *dY, double *dX, int set) {
   size_t n = m->n;
   if (n == 0) return PG_ESTATE;
   size_t L = m->nlayers;
-  /* d holds dL/dh_l, then dL/dz_l in place */
-  double *d = m->dbuf[0], *dprev = m->dbuf[1];
-  memcpy(d, dY, n * m->sizes[L] * sizeof *d);
+  epi_kind deriv = m->act == PG_MLP_TANH ? EPI_DTANH : EPI_DRELU;
+  /* d = dL/dz_l of the layer in hand; the buffers alternate */
+  const double *d = dY;
+  int nb = 0;
+  if (m->act_out) {
+    const double *h = m->h[L - 1];
+    double *o = m->dbuf[nb];
+    nb ^= 1;
+    for (size_t i = 0; i < n * m->sizes[L]; i++) o[i] = epi_scalar(deriv, dY[i], h[i]);
+    d = o;
+  }
   for (size_t l = L; l-- > 0;) {
     size_t ni = m->sizes[l], no = m->sizes[l + 1];
-    const double *h = m->h[l];
-    if (l + 1 < L || m->act_out) {
-      if (m->act == PG_MLP_TANH)
-        for (size_t i = 0; i < n * no; i++) d[i] *= 1.0 - h[i] * h[i];
-      else
-        for (size_t i = 0; i < n * no; i++) d[i] = h[i] > 0.0 ? d[i] : 0.0;
-    }
     const double *in = l ? m->h[l - 1] : m->x;
     const double *W = m->params + m->offset[l];
     double *gW = m->grad + m->offset[l], *gb = gW + no * ni;
-    /* dW += X^T dZ (W stored in x out); db += column sums of dZ */
+    /* dW (=, +=) X^T dZ (W stored in x out); db (=, +=) column sums of dZ */
     if (l == 0 && m->sparse) {
-      rows_to_columns(n, ni, m->nzptr, m->nzidx, m->nzval, m->cptr, m->crow, m->cval);
-      sparse_grad(ni, no, m->cptr, m->crow, m->cval, d, gW, set);
+      if (m->xcptr) {
+        sparse_grad(ni, no, m->xcptr, m->xcrow, m->xcval, d, gW, set);
+      } else {
+        pg_mlp_rows_to_columns(n, ni, m->sptr, m->sidx, m->sval, m->cptr, m->crow, m->cval);
+        sparse_grad(ni, no, m->cptr, m->crow, m->cval, d, gW, set);
+      }
     } else {
-      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)no, (int)n, 1.0, in,
-                  (int)ni, d, (int)no, set ? 0.0 : 1.0, gW, (int)no);
+      gemm_args g = {.m = ni, .n = no, .k = n, .A = in, .ars = 1, .ats = ni, .B = d, .ldb = no,
+                     .C = gW, .ldc = no, .init = set ? INIT_ZERO : INIT_C, .epi = EPI_NONE};
+      gemm(&g);
     }
     if (set) memset(gb, 0, no * sizeof *gb);
     for (size_t r = 0; r < n; r++)
       for (size_t j = 0; j < no; j++) gb[j] += d[r * no + j];
     if (l > 0 || dX) {
-      double *target = l > 0 ? dprev : dX;
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)ni, (int)no, 1.0, d,
-                  (int)no, W, (int)no, 0.0, target, (int)ni);
-      double *t = d;
-      d = dprev;
-      dprev = t;
+      /* dL/dh_{l-1} = dZ W^T, times act'(h_{l-1}) below the input layer */
+      double *wt = m->wt;
+      for (size_t k = 0; k < ni; k++)
+        for (size_t j = 0; j < no; j++) wt[j * ni + k] = W[k * no + j];
+      double *target = l > 0 ? m->dbuf[nb] : dX;
+      gemm_args g = {.m = n, .n = ni, .k = no, .A = d, .ars = no, .ats = 1, .B = wt, .ldb = ni,
+                     .C = target, .ldc = ni, .init = INIT_ZERO,
+                     .epi = l > 0 ? deriv : EPI_NONE, .H = l > 0 ? m->h[l - 1] : NULL, .ldh = ni};
+      gemm(&g);
+      d = target;
+      nb ^= 1;
     }
   }
   return PG_OK;
@@ -589,6 +944,32 @@ __attribute__((target("avx2"))) static void adam_avx2(size_t n, double b1, doubl
   }
   adam_scalar(n - i, b1, b2, step, isc2, eps, gs, m + i, v + i, params + i, grad + i);
 }
+/* The same, eight at a time (bit-identical as well). */
+__attribute__((target("avx512f"))) static void adam_avx512(size_t n, double b1, double b2,
+                                                           double step, double isc2, double eps,
+                                                           double gs, double *restrict m,
+                                                           double *restrict v,
+                                                           double *restrict params,
+                                                           const double *restrict grad) {
+  __m512d vb1 = _mm512_set1_pd(b1), vb2 = _mm512_set1_pd(b2), vob1 = _mm512_set1_pd(1.0 - b1),
+          vob2 = _mm512_set1_pd(1.0 - b2), vstep = _mm512_set1_pd(step),
+          visc2 = _mm512_set1_pd(isc2), veps = _mm512_set1_pd(eps), vgs = _mm512_set1_pd(gs);
+  int scaled = gs != 1.0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m512d g = _mm512_loadu_pd(grad + i);
+    if (scaled) g = _mm512_mul_pd(g, vgs);
+    __m512d mi = _mm512_add_pd(_mm512_mul_pd(vb1, _mm512_loadu_pd(m + i)), _mm512_mul_pd(vob1, g));
+    __m512d vi = _mm512_add_pd(_mm512_mul_pd(vb2, _mm512_loadu_pd(v + i)),
+                               _mm512_mul_pd(_mm512_mul_pd(vob2, g), g));
+    _mm512_storeu_pd(m + i, mi);
+    _mm512_storeu_pd(v + i, vi);
+    __m512d den = _mm512_add_pd(_mm512_mul_pd(_mm512_sqrt_pd(vi), visc2), veps);
+    __m512d upd = _mm512_div_pd(_mm512_mul_pd(vstep, mi), den);
+    _mm512_storeu_pd(params + i, _mm512_sub_pd(_mm512_loadu_pd(params + i), upd));
+  }
+  adam_scalar(n - i, b1, b2, step, isc2, eps, gs, m + i, v + i, params + i, grad + i);
+}
 #endif
 
 void pg_mlp_adam_step(pg_mlp_adam *a, double *restrict params, const double *restrict grad) {
@@ -601,6 +982,10 @@ void pg_mlp_adam_step_scaled(pg_mlp_adam *a, double *restrict params, const doub
   double c1 = 1.0 - pow(a->beta1, (double)a->t), c2 = 1.0 - pow(a->beta2, (double)a->t);
   double step = a->lr / c1, isc2 = 1.0 / sqrt(c2);
 #if PG_HAVE_AVX2
+  if (simd_level() == 2) {
+    adam_avx512(a->n, a->beta1, a->beta2, step, isc2, a->eps, gs, a->m, a->v, params, grad);
+    return;
+  }
   if (__builtin_cpu_supports("avx2")) {
     adam_avx2(a->n, a->beta1, a->beta2, step, isc2, a->eps, gs, a->m, a->v, params, grad);
     return;

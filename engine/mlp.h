@@ -10,9 +10,12 @@
  * one-hot input row selects contiguous rows of W_l^T). All parameters live
  * in one flat array (per layer: W_l^T then b_l), so an optimiser or a
  * gradient-norm clip sees a single vector. When fewer than 30% of the input
- * entries are non-zero (one-hot encodings), the first layer skips the zeros
- * instead of calling BLAS. Gradients accumulate into a second flat array of the
- * same layout.
+ * entries are non-zero (one-hot encodings), the first layer skips the zeros.
+ * The products are perigee's own kernels (no BLAS: at these sizes a
+ * register-blocked AVX-512 loop with the activation fused is faster), every
+ * output summed in a fixed order with fused multiply-adds, so every machine
+ * computes the same bits (pg_mlp_set_simd). Gradients accumulate into a
+ * second flat array of the same layout.
  *
  * Initialisation: orthogonal (Saxe et al., ICLR 2014; the PPO convention of
  * gain sqrt(2) on hidden layers and a chosen gain on the output layer, as in
@@ -61,11 +64,18 @@ typedef struct pg_mlp {
   size_t *nzptr;                        /* sparse input: row r's entries are nzptr[r]..nzptr[r+1]-1 */
   uint32_t *nzidx;                      /* column of each non-zero input, cap x sizes[0] */
   double *nzval;                        /* its value */
+  const size_t *sptr;                   /* the rows the first layer reads: nz* or the caller's */
+  const uint32_t *sidx;                 /*   (entries from sidx[0] = row 0's first, see */
+  const double *sval;                   /*   pg_mlp_forward_sparse_ref) */
+  const size_t *xcptr;                  /* the caller's columns (pg_mlp_forward_sparse_ref) or NULL */
+  const uint32_t *xcrow;
+  const double *xcval;
   size_t *cptr;                         /* the same by columns (backward): sizes[0] + 1 */
   uint32_t *crow;                       /* row of each non-zero, cap x sizes[0] */
   double *cval;                         /* its value */
   double *h[PG_MLP_MAX_LAYERS];         /* h[l] = output of layer l+1, cap x sizes[l+1] */
   double *dbuf[2];                      /* backward scratch, cap x max width */
+  double *wt;                           /* backward scratch: one W_l (max sizes[l] x sizes[l+1]) */
 } pg_mlp;
 
 /* Create a network with nlayers linear layers and widths sizes[0..nlayers]
@@ -92,6 +102,19 @@ pg_status pg_mlp_forward(pg_mlp *m, const double *X, size_t n, double *Y);
  * PG_EINVAL on a column >= sizes[0], decreasing ptr or n = 0. */
 pg_status pg_mlp_forward_sparse(pg_mlp *m, size_t n, const size_t *ptr, const uint32_t *idx,
                                 const double *val, double *Y);
+/* The same without copying or checking: the arrays are referenced (valid
+ * until the matching backward, unchanged) and must satisfy the conditions
+ * above (the caller built them; no check, so no PG_EINVAL). cptr, crow,
+ * cval: the same entries by columns (pg_mlp_rows_to_columns), for the
+ * weight gradient, or NULL (backward sorts them itself). */
+pg_status pg_mlp_forward_sparse_ref(pg_mlp *m, size_t n, const size_t *ptr,
+                                    const uint32_t *idx, const double *val, const size_t *cptr,
+                                    const uint32_t *crow, const double *cval, double *Y);
+/* Compressed rows (as above, n rows of ni columns) to columns: column k's
+ * entries are cptr[k]..cptr[k+1]-1 (cptr: ni + 1), with their row in crow
+ * and value in cval (ptr[n] - ptr[0] each), rows increasing. */
+void pg_mlp_rows_to_columns(size_t n, size_t ni, const size_t *ptr, const uint32_t *idx,
+                            const double *val, size_t *cptr, uint32_t *crow, double *cval);
 /* Output of the last forward, n x sizes[L] (valid until the next forward). */
 const double *pg_mlp_output(const pg_mlp *m);
 
@@ -104,6 +127,14 @@ pg_status pg_mlp_backward(pg_mlp *m, const double *dY, double *dX);
 pg_status pg_mlp_backward_set(pg_mlp *m, const double *dY, double *dX);
 
 void pg_mlp_zero_grad(pg_mlp *m);
+
+/* Kernels of forward, backward and Adam: every path does the same
+ * floating-point operations (fused multiply-adds in a fixed order), so the
+ * results are bit-identical whichever runs. The CPU's best is used: 2
+ * AVX-512 (register-blocked), 1 AVX2+FMA, 0 portable C. pg_mlp_set_simd caps
+ * the level (for tests and benchmarks; process-wide, not thread-safe) and
+ * returns the level now in use. */
+int pg_mlp_set_simd(int level);
 
 /* Copy parameters (same architecture required: PG_ESHAPE). */
 pg_status pg_mlp_copy_params(pg_mlp *dst, const pg_mlp *src);

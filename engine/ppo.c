@@ -37,9 +37,19 @@ struct pg_ppo {
   size_t *perm;
   /* the rollout's observations as compressed rows (non-zeros), and a
      minibatch's */
-  size_t *optr, *bptr, *vptr;   /* vptr..: the value network's copy */
-  uint32_t *oidx, *bidx, *vidx;
-  double *oval, *bval, *vval;
+  size_t *optr, *bptr;
+  uint32_t *oidx, *bidx;
+  double *oval, *bval;
+  /* the same rows in an epoch's order (two epochs: the threaded update),
+     so that a minibatch is a contiguous slice */
+  size_t *eptr[2];
+  uint32_t *eidx[2];
+  double *eval[2];
+  size_t ecap;
+  /* and each minibatch's by columns (first-layer weight gradient) */
+  size_t *ecptr[2];
+  uint32_t *ecrow[2];
+  double *ecval[2];
   /* minibatch scratch */
   double *xb, *xbv, *dlogits, *dv, *dh1, *dh2, *lsm, *scratch, *mb;
   int *actb;
@@ -204,12 +214,24 @@ static void free_buffers(pg_ppo *p) {
   free(p->bptr);
   free(p->bidx);
   free(p->bval);
-  free(p->vptr);
-  free(p->vidx);
-  free(p->vval);
-  p->optr = p->bptr = p->vptr = NULL;
-  p->oidx = p->bidx = p->vidx = NULL;
-  p->oval = p->bval = p->vval = NULL;
+  for (int k = 0; k < 2; k++) {
+    free(p->eptr[k]);
+    free(p->eidx[k]);
+    free(p->eval[k]);
+    free(p->ecptr[k]);
+    free(p->ecrow[k]);
+    free(p->ecval[k]);
+    p->ecptr[k] = NULL;
+    p->ecrow[k] = NULL;
+    p->ecval[k] = NULL;
+    p->eptr[k] = NULL;
+    p->eidx[k] = NULL;
+    p->eval[k] = NULL;
+  }
+  p->ecap = 0;
+  p->optr = p->bptr = NULL;
+  p->oidx = p->bidx = NULL;
+  p->oval = p->bval = NULL;
   p->env_ctx = NULL;
   p->env_rng = NULL;
   p->cur_obs = p->ep_ret = p->ep_len = p->obs = p->logp = p->val = p->rew = p->adv = p->ret =
@@ -486,10 +508,12 @@ static pg_status attach(pg_ppo *p, pg_env *envs, size_t E) {
   p->bptr = malloc((B + 1) * sizeof(size_t));
   p->bidx = malloc(B * D * sizeof(uint32_t));
   p->bval = malloc(B * D * sizeof(double));
-  p->vptr = malloc((B + 1) * sizeof(size_t));
-  p->vidx = malloc(B * D * sizeof(uint32_t));
-  p->vval = malloc(B * D * sizeof(double));
-  if (!p->vptr || !p->vidx || !p->vval || !p->env_ctx || !p->env_rng || !p->cur_obs || !p->ep_ret || !p->ep_len || !p->last_val ||
+  p->eptr[0] = malloc((N + 1) * sizeof(size_t));
+  p->eptr[1] = malloc((N + 1) * sizeof(size_t));
+  size_t nmb = (N + B - 1) / B;
+  p->ecptr[0] = malloc(nmb * (D + 1) * sizeof(size_t));
+  p->ecptr[1] = malloc(nmb * (D + 1) * sizeof(size_t));
+  if (!p->eptr[0] || !p->eptr[1] || !p->ecptr[0] || !p->ecptr[1] || !p->env_ctx || !p->env_rng || !p->cur_obs || !p->ep_ret || !p->ep_len || !p->last_val ||
       !p->obs || !p->logp || !p->val || !p->rew || !p->adv || !p->ret || !p->act || !p->done ||
       !p->perm || !p->optr || !p->oidx || !p->oval || !p->bptr || !p->bidx || !p->bval) {
     free_buffers(p);
@@ -745,27 +769,6 @@ static pg_status minibatch(pg_ppo *p, const size_t *idx, size_t nb, upd_acc *acc
   return PG_OK;
 }
 
-/* Gather the observations idx[0..nb) of the compressed rollout into
- * (ptr, ix, val); returns 1 when the minibatch is sparse enough for
- * pg_mlp_forward's sparse path (then the networks take it as compressed
- * rows), else copies the dense rows into X and returns 0. */
-static int gather_obs(const pg_ppo *p, const size_t *idx, size_t nb, size_t *ptr, uint32_t *ix,
-                      double *val, double *X) {
-  size_t D = p->cfg.obs_dim, nz = 0;
-  for (size_t i = 0; i < nb; i++) {
-    size_t a = p->optr[idx[i]], len = p->optr[idx[i] + 1] - a;
-    ptr[i] = nz;
-    memcpy(ix + nz, p->oidx + a, len * sizeof *ix);
-    memcpy(val + nz, p->oval + a, len * sizeof *val);
-    nz += len;
-  }
-  ptr[nb] = nz;
-  int sparse = (double)nz < PG_MLP_SPARSE_MAX_DENSITY * (double)(nb * D);
-  if (!sparse)
-    for (size_t i = 0; i < nb; i++) memcpy(X + i * D, p->obs + idx[i] * D, D * sizeof(double));
-  return sparse;
-}
-
 /* Per-minibatch results of the two halves of a separate-trunk update. */
 typedef struct half_res {
   double ss;      /* sum of squared gradients of the half's network */
@@ -773,40 +776,72 @@ typedef struct half_res {
   pg_status st;
 } half_res;
 
-/* Policy half of a minibatch (separate networks): gather, forward, policy
- * loss, backward into p->pi->grad. */
-static void policy_half(pg_ppo *p, const size_t *idx, size_t nb, half_res *r) {
+/* The observations of minibatch rows s..s+nb of epoch buffer k: the
+ * networks read the compressed slice when sparse enough (as pg_mlp_forward
+ * decides), else the dense rows idx[0..nb) are copied into X. */
+static pg_status forward_slice(pg_ppo *p, pg_mlp *net, int k, size_t s, const size_t *idx,
+                               size_t nb, double *X) {
+  size_t D = p->cfg.obs_dim;
+  const size_t *ptr = p->eptr[k] + s;
+  if ((double)(ptr[nb] - ptr[0]) < PG_MLP_SPARSE_MAX_DENSITY * (double)(nb * D))
+    return pg_mlp_forward_sparse_ref(net, nb, ptr, p->eidx[k] + ptr[0], p->eval[k] + ptr[0],
+                                     p->ecptr[k] + s / p->cfg.batch_size * (D + 1),
+                                     p->ecrow[k] + ptr[0], p->ecval[k] + ptr[0], NULL);
+  for (size_t i = 0; i < nb; i++) memcpy(X + i * D, p->obs + idx[i] * D, D * sizeof(double));
+  return pg_mlp_forward(net, X, nb, NULL);
+}
+
+/* Policy half of a minibatch (separate networks): forward, policy loss,
+ * backward into p->pi->grad. */
+static void policy_half(pg_ppo *p, int k, size_t s, const size_t *idx, size_t nb, half_res *r) {
   size_t nh = p->cfg.nheads;
   double *lpo = p->mb + 3 * nb, *adv = p->mb + 4 * nb;
   for (size_t i = 0; i < nb; i++) {
-    size_t k = idx[i];
-    memcpy(p->actb + i * nh, p->act + k * nh, nh * sizeof(int));
-    lpo[i] = p->logp[k];
-    adv[i] = p->adv[k];
+    size_t q = idx[i];
+    memcpy(p->actb + i * nh, p->act + q * nh, nh * sizeof(int));
+    lpo[i] = p->logp[q];
+    adv[i] = p->adv[q];
   }
-  int sparse = gather_obs(p, idx, nb, p->bptr, p->bidx, p->bval, p->xb);
-  r->st = sparse ? pg_mlp_forward_sparse(p->pi, nb, p->bptr, p->bidx, p->bval, NULL)
-                 : pg_mlp_forward(p->pi, p->xb, nb, NULL);
-  if (r->st != PG_OK) return;
+  if ((r->st = forward_slice(p, p->pi, k, s, idx, nb, p->xb)) != PG_OK) return;
   r->pl = policy_part(p, pg_mlp_output(p->pi), p->actb, lpo, adv, nb, &r->ent, &r->kl, &r->cf);
   if ((r->st = pg_mlp_backward_set(p->pi, p->dlogits, NULL)) != PG_OK) return;
   r->ss = sumsq(p->pi->grad, p->pi->nparams);
 }
 
 /* Value half: the same for the value network. */
-static void value_half(pg_ppo *p, const size_t *idx, size_t nb, half_res *r) {
+static void value_half(pg_ppo *p, int k, size_t s, const size_t *idx, size_t nb, half_res *r) {
   double *ret = p->mb + 5 * nb, *vold = p->mb + 6 * nb;
   for (size_t i = 0; i < nb; i++) {
     ret[i] = p->ret[idx[i]];
     vold[i] = p->val[idx[i]];
   }
-  int sparse = gather_obs(p, idx, nb, p->vptr, p->vidx, p->vval, p->xbv);
-  r->st = sparse ? pg_mlp_forward_sparse(p->vf, nb, p->vptr, p->vidx, p->vval, NULL)
-                 : pg_mlp_forward(p->vf, p->xbv, nb, NULL);
-  if (r->st != PG_OK) return;
+  if ((r->st = forward_slice(p, p->vf, k, s, idx, nb, p->xbv)) != PG_OK) return;
   r->vl = value_part(p, pg_mlp_output(p->vf), ret, vold, nb);
   if ((r->st = pg_mlp_backward_set(p->vf, p->dv, NULL)) != PG_OK) return;
   r->ss = sumsq(p->vf->grad, p->vf->nparams);
+}
+
+/* The rollout's compressed observations in the order perm into epoch
+ * buffer k, and each minibatch's (B rows) by columns. */
+static void permute_obs(pg_ppo *p, const size_t *perm, size_t N, size_t B, int k) {
+  size_t nz = 0, *ptr = p->eptr[k];
+  uint32_t *ix = p->eidx[k];
+  double *val = p->eval[k];
+  for (size_t i = 0; i < N; i++) {
+    size_t a = p->optr[perm[i]], len = p->optr[perm[i] + 1] - a;
+    ptr[i] = nz;
+    memcpy(ix + nz, p->oidx + a, len * sizeof *ix);
+    memcpy(val + nz, p->oval + a, len * sizeof *val);
+    nz += len;
+  }
+  ptr[N] = nz;
+  size_t D = p->cfg.obs_dim;
+  for (size_t s = 0; s < N; s += B) {
+    size_t nb = N - s < B ? N - s : B;
+    pg_mlp_rows_to_columns(nb, D, ptr + s, ix + ptr[s], val + ptr[s],
+                           p->ecptr[k] + s / B * (D + 1), p->ecrow[k] + ptr[s],
+                           p->ecval[k] + ptr[s]);
+  }
 }
 
 /* ---- the two halves on two threads ----
@@ -863,6 +898,7 @@ static pg_status duo_run(duo *d, int me, int threaded) {
     if (me == 0) { /* the epoch's order (the other half reads it) */
       for (size_t i = 0; i < d->N; i++) perm[i] = i;
       pg_rng_shuffle(&p->rng, perm, d->N);
+      permute_obs(p, perm, d->N, d->B, (int)(e & 1));
       if (threaded) duo_publish(d, 0, &d->epochs, e + 1);
     } else {
       duo_wait(d, 1, &d->epochs, e + 1);
@@ -873,14 +909,14 @@ static pg_status duo_run(duo *d, int me, int threaded) {
       half_res *r = d->res[mb & 1];
       if (threaded) {
         if (me == 0)
-          policy_half(p, idx, nb, &r[0]);
+          policy_half(p, (int)(e & 1), s, idx, nb, &r[0]);
         else
-          value_half(p, idx, nb, &r[1]);
+          value_half(p, (int)(e & 1), s, idx, nb, &r[1]);
         duo_publish(d, me, &d->done[me], mb + 1);
         duo_wait(d, me, &d->done[1 - me], mb + 1);
       } else {
-        policy_half(p, idx, nb, &r[0]);
-        value_half(p, idx, nb, &r[1]);
+        policy_half(p, (int)(e & 1), s, idx, nb, &r[0]);
+        value_half(p, (int)(e & 1), s, idx, nb, &r[1]);
       }
       double gn = 0.0;
       gn += r[0].ss;
@@ -990,7 +1026,23 @@ static pg_status update(pg_ppo *p, upd_acc *acc) {
     }
   }
   p->optr[N] = c;
-  if (!p->trunk) return update_separate(p, acc);
+  if (!p->trunk) {
+    if (c + 1 > p->ecap) {
+      for (int k = 0; k < 2; k++) {
+        uint32_t *ix = realloc(p->eidx[k], (c + 1) * sizeof *ix);
+        if (ix) p->eidx[k] = ix;
+        double *v = realloc(p->eval[k], (c + 1) * sizeof *v);
+        if (v) p->eval[k] = v;
+        uint32_t *cr = realloc(p->ecrow[k], (c + 1) * sizeof *cr);
+        if (cr) p->ecrow[k] = cr;
+        double *cv = realloc(p->ecval[k], (c + 1) * sizeof *cv);
+        if (cv) p->ecval[k] = cv;
+        if (!ix || !v || !cr || !cv) return PG_ENOMEM;
+      }
+      p->ecap = c + 1;
+    }
+    return update_separate(p, acc);
+  }
   for (size_t e = 0; e < p->cfg.n_epochs; e++) {
     for (size_t i = 0; i < N; i++) p->perm[i] = i;
     pg_rng_shuffle(&p->rng, p->perm, N);

@@ -353,13 +353,137 @@ static void test_tanh(void **state) {
   pg_mlp_free(m);
 }
 
+/* pg_mlp_rows_to_columns against a scan of the dense matrix, and
+ * pg_mlp_forward_sparse_ref (rows referenced with an offset, columns given
+ * or not) bit-identical to pg_mlp_forward on the dense input. */
+static void test_sparse_ref(void **state) {
+  (void)state;
+  enum { NI = 30, N = 6 };
+  size_t sizes[] = {NI, 20, 3};
+  pg_mlp *m;
+  assert_int_equal(pg_mlp_new(&m, 2, sizes, PG_MLP_TANH, 0), PG_OK);
+  pg_rng r;
+  pg_rng_seed(&r, 9);
+  assert_int_equal(pg_mlp_init(m, &r, PG_MLP_INIT_NORMAL, 1.0, 1.0), PG_OK);
+  double X[N * NI] = {0}, dY[N * 3];
+  for (size_t i = 0; i < N; i++)
+    for (int t = 0; t < 4; t++) X[i * NI + pg_rng_below(&r, NI)] = t ? 1.0 : pg_rng_normal(&r);
+  for (size_t i = 0; i < N * 3; i++) dY[i] = pg_rng_normal(&r);
+  /* compressed rows stored after 5 unrelated entries */
+  size_t ptr[N + 1], nz = 5;
+  uint32_t idx[5 + N * NI];
+  double val[5 + N * NI];
+  for (size_t i = 0; i < N; i++) {
+    ptr[i] = nz;
+    for (size_t k = 0; k < NI; k++)
+      if (X[i * NI + k] != 0.0) {
+        idx[nz] = (uint32_t)k;
+        val[nz++] = X[i * NI + k];
+      }
+  }
+  ptr[N] = nz;
+  size_t cptr[NI + 1];
+  uint32_t crow[N * NI];
+  double cval[N * NI];
+  pg_mlp_rows_to_columns(N, NI, ptr, idx + 5, val + 5, cptr, crow, cval);
+  size_t at = 0;
+  for (size_t k = 0; k < NI; k++) {
+    assert_int_equal(cptr[k], at);
+    for (size_t i = 0; i < N; i++)
+      if (X[i * NI + k] != 0.0) {
+        assert_int_equal(crow[at], i);
+        assert_true(cval[at] == X[i * NI + k]);
+        at++;
+      }
+  }
+  assert_int_equal(cptr[NI], at);
+  /* reference: dense input */
+  double Y0[N * 3], G0[NI * 20 + 20 + 20 * 3 + 3], Y1[N * 3];
+  assert_int_equal(pg_mlp_forward(m, X, N, Y0), PG_OK);
+  assert_int_equal(m->sparse, 1);
+  assert_int_equal(pg_mlp_backward_set(m, dY, NULL), PG_OK);
+  assert_int_equal(m->nparams, sizeof G0 / sizeof *G0);
+  memcpy(G0, m->grad, sizeof G0);
+  for (int cols = 0; cols < 2; cols++) {
+    assert_int_equal(pg_mlp_forward_sparse_ref(m, N, ptr, idx + 5, val + 5, cols ? cptr : NULL,
+                                               crow, cval, Y1),
+                     PG_OK);
+    assert_memory_equal(Y0, Y1, sizeof Y0);
+    assert_int_equal(pg_mlp_backward_set(m, dY, NULL), PG_OK);
+    assert_memory_equal(G0, m->grad, sizeof G0);
+  }
+  pg_mlp_free(m);
+}
+
+/* One forward, backward (accumulating into a non-zero gradient, with dX)
+ * and Adam step at kernel level `level`; returns the level used. Sizes
+ * exercise every register block and tail (rows 4k+1..3, columns of 1, 11,
+ * 37, 64 + 5). */
+static int run_level(int level, pg_mlp_act act, int act_out, int sparse, double *out,
+                     size_t *nout) {
+  int used = pg_mlp_set_simd(level);
+  size_t sizes[] = {45, 69, 37, 11, 1};
+  pg_mlp *m;
+  assert_int_equal(pg_mlp_new(&m, 4, sizes, act, act_out), PG_OK);
+  pg_rng r;
+  pg_rng_seed(&r, 23);
+  assert_int_equal(pg_mlp_init(m, &r, PG_MLP_INIT_NORMAL, 1.5, 1.0), PG_OK);
+  for (size_t i = 0; i < m->nparams; i++) {
+    m->params[i] += 0.1 * pg_rng_normal(&r);
+    m->grad[i] = pg_rng_normal(&r);
+  }
+  enum { N = 7 };
+  double X[N * 45], dY[N], dX[N * 45];
+  for (size_t i = 0; i < N * 45; i++)
+    X[i] = sparse ? (pg_rng_below(&r, 6) == 0 ? pg_rng_normal(&r) : 0.0) : pg_rng_normal(&r);
+  for (size_t i = 0; i < N; i++) dY[i] = pg_rng_normal(&r);
+  assert_int_equal(pg_mlp_forward(m, X, N, NULL), PG_OK);
+  assert_int_equal(m->sparse, sparse);
+  assert_int_equal(pg_mlp_backward(m, dY, dX), PG_OK);
+  pg_mlp_adam a;
+  assert_int_equal(pg_mlp_adam_init(&a, m->nparams, 1e-3, 1e-8), PG_OK);
+  pg_mlp_adam_step(&a, m->params, m->grad);
+  size_t k = 0;
+  memcpy(out + k, pg_mlp_output(m), N * sizeof *out), k += N;
+  memcpy(out + k, dX, sizeof dX), k += N * 45;
+  memcpy(out + k, m->grad, m->nparams * sizeof *out), k += m->nparams;
+  memcpy(out + k, m->params, m->nparams * sizeof *out), k += m->nparams;
+  *nout = k;
+  pg_mlp_adam_free(&a);
+  pg_mlp_free(m);
+  return used;
+}
+
+/* The AVX-512, AVX2+FMA and portable kernels give the same bits (where the
+ * CPU has them; the portable level always runs). */
+static void test_kernel_levels(void **state) {
+  (void)state;
+  size_t cap = 2 * (45 * 69 + 69 * 37 + 37 * 11 + 11 + 200) + 7 * 46;
+  double *ref = malloc(cap * sizeof *ref), *got = malloc(cap * sizeof *got);
+  for (int act = 0; act < 2; act++)
+    for (int act_out = 0; act_out < 2; act_out++)
+      for (int sparse = 0; sparse < 2; sparse++) {
+        size_t n0, n1;
+        assert_int_equal(run_level(0, (pg_mlp_act)act, act_out, sparse, ref, &n0), 0);
+        for (int level = 1; level <= 2; level++) {
+          int used = run_level(level, (pg_mlp_act)act, act_out, sparse, got, &n1);
+          assert_int_equal(n0, n1);
+          if (used == level) assert_memory_equal(ref, got, n0 * sizeof *ref);
+        }
+      }
+  pg_mlp_set_simd(2);
+  free(ref);
+  free(got);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_grad_tanh), cmocka_unit_test(test_grad_relu),
       cmocka_unit_test(test_orthogonal), cmocka_unit_test(test_adam),
       cmocka_unit_test(test_save_load), cmocka_unit_test(test_bad_sizes),
       cmocka_unit_test(test_xor),          cmocka_unit_test(test_sparse_input),
-      cmocka_unit_test(test_tanh),
+      cmocka_unit_test(test_tanh),         cmocka_unit_test(test_kernel_levels),
+      cmocka_unit_test(test_sparse_ref),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
