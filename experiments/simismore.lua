@@ -19,7 +19,8 @@
 --                        configurations (sm.cost_model_pool; the default without PERIGEE_DATA)
 --     --pool-seed N      seed of the generated pool (default 1)
 --     --proxies FILE     without PERIGEE_DATA: p(h) from a `perigee proxies --space nb201` table
---                        (default: perigee's SkipScore); accuracy is then absent
+--                        (default: the table of `perigee proxies --space nb201 --cache` when it
+--                        is complete, else perigee's SkipScore); accuracy is then absent
 --     --joint            one categorical over the 30 (edge, op) pairs instead of two heads
 local pg = require "perigee"
 local sm = pg.simismore
@@ -54,6 +55,21 @@ end
 
 local has_data = os.getenv("PERIGEE_DATA") and os.getenv("PERIGEE_DATA") ~= ""
 if args.pool and args.pool ~= "cost_models" then error("--pool: only 'cost_models' is known") end
+if not has_data and not args.proxies then
+  -- the whole-space table of `perigee proxies --space nb201 --cache`, when complete
+  local path = pg.proxy_cache.path({ batch = 64, seed = 0, input = "fmnist", repeats = 1, side = 32,
+                                     classes = 10 }, "nb201")
+  local t = io.open(path, "rb") and pg.proxy.load(path)
+  local n = 0
+  for _ in pairs(t or {}) do n = n + 1 end
+  if n == sm.NCELLS then
+    args.proxies = path
+  else
+    io.stderr:write("simismore: no complete NAS-Bench-201 proxy table in the cache (", n, " of ", sm.NCELLS,
+                    " cells in ", path, "); `perigee proxies --space nb201 --cache` computes it (about\n",
+                    "40 minutes on 2 cores) and later runs use it\n")
+  end
+end
 if not has_data then
   io.stderr:write("simismore: PERIGEE_DATA is not set: devices from perigee's cost models over random\n",
                   "accelerator configurations, p(h) from ", args.proxies or "perigee's SkipScore",
@@ -96,8 +112,9 @@ else
     timesteps = args.timesteps, n_envs = args.envs, env = env_opts,
     agent = { ent_coef = args.ent, joint = args.joint },
     on_eval = function(r)
-      print(string.format("%10d %8.4f %8.4f %8.2f %8.2f %9.3f %8.3f %8.3f %8.1f", r.timesteps, r.tf,
-                          r.lbar, r.percentile, r.accuracy, r.ref_latency, r.ret, r.train_return,
+      print(string.format("%10d %8.4f %8.4f %8.2f %8s %9.3f %8.3f %8.3f %8.1f", r.timesteps, r.tf,
+                          r.lbar, r.percentile, r.accuracy == r.accuracy and ("%.2f"):format(r.accuracy) or "-",
+                          r.ref_latency, r.ret, r.train_return,
                           r.seconds))
     end,
   })
@@ -202,8 +219,8 @@ for _, m in ipairs(methods) do
   local a = sum[m.name]
   local mean = a.r / a.n
   local sd = math.sqrt(math.max(0, a.r2 / a.n - mean * mean))
-  print(string.format("%-19s %8.4f %8.4f %9.2f %9.2f %8.2f %18s %16s", m.name, mean, sd, a.pct / a.n,
-                      ctx.acc and a.acc / a.n or 0 / 0, a.meas / a.n,
+  print(string.format("%-19s %8.4f %8.4f %9.2f %9s %8.2f %18s %16s", m.name, mean, sd, a.pct / a.n,
+                      ctx.acc and ("%.2f"):format(a.acc / a.n) or "-", a.meas / a.n,
                       m.name == "controller" and "-" or string.format("%d/%d of %d", a.wins, a.ties, a.n),
                       m.name == "greedy_lut" and "-" or string.format("%d/%d/%d", a.gw, a.gt, a.gl)))
 end
@@ -224,8 +241,9 @@ for _, which in ipairs { { "res", "controller" }, { "sim", "controller_sim" } } 
   print("\nFig. 6: same start (seed 1), final architecture chosen by " .. which[2] .. " per device")
   for _, f in ipairs(fig6) do
     local r = f[which[1]]
-    print(string.format("  %-10s %s  reward %.3f  pct %5.1f  acc %5.2f", f.device, r.arch,
-                        r.reward, r.percentile, r.accuracy))
+    local acc = r.accuracy == r.accuracy and ("%5.2f"):format(r.accuracy) or "    -"
+    print(string.format("  %-10s %s  reward %.3f  pct %5.1f  acc %s", f.device, r.arch,
+                        r.reward, r.percentile, acc))
   end
 end
 print("start: " .. (fig6[1] and fig6[1].start or "-"))
