@@ -355,12 +355,19 @@ void pg_relu_backward(const pg_tensor *x, const pg_tensor *dy, pg_tensor *dx) {
 
 /* ---- pooling --------------------------------------------------------------------- */
 
-static pg_status pool_shapes(const pg_pool2d *p, const pg_tensor *x, const pg_tensor *y) {
+/* Pooling settings and shapes of x (n, c, h, w) -> y; shared by the double
+ * and float layers (pool_shapes, pool_shapes_f). */
+static pg_status pool_dims(const pg_pool2d *p, size_t xn, size_t xc, size_t xh, size_t xw,
+                           size_t yn, size_t yc, size_t yh, size_t yw) {
   if (!p->k || !p->stride || 2 * p->pad > p->k) return PG_EINVAL;
-  size_t oh = pg_conv_out(x->h, p->k, p->stride, p->pad);
-  size_t ow = pg_conv_out(x->w, p->k, p->stride, p->pad);
-  if (!oh || !ow || y->n != x->n || y->c != x->c || y->h != oh || y->w != ow) return PG_ESHAPE;
+  size_t oh = pg_conv_out(xh, p->k, p->stride, p->pad);
+  size_t ow = pg_conv_out(xw, p->k, p->stride, p->pad);
+  if (!oh || !ow || yn != xn || yc != xc || yh != oh || yw != ow) return PG_ESHAPE;
   return PG_OK;
+}
+
+static pg_status pool_shapes(const pg_pool2d *p, const pg_tensor *x, const pg_tensor *y) {
+  return pool_dims(p, x->n, x->c, x->h, x->w, y->n, y->c, y->h, y->w);
 }
 
 /* Window of output (oy, ox) clipped to the input: rows [y0, y1), cols [x0, x1). */
@@ -814,11 +821,7 @@ PG_CLONES pg_status pg_batchnorm_forward_f32(pg_batchnorm *p, pg_bn_mode mode,
 }
 
 static pg_status pool_shapes_f(const pg_pool2d *p, const pg_tensorf *x, const pg_tensorf *y) {
-  if (!p->k || !p->stride || 2 * p->pad > p->k) return PG_EINVAL;
-  size_t oh = pg_conv_out(x->h, p->k, p->stride, p->pad);
-  size_t ow = pg_conv_out(x->w, p->k, p->stride, p->pad);
-  if (!oh || !ow || y->n != x->n || y->c != x->c || y->h != oh || y->w != ow) return PG_ESHAPE;
-  return PG_OK;
+  return pool_dims(p, x->n, x->c, x->h, x->w, y->n, y->c, y->h, y->w);
 }
 
 /* Stride-1 average pooling as row then column window sums (avgpool_s1). */

@@ -44,47 +44,29 @@ static uint64_t hamming_sw(const uint64_t *a, const uint64_t *b, size_t words) {
 #define PG_CLONES
 #endif
 
-/* bits[i][w] bit b = [y[i][64 w + b] > 0] for the n samples of m values. */
-PG_CLONES static void pack_codes(const double *y, size_t n, size_t m, size_t words,
-                                 uint64_t *bits) {
-  for (size_t i = 0; i < n; i++) {
-    const double *yi = y + i * m;
-    uint64_t *bi = bits + i * words;
-    size_t full = m / 64;
-    for (size_t w = 0; w < full; w++) {
-      const double *yw = yi + 64 * w;
-      uint64_t v = 0;
-      for (unsigned b = 0; b < 64; b++) v |= (uint64_t)(yw[b] > 0.0) << b;
-      bi[w] = v;
-    }
-    if (full < words) {
-      uint64_t v = 0;
-      for (size_t e = 64 * full; e < m; e++) v |= (uint64_t)(yi[e] > 0.0) << (e - 64 * full);
-      bi[full] = v;
-    }
+/* bits[i][w] bit b = [y[i][64 w + b] > 0] for the n samples of m values:
+ * pack_codes from double activations, pack_codes_f from float ones. */
+#define PG_PACK_CODES(NAME, T)                                                               \
+  PG_CLONES static void NAME(const T *y, size_t n, size_t m, size_t words, uint64_t *bits) { \
+    for (size_t i = 0; i < n; i++) {                                                         \
+      const T *yi = y + i * m;                                                               \
+      uint64_t *bi = bits + i * words;                                                       \
+      size_t full = m / 64;                                                                  \
+      for (size_t w = 0; w < full; w++) {                                                    \
+        const T *yw = yi + 64 * w;                                                           \
+        uint64_t v = 0;                                                                      \
+        for (unsigned b = 0; b < 64; b++) v |= (uint64_t)(yw[b] > 0) << b;                   \
+        bi[w] = v;                                                                           \
+      }                                                                                      \
+      if (full < words) {                                                                    \
+        uint64_t v = 0;                                                                      \
+        for (size_t e = 64 * full; e < m; e++) v |= (uint64_t)(yi[e] > 0) << (e - 64 * full); \
+        bi[full] = v;                                                                        \
+      }                                                                                      \
+    }                                                                                        \
   }
-}
-
-/* bits[i][w] as pack_codes, from float activations. */
-PG_CLONES static void pack_codes_f(const float *y, size_t n, size_t m, size_t words,
-                                   uint64_t *bits) {
-  for (size_t i = 0; i < n; i++) {
-    const float *yi = y + i * m;
-    uint64_t *bi = bits + i * words;
-    size_t full = m / 64;
-    for (size_t w = 0; w < full; w++) {
-      const float *yw = yi + 64 * w;
-      uint64_t v = 0;
-      for (unsigned b = 0; b < 64; b++) v |= (uint64_t)(yw[b] > 0.0f) << b;
-      bi[w] = v;
-    }
-    if (full < words) {
-      uint64_t v = 0;
-      for (size_t e = 64 * full; e < m; e++) v |= (uint64_t)(yi[e] > 0.0f) << (e - 64 * full);
-      bi[full] = v;
-    }
-  }
-}
+PG_PACK_CODES(pack_codes, double)
+PG_PACK_CODES(pack_codes_f, float)
 
 /* Add the kernel of one ReLU output of m values per sample: K_ij += mult *
  * (m - Hamming(c_i, c_j)) with c_i = [y_i > 0] packed 64 codes a word, from
