@@ -223,6 +223,42 @@ pg_status pg_gp_set_params(pg_gp *g, const double *theta) {
   return st;
 }
 
+/* The training factorisation, in the layout that OpenBLAS factors fastest
+ * (dpotrf 'L' in column-major order, 15-20 % faster than 'U' at n = 1000
+ * here): the upper triangle of K + noise I (row-major) is computed and
+ * overwritten by U with K = U^T U; nothing else is read or written. On a
+ * failed factorisation the kernel matrix is recomputed with jitter (the
+ * schedule of pg_gp_cholesky). alpha = K^-1 y, *lml as in factor(). */
+static pg_status factor_upper(const pg_gp *g, const pg_kernel *k, double lognoise, double *A,
+                              double *alpha, double *jitter, double *lml) {
+  size_t n = g->n;
+  double nz = exp(lognoise), jit = 0.0;
+  lapack_int info = 1;
+  for (int attempt = 0; attempt <= g->o.jitter_tries && info > 0; attempt++) {
+    pg_status st = pg_kernel_matrix_upper(k, g->X, n, g->d, A);
+    if (st != PG_OK) return st;
+    double mean = 0.0;
+    for (size_t i = 0; i < n; i++) mean += fabs(A[i * n + i] += nz);
+    if (!isfinite(mean)) return PG_EDOM;
+    mean = mean > 0.0 ? mean / (double)n : 1.0;
+    if (attempt > 0) {
+      jit = attempt == 1 ? 1e-10 * mean : jit * 10.0;
+      for (size_t i = 0; i < n; i++) A[i * n + i] += jit;
+    }
+    info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)n, A, (lapack_int)n);
+    if (info < 0) return PG_ELAPACK;
+  }
+  if (info > 0) return PG_ENOTPD;
+  *jitter = jit;
+  memcpy(alpha, g->y, n * sizeof *alpha);
+  cblas_dtrsv(CblasRowMajor, CblasUpper, CblasTrans, CblasNonUnit, (int)n, A, (int)n, alpha, 1);
+  cblas_dtrsv(CblasRowMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, A, (int)n, alpha, 1);
+  double q = 0.0;
+  for (size_t i = 0; i < n; i++) q += g->y[i] * alpha[i];
+  *lml = -0.5 * q - 0.5 * pg_chol_logdet(A, n) - 0.5 * (double)n * log(2.0 * M_PI);
+  return PG_OK;
+}
+
 /* LML and gradient at theta on the stored data; the model is unchanged
  * (a clone of the kernel carries theta). */
 pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *grad) {
@@ -251,7 +287,7 @@ pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *gra
       jit = g->ws_jit;
     } else {
       g->ws_valid = 0;
-      st = factor(g, k, theta[p], A, W, alpha, &jit, lml);
+      st = factor_upper(g, k, theta[p], A, alpha, &jit, lml);
       if (st == PG_OK && !grad) {
         memcpy(wtheta, theta, (p + 1) * sizeof *theta);
         g->ws_lml = *lml;
@@ -262,17 +298,17 @@ pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *gra
   }
   if (st == PG_OK && grad) {
     g->ws_valid = 0; /* the factor is overwritten by the inverse */
-    /* K^-1 from the factor (lower triangle, row-major): recursive BLAS-3
+    /* K^-1 from the factor (upper triangle, row-major): recursive BLAS-3
      * triangular inverse and product, see linalg.h */
     st = pg_chol_inverse(A, n);
     if (st == PG_OK) {
-      /* W = dL/dK = (alpha alpha^T - K^-1) / 2 on the lower triangle: the
+      /* W = dL/dK = (alpha alpha^T - K^-1) / 2 on the upper triangle: the
        * symmetric gradient reads nothing else */
       double tr = 0.0;
       for (size_t i = 0; i < n; i++) {
         double *w = W + i * n;
         const double *a = A + i * n, ai = 0.5 * alpha[i];
-        for (size_t j = 0; j <= i; j++) w[j] = ai * alpha[j] - 0.5 * a[j];
+        for (size_t j = i; j < n; j++) w[j] = ai * alpha[j] - 0.5 * a[j];
         tr += w[i];
       }
       /* A (the inverse) is no longer needed: it is the gradient's scratch */
@@ -305,6 +341,27 @@ static double train_obj(const double *x, double *grad, void *vctx) {
   return -lml;
 }
 
+/* The training workspace primed with the fitted factor (L^T is the
+ * training layout's U) at the current parameters, where training starts:
+ * its first evaluation then costs the inverse only. */
+static pg_status ws_from_fit(pg_gp *g) {
+  size_t n = g->n, P = pg_gp_nparams(g);
+  if (!g->ws) g->ws = malloc((2 * n * n + n + P) * sizeof *g->ws);
+  if (!g->ws) return PG_ENOMEM;
+  double *A = g->ws, *alpha = A + 2 * n * n, *wtheta = alpha + n;
+  const size_t T = 32;
+  for (size_t i0 = 0; i0 < n; i0 += T)
+    for (size_t j0 = i0; j0 < n; j0 += T)
+      for (size_t i = i0; i < i0 + T && i < n; i++)
+        for (size_t j = j0 > i ? j0 : i; j < j0 + T && j < n; j++) A[i * n + j] = g->L[j * n + i];
+  memcpy(alpha, g->alpha, n * sizeof *alpha);
+  pg_gp_get_params(g, wtheta);
+  g->ws_lml = g->lml;
+  g->ws_jit = g->jitter;
+  g->ws_valid = 1;
+  return PG_OK;
+}
+
 pg_status pg_gp_train(pg_gp *g, pg_rng *rng, int restarts) {
   if (!g->fitted) return PG_ESTATE;
   if (restarts < 1) restarts = 1;
@@ -320,6 +377,11 @@ pg_status pg_gp_train(pg_gp *g, pg_rng *rng, int restarts) {
     return PG_ENOMEM;
   }
   pg_gp_get_params(g, start);
+  if (ws_from_fit(g) != PG_OK) {
+    free(start);
+    free(buf);
+    return PG_ENOMEM;
+  }
   for (size_t i = 0; i < p; i++) {
     lo[i] = log(g->o.param_lo);
     hi[i] = log(g->o.param_hi);
@@ -334,7 +396,10 @@ pg_status pg_gp_train(pg_gp *g, pg_rng *rng, int restarts) {
   lo_opts.max_iter = g->o.max_iter;
   lo_opts.max_evals = 3 * g->o.max_iter;
   lo_opts.gtol = 1e-5;
-  lo_opts.ftol = 1e-10; /* scikit-learn's L-BFGS-B: 2.2e-9 (factr 1e7) */
+  /* scikit-learn's L-BFGS-B stops at a relative decrease of 2.2e-9 (factr
+   * 1e7): below that the LML is rounding noise (of order cond(K) eps n) and
+   * the line search only chases it */
+  lo_opts.ftol = 2.2e-9;
   lo_opts.lower = lo;
   lo_opts.upper = hi;
   lo_opts.lazy_grad = 1; /* a rejected trial step costs a factorisation only */

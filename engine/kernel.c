@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "linalg.h"
+#include "parallel.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -439,9 +440,8 @@ static pg_status kdist(const double *A, size_t n, const double *B, size_t m, siz
 
 /* Q[n1 x n2]: squared scaled distances (continuous kernels) or the
  * weighted mismatch count sum_j [x_j != x'_j] / l_j (Hamming). */
-/* lower: with X1 = X2, only the lower triangle (b <= a) is needed */
-static pg_status base_q2(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
-                         size_t n2, size_t d, double *Q, int lower) {
+static pg_status base_q(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
+                        size_t n2, size_t d, double *Q) {
   size_t nd = k->ndims;
   if (k->kind == PG_KERNEL_HAMMING) {
     double *il = malloc(nd * sizeof *il);
@@ -466,33 +466,98 @@ static pg_status base_q2(const pg_kernel *k, const double *X1, size_t n1, const 
   double *Z2 = same ? Z1 : Z1 + n1 * nd;
   pg_status st = scale_cols(k, X1, n1, d, Z1);
   if (st == PG_OK && !same) st = scale_cols(k, X2, n2, d, Z2);
-  if (st != PG_OK) {
-    free(Z1);
-    return st;
-  }
-  if (same && lower) { /* lower triangle only: DSYRK, half the flops and writes */
-    double *nrm = malloc(n1 * sizeof *nrm);
-    if (!nrm) {
-      free(Z1);
-      return PG_ENOMEM;
-    }
-    rownorms(Z1, n1, nd, nrm);
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)n1, (int)nd, -2.0, Z1, (int)nd,
-                0.0, Q, (int)n1);
-    for (size_t a = 0; a < n1; a++) addnorms(Q + a * n1, 1, a + 1, nrm + a, nrm);
-    free(nrm);
-  } else {
-    st = kdist(Z1, n1, Z2, n2, nd, Q);
-  }
+  if (st == PG_OK) st = kdist(Z1, n1, Z2, n2, nd, Q);
   if (same)
     for (size_t a = 0; a < n1; a++) Q[a * n2 + a] = 0.0;
   free(Z1);
   return st;
 }
 
-static pg_status base_q(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
-                        size_t n2, size_t d, double *Q) {
-  return base_q2(k, X1, n1, X2, n2, d, Q, 0);
+/* ---- the symmetric case K(X, X), upper triangle by rows ---- */
+
+/* Zt[j n + b] = X[b, dims[j]] / l_j: the scaled inputs by column, so that a
+ * row of the triangle reads each coordinate contiguously. */
+static double *scaled_columns(const pg_kernel *k, const double *X, size_t n, size_t d) {
+  size_t nd = k->ndims;
+  double *Zt = malloc(nd * n * sizeof *Zt);
+  if (!Zt) return NULL;
+  for (size_t j = 0; j < nd; j++) {
+    double il = exp(-k->loglen[j]);
+    const double *x = X + k->dims[j];
+    double *z = Zt + j * n;
+    for (size_t b = 0; b < n; b++) z[b] = x[b * d] * il;
+  }
+  return Zt;
+}
+
+/* q[t] = |z_a - z_{a+t}|^2 for t < n - a: row a of the upper triangle of
+ * the squared scaled distances, from the coordinates themselves (no
+ * cancellation as in |z|^2 + |z'|^2 - 2 z.z', exactly 0 on the diagonal). */
+/* Eight doubles as one GCC vector (one AVX-512 register, two AVX2 ones, four
+ * SSE2 ones in the clones), loaded and stored unaligned. */
+typedef double pg_v8d __attribute__((vector_size(64), aligned(8)));
+
+PG_VECTOR_LOOPS
+static void qrow(const double *Zt, size_t n, size_t nd, size_t a, double *q) {
+  size_t len = n - a, t = 0;
+  /* 32 distances in four registers over all coordinates: four independent
+   * add chains hide the FMA latency */
+  for (; t + 32 <= len; t += 32) {
+    pg_v8d c0 = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0}, c1 = c0, c2 = c0, c3 = c0;
+    for (size_t j = 0; j < nd; j++) {
+      const double *z = Zt + j * n + a, *zt = z + t;
+      double za = z[0];
+      pg_v8d u0 = *(const pg_v8d *)zt - za, u1 = *(const pg_v8d *)(zt + 8) - za;
+      pg_v8d u2 = *(const pg_v8d *)(zt + 16) - za, u3 = *(const pg_v8d *)(zt + 24) - za;
+      c0 += u0 * u0;
+      c1 += u1 * u1;
+      c2 += u2 * u2;
+      c3 += u3 * u3;
+    }
+    *(pg_v8d *)(q + t) = c0;
+    *(pg_v8d *)(q + t + 8) = c1;
+    *(pg_v8d *)(q + t + 16) = c2;
+    *(pg_v8d *)(q + t + 24) = c3;
+  }
+  for (; t + 8 <= len; t += 8) {
+    pg_v8d c0 = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    for (size_t j = 0; j < nd; j++) {
+      const double *z = Zt + j * n + a;
+      pg_v8d u = *(const pg_v8d *)(z + t) - z[0];
+      c0 += u * u;
+    }
+    *(pg_v8d *)(q + t) = c0;
+  }
+  for (; t < len; t++) {
+    double s = 0.0;
+    for (size_t j = 0; j < nd; j++) {
+      double u = Zt[j * n + a + t] - Zt[j * n + a];
+      s += u * u;
+    }
+    q[t] = s;
+  }
+}
+
+/* g[j] = sum_t w[t] (z_aj - z_{a+t},j)^2 for the row of qrow (8 partial
+ * sums per coordinate, as in sum8). */
+PG_VECTOR_LOOPS
+static void wrow(const double *Zt, size_t n, size_t nd, size_t a, const double *w, double *g) {
+  size_t len = n - a;
+  for (size_t j = 0; j < nd; j++) {
+    const double *z = Zt + j * n + a;
+    double za = z[0], acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    size_t t = 0;
+    for (; t + 8 <= len; t += 8)
+      for (size_t l = 0; l < 8; l++) {
+        double u = z[t + l] - za;
+        acc[l] += w[t + l] * u * u;
+      }
+    for (size_t l = 0; t + l < len; l++) {
+      double u = z[t + l] - za;
+      acc[l] += w[t + l] * u * u;
+    }
+    g[j] = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  }
 }
 
 /* In place: Q -> K = s2 f(Q). */
@@ -544,21 +609,56 @@ static void base_apply(const pg_kernel *k, double *Q, size_t cnt) {
   }
 }
 
+/* Rows of a triangle per parallel block: the blocks depend on n only, so
+ * results do not depend on the thread count (parallel.h). The triangle
+ * loops run between BLAS calls (GP training): with a multi-threaded
+ * OpenBLAS they stay on one thread, because OpenBLAS's workers spin on the
+ * other cores after each call and an OpenMP team there competes with them
+ * (ARD training at n = 1000 on 2 cores, 2 BLAS threads: 0.6 s with one
+ * thread in these loops, 1.1 s with two; docs/design.md). */
+enum { SYM_ROWS = 32 };
+
+static int sym_threads(size_t n) {
+  if (n < 8 * SYM_ROWS || pg_blas_threads_get() > 1) return 1;
+  return pg_par_threads(n / SYM_ROWS);
+}
+
+/* Upper triangle (row-major, b >= a) of K(X, X) for a continuous base
+ * kernel, row by row; the strict lower triangle is not touched. */
+static pg_status base_sym_upper(const pg_kernel *k, const double *X, size_t n, size_t d,
+                                double *K) {
+  double *Zt = scaled_columns(k, X, n, d);
+  if (!Zt) return PG_ENOMEM;
+  int nt = sym_threads(n);
+#pragma omp parallel for schedule(dynamic, SYM_ROWS) num_threads(nt) if (nt > 1)
+  for (size_t a = 0; a < n; a++) {
+    qrow(Zt, n, k->ndims, a, K + a * n + a);
+    base_apply(k, K + a * n + a, n - a);
+  }
+  free(Zt);
+  return PG_OK;
+}
+
+/* The strict lower triangle from the upper one, in tiles. */
+static void mirror_upper(double *A, size_t n) {
+  const size_t T = 32;
+  for (size_t i0 = 0; i0 < n; i0 += T)
+    for (size_t j0 = 0; j0 <= i0; j0 += T)
+      for (size_t i = i0; i < i0 + T && i < n; i++)
+        for (size_t j = j0; j < j0 + T && j < i; j++) A[i * n + j] = A[j * n + i];
+}
+
 static pg_status matrix_rec(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
                             size_t n2, size_t d, double *K) {
   size_t cnt = n1 * n2;
   if (is_base(k->kind)) {
-    int sym = X1 == X2 && n1 == n2 && n1 >= 64 && n1 <= 0x7fffffff;
-    pg_status st = base_q2(k, X1, n1, X2, n2, d, K, sym);
-    if (st != PG_OK) return st;
-    if (sym) {
-      /* symmetric: the radial function on the lower triangle, then mirror */
-      for (size_t a = 0; a < n1; a++) base_apply(k, K + a * n2, a + 1);
-      for (size_t a = 0; a < n1; a++)
-        for (size_t b = a + 1; b < n2; b++) K[a * n2 + b] = K[b * n2 + a];
-    } else {
-      base_apply(k, K, cnt);
+    if (X1 == X2 && n1 == n2 && k->kind != PG_KERNEL_HAMMING) {
+      pg_status st = base_sym_upper(k, X1, n1, d, K);
+      if (st == PG_OK) mirror_upper(K, n1);
+      return st;
     }
+    pg_status st = base_q(k, X1, n1, X2, n2, d, K);
+    if (st == PG_OK) base_apply(k, K, cnt);
     return st;
   }
   double *T = malloc(cnt * sizeof *T);
@@ -583,6 +683,16 @@ pg_status pg_kernel_matrix(const pg_kernel *k, const double *X1, size_t n1, cons
   if (pg_size_mul(n1, n2, &cnt) != PG_OK) return PG_ERANGE;
   if (cnt == 0) return PG_OK;
   return matrix_rec(k, X1, n1, X2, n2, d, K);
+}
+
+pg_status pg_kernel_matrix_upper(const pg_kernel *k, const double *X, size_t n, size_t d,
+                                 double *K) {
+  if (d < pg_kernel_mindim(k)) return PG_ESHAPE;
+  size_t cnt;
+  if (pg_size_mul(n, n, &cnt) != PG_OK) return PG_ERANGE;
+  if (cnt == 0) return PG_OK;
+  if (is_base(k->kind) && k->kind != PG_KERNEL_HAMMING) return base_sym_upper(k, X, n, d, K);
+  return matrix_rec(k, X, n, X, n, d, K);
 }
 
 static double diag_rec(const pg_kernel *k) {
@@ -846,47 +956,47 @@ pg_status pg_kernel_grad_diag(const pg_kernel *k, const double *X, size_t n, siz
   return PG_OK;
 }
 
-/* Symmetric base-kernel gradient (continuous kernels): Wq on the lower
- * triangle only, then one DSYMM (reads the lower triangle) with [Z, 1]:
- * sum_ab Wq_ab (z_a - z_b)^2 = 2 sum_a z_a (z_a rs_a - (Wq Z)_a), rs = Wq 1. */
+/* Symmetric base-kernel gradient (continuous kernels) from the upper
+ * triangle of dLdK, row by row: the distances of the row (qrow), its
+ * weights Wq (wq_block) and sum_b Wq_ab (z_aj - z_bj)^2 (wrow). Each row's
+ * sums go to part[] and are added in row order: the result does not depend
+ * on the thread count. Q: scratch, only its upper triangle is written. */
 static pg_status base_grad_sym(const pg_kernel *k, const double *X, size_t n, size_t d,
                                const double *dLdK, double *grad, double *Q) {
   size_t nd = k->ndims, ne = nd + 1;
   double s2 = exp(k->logvar);
-  pg_status st = base_q2(k, X, n, X, n, d, Q, 1);
-  if (st != PG_OK) return st;
+  double *Zt = scaled_columns(k, X, n, d), *part = malloc(n * ne * sizeof *part);
+  if (!Zt || !part) {
+    free(Zt);
+    free(part);
+    return PG_ENOMEM;
+  }
+  int nt = sym_threads(n);
+#pragma omp parallel for schedule(dynamic, SYM_ROWS) num_threads(nt) if (nt > 1)
+  for (size_t a = 0; a < n; a++) {
+    enum { B = 512 };
+    double e[B], rr[B], gv = 0.0, *q = Q + a * n + a;
+    const double *g = dLdK + a * n + a;
+    size_t len = n - a;
+    qrow(Zt, n, nd, a, q);
+    for (size_t t0 = 0; t0 < len; t0 += B)
+      gv += wq_block(k, s2, q + t0, g + t0, len - t0 < B ? len - t0 : B, e, rr);
+    wrow(Zt, n, nd, a, q, part + a * ne);
+    part[a * ne + nd] = gv;
+  }
   double gv = 0.0, gd = 0.0;
-  const size_t B = 512;
-  double e[512], rr[512];
-  for (size_t a = 0; a < n; a++) {
-    double *q = Q + a * n;
-    const double *g = dLdK + a * n;
-    for (size_t b0 = 0; b0 <= a; b0 += B) {
-      size_t nb = a + 1 - b0 < B ? a + 1 - b0 : B;
-      gv += wq_block(k, s2, q + b0, g + b0, nb, e, rr);
-    }
-    gd += g[a];
-  }
-  grad[nd] = 2.0 * gv - gd * s2; /* k(x, x) = s2 for every base kernel */
-  double *Z = malloc(2 * n * ne * sizeof *Z);
-  if (!Z) return PG_ENOMEM;
-  double *WZ = Z + n * ne;
-  double *il = WZ; /* scratch for the inverse lengthscales (nd <= n ne) */
-  for (size_t j = 0; j < nd; j++) il[j] = exp(-k->loglen[j]);
-  for (size_t a = 0; a < n; a++) {
-    for (size_t j = 0; j < nd; j++) Z[a * ne + j] = X[a * d + k->dims[j]] * il[j];
-    Z[a * ne + nd] = 1.0;
-  }
-  cblas_dsymm(CblasRowMajor, CblasLeft, CblasLower, (int)n, (int)ne, 1.0, Q, (int)n, Z, (int)ne,
-              0.0, WZ, (int)ne);
   for (size_t j = 0; j < nd; j++) grad[j] = 0.0;
   for (size_t a = 0; a < n; a++) {
-    const double *z = Z + a * ne, *wz = WZ + a * ne;
-    double rs = wz[nd];
-    for (size_t j = 0; j < nd; j++) grad[j] += z[j] * (z[j] * rs - wz[j]);
+    for (size_t j = 0; j < nd; j++) grad[j] += part[a * ne + j];
+    gv += part[a * ne + nd];
+    gd += dLdK[a * n + a];
   }
+  /* the full sums: twice the upper triangle's, less the diagonal once
+   * (where the distances are 0 and K = s2) */
   for (size_t j = 0; j < nd; j++) grad[j] *= 2.0;
-  free(Z);
+  grad[nd] = 2.0 * gv - gd * s2;
+  free(Zt);
+  free(part);
   return PG_OK;
 }
 
@@ -907,11 +1017,7 @@ pg_status pg_kernel_grad_sym(const pg_kernel *k, const double *X, size_t n, size
     return st;
   }
   /* composite or Hamming kernels: mirror and take the general path */
-  const size_t T = 32;
-  for (size_t i0 = 0; i0 < n; i0 += T)
-    for (size_t j0 = 0; j0 <= i0; j0 += T)
-      for (size_t i = i0; i < i0 + T && i < n; i++)
-        for (size_t j = j0; j < j0 + T && j < i; j++) dLdK[j * n + i] = dLdK[i * n + j];
+  mirror_upper(dLdK, n);
   return grad_rec(k, X, n, X, n, d, dLdK, grad, work);
 }
 

@@ -104,6 +104,12 @@ void pg_kernel_describe(const pg_kernel *k, char *buf, size_t len);
 pg_status pg_kernel_matrix(const pg_kernel *k, const double *X1, size_t n1, const double *X2,
                            size_t n2, size_t d, double *K);
 
+/* The upper triangle (row-major, b >= a) of K(X, X), n x n. For continuous
+ * base kernels only that triangle is written (distances from the
+ * coordinates, rows in parallel); otherwise the whole matrix. */
+pg_status pg_kernel_matrix_upper(const pg_kernel *k, const double *X, size_t n, size_t d,
+                                 double *K);
+
 /* diag[n] = k(X_a, X_a). */
 pg_status pg_kernel_diag(const pg_kernel *k, const double *X, size_t n, size_t d, double *diag);
 
@@ -121,10 +127,11 @@ pg_status pg_kernel_grad_work(const pg_kernel *k, const double *X1, size_t n1, c
                               double *work);
 
 /* The symmetric case X1 = X2 = X (n x d) with a symmetric dLdK of which
- * only the lower triangle (row-major, b <= a) is read; its strict upper
+ * only the upper triangle (row-major, b >= a) is read; its strict lower
  * triangle may be overwritten (composite kernels mirror into it). Half the
- * element work of pg_kernel_grad_work for base kernels. work: n x n scratch
- * or NULL. Used by exact-GP training (gp.c). */
+ * element work of pg_kernel_grad_work for base kernels, and rows in
+ * parallel (parallel.h; the result does not depend on the thread count).
+ * work: n x n scratch or NULL. Used by exact-GP training (gp.c). */
 pg_status pg_kernel_grad_sym(const pg_kernel *k, const double *X, size_t n, size_t d,
                              double *dLdK, double *grad, double *work);
 

@@ -126,51 +126,51 @@ void pg_sqdist(const double *A, size_t n, const double *B, size_t m, size_t d, d
   free(nb);
 }
 
-/* Recursive kernels on the column-major upper triangle U (= row-major lower
- * L = U^T) with leading dimension ld; below LEAF the LAPACK routine. */
+/* Recursive kernels on the column-major lower triangle L (= row-major
+ * upper U = L^T) with leading dimension ld; below LEAF the LAPACK routine. */
 enum { CHOLINV_LEAF = 96 };
 
-/* U -> U^-1 (upper, non-unit): [U11 U12; 0 U22]^-1 =
- * [U11^-1, -U11^-1 U12 U22^-1; 0, U22^-1]. */
+/* L -> L^-1 (lower, non-unit): [L11 0; L21 L22]^-1 =
+ * [L11^-1, 0; -L22^-1 L21 L11^-1, L22^-1]. */
 static int trtri_rec(int n, double *A, int ld) {
-  if (n <= CHOLINV_LEAF) return (int)LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, 'U', 'N', n, A, ld);
+  if (n <= CHOLINV_LEAF) return (int)LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, 'L', 'N', n, A, ld);
   int n1 = n / 2, n2 = n - n1;
-  double *A12 = A + (size_t)n1 * (size_t)ld, *A22 = A12 + n1;
-  /* both diagonal blocks first, so that the off-diagonal block takes two
-   * dtrmm (OpenBLAS's dtrmm kernels run about twice as fast as its dtrsm) */
-  int info = trtri_rec(n2, A22, ld);
-  if (info != 0) return info > 0 ? info + n1 : info;
-  cblas_dtrmm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, n1, n2, -1.0,
-              A22, ld, A12, ld);
-  info = trtri_rec(n1, A, ld);
+  double *A21 = A + n1, *A22 = A + (size_t)n1 * (size_t)ld + n1;
+  /* each diagonal block inverted before it multiplies the off-diagonal one:
+   * two dtrmm (OpenBLAS's dtrmm kernels run about twice as fast as its dtrsm) */
+  int info = trtri_rec(n1, A, ld);
   if (info != 0) return info;
-  cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, n1, n2, 1.0, A,
-              ld, A12, ld);
+  cblas_dtrmm(CblasColMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, n2, n1, -1.0, A,
+              ld, A21, ld);
+  info = trtri_rec(n2, A22, ld);
+  if (info != 0) return info > 0 ? info + n1 : info;
+  cblas_dtrmm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, n2, n1, 1.0, A22,
+              ld, A21, ld);
   return 0;
 }
 
-/* Upper triangle of U U^T: [U11 U11^T + U12 U12^T, U12 U22^T; ., U22 U22^T]. */
+/* Lower triangle of L^T L: [L11^T L11 + L21^T L21, .; L22^T L21, L22^T L22]. */
 static void lauum_rec(int n, double *A, int ld) {
   if (n <= CHOLINV_LEAF) {
-    LAPACKE_dlauum_work(LAPACK_COL_MAJOR, 'U', n, A, ld);
+    LAPACKE_dlauum_work(LAPACK_COL_MAJOR, 'L', n, A, ld);
     return;
   }
   int n1 = n / 2, n2 = n - n1;
-  double *A12 = A + (size_t)n1 * (size_t)ld, *A22 = A12 + n1;
+  double *A21 = A + n1, *A22 = A + (size_t)n1 * (size_t)ld + n1;
   lauum_rec(n1, A, ld);
-  cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, n1, n2, 1.0, A12, ld, 1.0, A, ld);
-  cblas_dtrmm(CblasColMajor, CblasRight, CblasUpper, CblasTrans, CblasNonUnit, n1, n2, 1.0, A22,
-              ld, A12, ld);
+  cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, n1, n2, 1.0, A21, ld, 1.0, A, ld);
+  cblas_dtrmm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, n2, n1, 1.0, A22,
+              ld, A21, ld);
   lauum_rec(n2, A22, ld);
 }
 
-pg_status pg_chol_inverse(double *L, size_t n) {
+pg_status pg_chol_inverse(double *U, size_t n) {
   if (n == 0) return PG_OK;
   if (n > (size_t)0x7fffffff / 2) return PG_ERANGE;
-  /* K = L L^T = U^T U with U = L^T (column-major upper); K^-1 = U^-1 U^-T. */
-  int info = trtri_rec((int)n, L, (int)n);
+  /* K = U^T U = L L^T with L = U^T (column-major lower); K^-1 = L^-T L^-1. */
+  int info = trtri_rec((int)n, U, (int)n);
   if (info < 0) return PG_ELAPACK;
   if (info > 0) return PG_ENOTPD;
-  lauum_rec((int)n, L, (int)n);
+  lauum_rec((int)n, U, (int)n);
   return PG_OK;
 }

@@ -47,12 +47,13 @@ void pg_chol_solve(const double *L, size_t n, double *B, size_t nrhs);
 /* log det(L L^T) = 2 sum log L_ii. */
 double pg_chol_logdet(const double *L, size_t n);
 
-/* In place: L (lower Cholesky factor of K, row-major n x n) -> the lower
- * triangle of K^-1 (the strict upper triangle is not touched). Same result as
- * LAPACK dpotri, through a recursive blocked triangular inverse and L^-T L^-1
+/* In place: U (upper Cholesky factor of K = U^T U, row-major n x n; the
+ * column-major lower factor of LAPACK's dpotrf('L')) -> the upper triangle
+ * of K^-1 (the strict lower triangle is not touched). Same result as LAPACK
+ * dpotri, through a recursive blocked triangular inverse and L^-T L^-1
  * product (BLAS-3 calls only: faster than OpenBLAS's dpotri, whose triangular
  * inverse falls back to matrix-vector kernels). PG_ENOTPD on a zero pivot. */
-pg_status pg_chol_inverse(double *L, size_t n);
+pg_status pg_chol_inverse(double *U, size_t n);
 
 /* Squared Euclidean distances D[i*m + j] = |A_i - B_j|^2 between the rows of
  * A (n x d) and B (m x d), through one GEMM; clamped at 0. */

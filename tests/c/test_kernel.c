@@ -11,6 +11,7 @@
 
 #include "kernel.h"
 #include "linalg.h"
+#include "parallel.h"
 #include "rng.h"
 
 /* Brute-force value of a base kernel between two points. */
@@ -125,7 +126,7 @@ static void test_brute_symmetric_psd(void **state) {
   (void)state;
   pg_rng r;
   pg_rng_seed(&r, 11);
-  enum { N = 70, D = 5 }; /* >= 64: the symmetric (triangle) path */
+  enum { N = 70, D = 5 }; /* K(X, X): the symmetric (triangle) path */
   double X[N * D], Y[7 * D], K[N * N], C[7 * N], W[N * N];
   make_points(&r, X, N, D);
   make_points(&r, Y, 7, D);
@@ -183,7 +184,7 @@ static void check_grad(pg_kernel *k, const double *X1, size_t n1, const double *
   free(K);
 }
 
-/* pg_kernel_grad_sym (lower triangle only; the upper one holds garbage)
+/* pg_kernel_grad_sym (upper triangle only; the lower one holds garbage)
  * against pg_kernel_grad with the full symmetric G (checked above against
  * finite differences). */
 static void check_grad_sym(pg_kernel *k, const double *X, size_t n, size_t d, const double *G) {
@@ -191,7 +192,7 @@ static void check_grad_sym(pg_kernel *k, const double *X, size_t n, size_t d, co
   double *full = malloc(2 * p * sizeof *full), *sym = full + p;
   double *L = malloc(n * n * sizeof *L);
   for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < n; j++) L[i * n + j] = j <= i ? G[i * n + j] : 1e300;
+    for (size_t j = 0; j < n; j++) L[i * n + j] = j >= i ? G[i * n + j] : 1e300;
   assert_int_equal(pg_kernel_grad(k, X, n, X, n, d, G, full), PG_OK);
   assert_int_equal(pg_kernel_grad_sym(k, X, n, d, L, sym, NULL), PG_OK);
   for (size_t i = 0; i < p; i++)
@@ -244,11 +245,36 @@ static void test_grad_sym_large(void **state) {
   make_points(&r, X, N, D);
   for (int i = 0; i < N; i++)
     for (int j = 0; j <= i; j++) G[i * N + j] = G[j * N + i] = pg_rng_normal(&r);
-  for (int w = 3; w < 7; w += 3) { /* Matern 5/2 (DSYMM path), product (general path) */
+  for (int w = 3; w < 7; w += 3) { /* Matern 5/2 (row path), product (general path) */
     pg_kernel *k = make_kernel(w);
     check_grad_sym(k, X, N, D, G);
     pg_kernel_free(k);
   }
+  /* rows in parallel: the same bits with 1 and 2 threads; the upper
+   * triangle of pg_kernel_matrix_upper is that of pg_kernel_matrix */
+  double *K = malloc(3 * N * N * sizeof *K), *Ku = K + N * N, *S = Ku + N * N;
+  int saved = pg_threads_get();
+  for (int w = 0; w < 4; w++) {
+    pg_kernel *k = make_kernel(w);
+    size_t p = pg_kernel_nparams(k);
+    double g[2][16];
+    for (int t = 0; t < 2; t++) {
+      pg_threads_set(t + 1);
+      for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) Ku[i * N + j] = i <= j ? G[i * N + j] : NAN;
+      assert_int_equal(pg_kernel_grad_sym(k, X, N, D, Ku, g[t], S), PG_OK);
+      assert_int_equal(pg_kernel_matrix(k, X, N, X, N, D, t ? Ku : K), PG_OK);
+    }
+    assert_memory_equal(g[0], g[1], p * sizeof g[0][0]);
+    assert_memory_equal(K, Ku, (size_t)N * N * sizeof *K);
+    for (int i = 0; i < N * N; i++) Ku[i] = -3.0;
+    assert_int_equal(pg_kernel_matrix_upper(k, X, N, D, Ku), PG_OK);
+    for (int i = 0; i < N; i++)
+      for (int j = 0; j < N; j++) assert_true(j >= i ? Ku[i * N + j] == K[i * N + j] : Ku[i * N + j] == -3.0);
+    pg_kernel_free(k);
+  }
+  pg_threads_set(saved);
+  free(K);
   free(X);
   free(G);
 }

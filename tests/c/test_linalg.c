@@ -77,7 +77,7 @@ static void test_solve_random(void **state) {
 }
 
 /* pg_chol_inverse: K K^-1 = I for random SPD K, below and above the
- * recursion's leaf size. */
+ * recursion's leaf size (upper factor U = L^T in, upper triangle out). */
 static void test_chol_inverse(void **state) {
   (void)state;
   pg_rng r;
@@ -93,13 +93,17 @@ static void test_chol_inverse(void **state) {
     memcpy(L, K, n * n * sizeof *L);
     double jit = 0;
     assert_int_equal(pg_cholesky(L, n, &jit, 0, NULL), PG_OK);
+    /* U = L^T in the upper triangle; the strict lower one must stay untouched */
     for (size_t i = 0; i < n; i++)
-      for (size_t j = i + 1; j < n; j++) L[i * n + j] = -7.0; /* must stay untouched */
+      for (size_t j = 0; j <= i; j++) {
+        L[j * n + i] = L[i * n + j];
+        if (j < i) L[i * n + j] = -7.0;
+      }
     assert_int_equal(pg_chol_inverse(L, n), PG_OK);
     for (size_t i = 0; i < n; i++)
       for (size_t j = 0; j < n; j++) {
-        if (j > i) assert_true(L[i * n + j] == -7.0);
-        Ki[i * n + j] = j <= i ? L[i * n + j] : L[j * n + i];
+        if (j < i) assert_true(L[i * n + j] == -7.0);
+        Ki[i * n + j] = j >= i ? L[i * n + j] : L[j * n + i];
       }
     pg_gemm(n, n, n, 1.0, K, Ki, 0, 0.0, B);
     for (size_t i = 0; i < n; i++)
