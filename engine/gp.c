@@ -136,6 +136,21 @@ pg_status pg_gp_cholesky(double *A, size_t n, double *diag, int tries, double *j
   return PG_ENOTPD;
 }
 
+/* alpha = K^-1 y from the factor in A (row-major: lower L with K = L L^T, or
+ * with `upper` U with K = U^T U); returns the LML ([RW] eq. 2.30). */
+static double solve_lml(const pg_gp *g, const double *A, int upper, double *alpha) {
+  size_t n = g->n;
+  CBLAS_UPLO uplo = upper ? CblasUpper : CblasLower;
+  memcpy(alpha, g->y, n * sizeof *alpha);
+  cblas_dtrsv(CblasRowMajor, uplo, upper ? CblasTrans : CblasNoTrans, CblasNonUnit, (int)n, A,
+              (int)n, alpha, 1);
+  cblas_dtrsv(CblasRowMajor, uplo, upper ? CblasNoTrans : CblasTrans, CblasNonUnit, (int)n, A,
+              (int)n, alpha, 1);
+  double q = 0.0;
+  for (size_t i = 0; i < n; i++) q += g->y[i] * alpha[i];
+  return -0.5 * q - 0.5 * pg_chol_logdet(A, n) - 0.5 * (double)n * log(2.0 * M_PI);
+}
+
 /* K + noise I into A (n x n), Cholesky in place with jitter; alpha = A^-1 y;
  * *lml. work: n doubles. */
 static pg_status factor(const pg_gp *g, const pg_kernel *k, double lognoise, double *A,
@@ -148,12 +163,7 @@ static pg_status factor(const pg_gp *g, const pg_kernel *k, double lognoise, dou
   *jitter = 0.0;
   st = pg_gp_cholesky(A, n, work, g->o.jitter_tries, jitter);
   if (st != PG_OK) return st;
-  memcpy(alpha, g->y, n * sizeof *alpha);
-  cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)n, A, (int)n, alpha, 1);
-  cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, (int)n, A, (int)n, alpha, 1);
-  double q = 0.0;
-  for (size_t i = 0; i < n; i++) q += g->y[i] * alpha[i];
-  *lml = -0.5 * q - 0.5 * pg_chol_logdet(A, n) - 0.5 * (double)n * log(2.0 * M_PI);
+  *lml = solve_lml(g, A, 0, alpha);
   return PG_OK;
 }
 
@@ -250,12 +260,7 @@ static pg_status factor_upper(const pg_gp *g, const pg_kernel *k, double lognois
   }
   if (info > 0) return PG_ENOTPD;
   *jitter = jit;
-  memcpy(alpha, g->y, n * sizeof *alpha);
-  cblas_dtrsv(CblasRowMajor, CblasUpper, CblasTrans, CblasNonUnit, (int)n, A, (int)n, alpha, 1);
-  cblas_dtrsv(CblasRowMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, A, (int)n, alpha, 1);
-  double q = 0.0;
-  for (size_t i = 0; i < n; i++) q += g->y[i] * alpha[i];
-  *lml = -0.5 * q - 0.5 * pg_chol_logdet(A, n) - 0.5 * (double)n * log(2.0 * M_PI);
+  *lml = solve_lml(g, A, 1, alpha);
   return PG_OK;
 }
 
