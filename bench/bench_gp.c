@@ -14,7 +14,11 @@
  * Run (same BLAS settings for both sides, see /work/shared/research/blas.md):
  *   OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 build/bench/bench_gp [--quick] [--no-peer]
  *   [--ard-only]   (only the ARD-training comparison at n = 1000)
+ *   [--repeat N]   (with --ard-only: N alternating runs of both sides, then
+ *                   the medians and the median of the per-pair ratios; the
+ *                   shared machine's speed drifts, one pair is not a ratio)
  * The peer is started with LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread.
+ * perigee's own loops use OpenMP (OMP_NUM_THREADS); set it with the BLAS threads.
  */
 #include <math.h>
 #include <stdio.h>
@@ -24,6 +28,7 @@
 
 #include "gp.h"
 #include "kernel.h"
+#include "parallel.h"
 #include "sgp.h"
 
 enum { D = 10, NTEST = 10000 };
@@ -88,17 +93,96 @@ static void write_bin(const char *dir, const char *name, const double *a, size_t
     }                                                                                     \
   } while (0)
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  if (isnan(x) || isnan(y)) return isnan(x) - isnan(y); /* NaN last */
+  return (x > y) - (x < y);
+}
+
+/* Median of the finite values of a[n] (NaN if none); their min and max. */
+static double order_stats(const double *a, int n, double *lo, double *hi) {
+  double *c = malloc((size_t)n * sizeof *c);
+  memcpy(c, a, (size_t)n * sizeof *c);
+  qsort(c, (size_t)n, sizeof *c, cmp_double);
+  int k = 0;
+  while (k < n && !isnan(c[k])) k++;
+  double m = k == 0 ? NAN : (k % 2 ? c[k / 2] : 0.5 * (c[k / 2 - 1] + c[k / 2]));
+  if (lo) *lo = k ? c[0] : NAN;
+  if (hi) *hi = k ? c[k - 1] : NAN;
+  free(c);
+  return m;
+}
+
+/* perigee's ARD training at n = 1000 from scikit-learn's start; sets THETA,
+ * prints the row, returns the wall seconds. mu: NTEST scratch. */
+static double ard(const double *X, const double *y, const double *Xt, const double *ft,
+                  double *mu) {
+  pg_gp_opts o = pg_gp_defaults();
+  o.noise = NOISE;
+  o.standardize = 0;
+  o.train_noise = 0;
+  o.param_lo = 1e-5;
+  o.param_hi = 1e5;
+  pg_gp *g;
+  pg_kernel *k;
+  if (pg_kernel_new(&k, PG_KERNEL_MATERN52, NULL, D) != PG_OK) exit(1);
+  pg_kernel_init(k, 1.0, 1.0); /* sklearn's default start */
+  CHECK(pg_gp_new(&g, k, &o));
+  double t0 = now(), c0 = cpu();
+  CHECK(pg_gp_fit(g, X, 1000, D, y));
+  pg_rng rr;
+  pg_rng_seed(&rr, 1);
+  CHECK(pg_gp_train(g, &rr, 1));
+  double t1 = now(), c1 = cpu();
+  pg_kernel_get_params(pg_gp_kernel(g), THETA);
+  CHECK(pg_gp_predict(g, Xt, NTEST, mu, NULL));
+  printf("\n## exact GP, ARD hyperparameter training, n = 1000, noise fixed (perigee)\n");
+  printf("train_s %.3f (cpu %.3f)  lml %.6f  rmse %.4f\n", t1 - t0, c1 - c0, pg_gp_loglik(g),
+         rmse(mu, ft, NTEST));
+  printf("fixed hyperparameters used below: lengthscales");
+  for (int j = 0; j < D; j++) printf(" %.4g", exp(THETA[j]));
+  printf(", variance %.4g\n", exp(THETA[D]));
+  fflush(stdout);
+  pg_gp_free(g);
+  return t1 - t0;
+}
+
+/* bench/gp_peer.py on the files in dir; its output into out. */
+static void run_peer(const char *dir, const char *mode, char *out, size_t len) {
+  char script[1024];
+  snprintf(script, sizeof script, "%s", __FILE__);
+  char *slash = strrchr(script, '/');
+  if (slash)
+    strcpy(slash + 1, "gp_peer.py");
+  else
+    strcpy(script, "bench/gp_peer.py");
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd,
+           "LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread /usr/bin/python3 %s %s %s",
+           script, dir, mode);
+  fprintf(stderr, "running the scikit-learn peer: %s\n", cmd);
+  out[0] = 0;
+  FILE *p = popen(cmd, "r");
+  if (p) {
+    size_t n = fread(out, 1, len - 1, p);
+    out[n] = 0;
+    if (pclose(p) != 0) fprintf(stderr, "peer failed (is python3-sklearn installed?)\n");
+  }
+}
+
 int main(int argc, char **argv) {
-  int quick = 0, peer = 1, ard_only = 0;
+  int quick = 0, peer = 1, ard_only = 0, repeat = 1;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0) quick = 1;
     if (strcmp(argv[i], "--ard-only") == 0) ard_only = 1;
     if (strcmp(argv[i], "--no-peer") == 0) peer = 0;
+    if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = atoi(argv[++i]);
   }
+  if (repeat < 1) repeat = 1;
   const char *ct = getenv("OPENBLAS_CORETYPE"), *nt = getenv("OPENBLAS_NUM_THREADS");
   printf("# bench_gp: d = %d, Matern 5/2 ARD, noise %.2g; OPENBLAS_CORETYPE=%s "
-         "OPENBLAS_NUM_THREADS=%s\n",
-         D, NOISE, ct ? ct : "(unset)", nt ? nt : "(unset)");
+         "OPENBLAS_NUM_THREADS=%s, perigee's OpenMP threads %d\n",
+         D, NOISE, ct ? ct : "(unset)", nt ? nt : "(unset)", pg_threads_get());
   size_t NMAX = quick ? 10000 : 100000, NPRED = quick ? 100000 : 1000000;
   pg_rng r;
   pg_rng_seed(&r, 2024);
@@ -111,41 +195,9 @@ int main(int argc, char **argv) {
   gen(&r, NTEST, Xt, ft, 0.0);
   for (size_t i = 0; i < NPRED * D; i++) Xp[i] = pg_rng_uniform(&r);
 
-  /* ---- exact GP, ARD training at n = 1000 ---- */
-  {
-    pg_gp_opts o = pg_gp_defaults();
-    o.noise = NOISE;
-    o.standardize = 0;
-    o.train_noise = 0;
-    o.param_lo = 1e-5;
-    o.param_hi = 1e5;
-    pg_gp *g;
-    pg_kernel *k;
-    if (pg_kernel_new(&k, PG_KERNEL_MATERN52, NULL, D) != PG_OK) return 1;
-    pg_kernel_init(k, 1.0, 1.0); /* sklearn's default start */
-    CHECK(pg_gp_new(&g, k, &o));
-    double t0 = now(), c0 = cpu();
-    CHECK(pg_gp_fit(g, X, 1000, D, y));
-    pg_rng rr;
-    pg_rng_seed(&rr, 1);
-    CHECK(pg_gp_train(g, &rr, 1));
-    double t1 = now(), c1 = cpu();
-    pg_kernel_get_params(pg_gp_kernel(g), THETA);
-    CHECK(pg_gp_predict(g, Xt, NTEST, mu, NULL));
-    printf("\n## exact GP, ARD hyperparameter training, n = 1000, noise fixed (perigee)\n");
-    printf("train_s %.3f (cpu %.3f)  lml %.6f  rmse %.4f\n", t1 - t0, c1 - c0, pg_gp_loglik(g),
-           rmse(mu, ft, NTEST));
-    printf("fixed hyperparameters used below: lengthscales");
-    for (int j = 0; j < D; j++) printf(" %.4g", exp(THETA[j]));
-    printf(", variance %.4g\n", exp(THETA[D]));
-    fflush(stdout);
-    pg_gp_free(g);
-  }
-
-  /* ---- the peer (it reads the same data and hyperparameters) ---- */
-  char peer_out[8192] = "";
+  /* ---- exact GP, ARD training at n = 1000, and the peer ---- */
+  char dir[] = "/tmp/bench_gp_XXXXXX";
   if (peer) {
-    char dir[] = "/tmp/bench_gp_XXXXXX";
     if (!mkdtemp(dir)) {
       perror("mkdtemp");
       return 1;
@@ -154,34 +206,40 @@ int main(int argc, char **argv) {
     write_bin(dir, "y.bin", y, 8000);
     write_bin(dir, "Xt.bin", Xt, NTEST * D);
     write_bin(dir, "ft.bin", ft, NTEST);
+  }
+  if (!ard_only) repeat = 1;
+  double *ts = malloc(3 * (size_t)repeat * sizeof *ts), *tp = ts + repeat, *rt = tp + repeat;
+  char peer_out[8192] = "";
+  for (int r = 0; r < repeat; r++) {
+    ts[r] = ard(X, y, Xt, ft, mu);
+    tp[r] = rt[r] = NAN;
+    if (!peer) continue;
     write_bin(dir, "theta.bin", THETA, D + 1);
-    char script[1024];
-    snprintf(script, sizeof script, "%s", __FILE__);
-    char *slash = strrchr(script, '/');
-    if (slash)
-      strcpy(slash + 1, "gp_peer.py");
-    else
-      strcpy(script, "bench/gp_peer.py");
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread /usr/bin/python3 %s %s %s",
-             script, dir, quick ? "--quick" : (ard_only ? "--ard-only" : ""));
-    fprintf(stderr, "running the scikit-learn peer: %s\n", cmd);
-    FILE *p = popen(cmd, "r");
-    if (p) {
-      size_t len = fread(peer_out, 1, sizeof peer_out - 1, p);
-      peer_out[len] = 0;
-      if (pclose(p) != 0) fprintf(stderr, "peer failed (is python3-sklearn installed?)\n");
+    run_peer(dir, quick ? "--quick" : (ard_only ? "--ard-only" : ""), peer_out, sizeof peer_out);
+    const char *line = strstr(peer_out, "ARD training n = 1000: train_s ");
+    if (line) {
+      tp[r] = atof(line + strlen("ARD training n = 1000: train_s "));
+      rt[r] = tp[r] / ts[r];
     }
+    if (ard_only) printf("scikit-learn %s", line ? line : "(no output)\n");
+    if (repeat > 1) printf("pair %d: ratio %.2f\n", r + 1, rt[r]);
+    fflush(stdout);
+  }
+  if (repeat > 1) {
+    double lo, hi;
+    double mr = order_stats(rt, repeat, &lo, &hi);
+    printf("\n## ARD training, %d alternating pairs: median perigee %.3f s, scikit-learn %.3f s; "
+           "ratio median %.2f (min %.2f, max %.2f)\n",
+           repeat, order_stats(ts, repeat, NULL, NULL), order_stats(tp, repeat, NULL, NULL), mr, lo,
+           hi);
+  }
+  free(ts);
+  if (peer) {
     char rm[600];
     snprintf(rm, sizeof rm, "rm -rf %s", dir);
     if (system(rm) != 0) fprintf(stderr, "could not remove %s\n", dir);
   }
-
-  if (ard_only) {
-    if (peer) printf("\n## scikit-learn %s", peer_out[0] ? peer_out : "(no output)\n");
-    return 0;
-  }
+  if (ard_only) return 0;
 
   /* ---- exact GP, fixed hyperparameters ---- */
   printf("\n## exact GP, fixed hyperparameters (perigee)\n");
