@@ -137,7 +137,7 @@ static double ard(const double *X, const double *y, const double *Xt, const doub
   pg_kernel_get_params(pg_gp_kernel(g), THETA);
   CHECK(pg_gp_predict(g, Xt, NTEST, mu, NULL));
   printf("\n## exact GP, ARD hyperparameter training, n = 1000, noise fixed (perigee)\n");
-  printf("train_s %.3f (cpu %.3f)  lml %.6f  rmse %.4f\n", t1 - t0, c1 - c0, pg_gp_loglik(g),
+  printf("train_s %.3f (cpu %.3f)  lml %.8f  rmse %.4f\n", t1 - t0, c1 - c0, pg_gp_loglik(g),
          rmse(mu, ft, NTEST));
   printf("fixed hyperparameters used below: lengthscales");
   for (int j = 0; j < D; j++) printf(" %.4g", exp(THETA[j]));

@@ -58,7 +58,7 @@ def main():
     t1, c1 = time.perf_counter(), time.process_time()
     mu = g.predict(Xt)
     rmse = np.sqrt(np.mean((mu - ft) ** 2))
-    print("ARD training n = 1000: train_s %.3f (cpu %.3f)  lml %.6f  rmse %.4f"
+    print("ARD training n = 1000: train_s %.3f (cpu %.3f)  lml %.8f  rmse %.4f"
           % (t1 - t0, c1 - c0, g.log_marginal_likelihood_value_, rmse))
 
 

@@ -21,7 +21,8 @@ struct pg_gp {
   /* fitted state */
   size_t n, d;
   double *X, *y;   /* copies; y standardised */
-  double *L;       /* n x n lower Cholesky factor of K + (noise + jitter) I */
+  double *U;       /* n x n upper Cholesky factor of K + (noise + jitter) I = U^T U
+                     (row-major; the strict lower triangle is not used) */
   double *alpha;   /* (K + noise I)^-1 y */
   double offset, scale, jitter, lml;
   int fitted;
@@ -64,10 +65,10 @@ pg_status pg_gp_new(pg_gp **out, pg_kernel *k, const pg_gp_opts *opts) {
 static void clear_fit(pg_gp *g) {
   free(g->X);
   free(g->y);
-  free(g->L);
+  free(g->U);
   free(g->alpha);
   free(g->ws);
-  g->X = g->y = g->L = g->alpha = g->ws = NULL;
+  g->X = g->y = g->U = g->alpha = g->ws = NULL;
   g->ws_valid = 0;
   g->n = 0;
   g->fitted = 0;
@@ -96,83 +97,51 @@ void pg_gp_standardize(const double *y, size_t n, int on, double *offset, double
   *scale = s > 1e-300 && s > 1e-12 * fabs(m) ? s : 1.0;
 }
 
-/* In-place lower Cholesky of the symmetric row-major A (n x n) with jitter
- * escalation, without an n x n copy: row-major lower is column-major upper,
- * so dpotrf('U') in column-major order touches only the lower triangle and
- * the strict upper triangle keeps the input for a retry; diag[n] keeps the
- * diagonal. On success the strict upper triangle is zeroed and *jitter
- * holds the jitter added (0 if none). */
-pg_status pg_gp_cholesky(double *A, size_t n, double *diag, int tries, double *jitter) {
-  double mean = 0.0;
-  for (size_t i = 0; i < n; i++) {
-    diag[i] = A[i * n + i];
-    mean += fabs(diag[i]);
-  }
-  if (!isfinite(mean)) return PG_EDOM;
-  mean = n ? mean / (double)n : 1.0;
-  if (!(mean > 0.0)) mean = 1.0;
-  double jit = 0.0;
-  for (int attempt = 0; attempt <= tries; attempt++) {
-    if (attempt > 0) {
-      jit = attempt == 1 ? 1e-10 * mean : jit * 10.0;
-      for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < i; j++) A[i * n + j] = A[j * n + i];
-        A[i * n + i] = diag[i] + jit;
-      }
-    }
-    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, A, (lapack_int)n);
-    if (info < 0) return PG_ELAPACK;
-    if (info == 0) {
-      for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) A[i * n + j] = 0.0;
-      *jitter = jit;
-      return PG_OK;
-    }
-  }
-  for (size_t i = 0; i < n; i++) { /* restore the input */
-    for (size_t j = 0; j < i; j++) A[i * n + j] = A[j * n + i];
-    A[i * n + i] = diag[i];
-  }
-  return PG_ENOTPD;
-}
-
-/* alpha = K^-1 y from the factor in A (row-major: lower L with K = L L^T, or
- * with `upper` U with K = U^T U); returns the LML ([RW] eq. 2.30). */
-static double solve_lml(const pg_gp *g, const double *A, int upper, double *alpha) {
+/* alpha = K^-1 y from the factor U in A (row-major upper, K = U^T U);
+ * returns the LML ([RW] eq. 2.30). */
+static double solve_lml(const pg_gp *g, const double *A, double *alpha) {
   size_t n = g->n;
-  CBLAS_UPLO uplo = upper ? CblasUpper : CblasLower;
   memcpy(alpha, g->y, n * sizeof *alpha);
-  cblas_dtrsv(CblasRowMajor, uplo, upper ? CblasTrans : CblasNoTrans, CblasNonUnit, (int)n, A,
-              (int)n, alpha, 1);
-  cblas_dtrsv(CblasRowMajor, uplo, upper ? CblasNoTrans : CblasTrans, CblasNonUnit, (int)n, A,
-              (int)n, alpha, 1);
+  cblas_dtrsv(CblasRowMajor, CblasUpper, CblasTrans, CblasNonUnit, (int)n, A, (int)n, alpha, 1);
+  cblas_dtrsv(CblasRowMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, A, (int)n, alpha, 1);
   double q = 0.0;
   for (size_t i = 0; i < n; i++) q += g->y[i] * alpha[i];
   return -0.5 * q - 0.5 * pg_chol_logdet(A, n) - 0.5 * (double)n * log(2.0 * M_PI);
 }
 
-/* K + noise I into A (n x n), Cholesky in place with jitter; alpha = A^-1 y;
- * *lml. work: n doubles. */
+/* K + noise I factored in place as K = U^T U, in the layout that OpenBLAS
+ * factors fastest (dpotrf 'L' in column-major order, 15-20 % faster than
+ * 'U' at n = 1000 here): the upper triangle of A (row-major) is computed
+ * and overwritten by U; nothing else is read or written. On failure the
+ * kernel matrix is recomputed with jitter 1e-10 mean|diag| times 10^k, at
+ * most jitter_tries times (*jitter: the jitter used). alpha = K^-1 y, *lml. */
 static pg_status factor(const pg_gp *g, const pg_kernel *k, double lognoise, double *A,
-                        double *work, double *alpha, double *jitter, double *lml) {
+                              double *alpha, double *jitter, double *lml) {
   size_t n = g->n;
-  pg_status st = pg_kernel_matrix(k, g->X, n, g->X, n, g->d, A);
-  if (st != PG_OK) return st;
-  double nz = exp(lognoise);
-  for (size_t i = 0; i < n; i++) A[i * n + i] += nz;
-  *jitter = 0.0;
-  st = pg_gp_cholesky(A, n, work, g->o.jitter_tries, jitter);
-  if (st != PG_OK) return st;
-  *lml = solve_lml(g, A, 0, alpha);
+  double nz = exp(lognoise), jit = 0.0;
+  lapack_int info = 1;
+  for (int attempt = 0; attempt <= g->o.jitter_tries && info > 0; attempt++) {
+    pg_status st = pg_kernel_matrix_upper(k, g->X, n, g->d, A);
+    if (st != PG_OK) return st;
+    double mean = 0.0;
+    for (size_t i = 0; i < n; i++) mean += fabs(A[i * n + i] += nz);
+    if (!isfinite(mean)) return PG_EDOM;
+    mean = mean > 0.0 ? mean / (double)n : 1.0;
+    if (attempt > 0) {
+      jit = attempt == 1 ? 1e-10 * mean : jit * 10.0;
+      for (size_t i = 0; i < n; i++) A[i * n + i] += jit;
+    }
+    info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)n, A, (lapack_int)n);
+    if (info < 0) return PG_ELAPACK;
+  }
+  if (info > 0) return PG_ENOTPD;
+  *jitter = jit;
+  *lml = solve_lml(g, A, alpha);
   return PG_OK;
 }
 
 static pg_status refit(pg_gp *g) {
-  size_t n = g->n;
-  double *work = malloc(n * sizeof *work);
-  if (!work) return PG_ENOMEM;
-  pg_status st = factor(g, g->k, g->lognoise, g->L, work, g->alpha, &g->jitter, &g->lml);
-  free(work);
+  pg_status st = factor(g, g->k, g->lognoise, g->U, g->alpha, &g->jitter, &g->lml);
   g->fitted = st == PG_OK;
   if (st != PG_OK) g->lml = NAN;
   return st;
@@ -187,9 +156,9 @@ pg_status pg_gp_fit(pg_gp *g, const double *X, size_t n, size_t d, const double 
   clear_fit(g);
   g->X = malloc(nd * sizeof *g->X);
   g->y = malloc(n * sizeof *g->y);
-  g->L = malloc(nn * sizeof *g->L);
+  g->U = malloc(nn * sizeof *g->U);
   g->alpha = malloc(n * sizeof *g->alpha);
-  if (!g->X || !g->y || !g->L || !g->alpha) {
+  if (!g->X || !g->y || !g->U || !g->alpha) {
     clear_fit(g);
     return PG_ENOMEM;
   }
@@ -233,37 +202,6 @@ pg_status pg_gp_set_params(pg_gp *g, const double *theta) {
   return st;
 }
 
-/* The training factorisation, in the layout that OpenBLAS factors fastest
- * (dpotrf 'L' in column-major order, 15-20 % faster than 'U' at n = 1000
- * here): the upper triangle of K + noise I (row-major) is computed and
- * overwritten by U with K = U^T U; nothing else is read or written. On a
- * failed factorisation the kernel matrix is recomputed with jitter (the
- * schedule of pg_gp_cholesky). alpha = K^-1 y, *lml as in factor(). */
-static pg_status factor_upper(const pg_gp *g, const pg_kernel *k, double lognoise, double *A,
-                              double *alpha, double *jitter, double *lml) {
-  size_t n = g->n;
-  double nz = exp(lognoise), jit = 0.0;
-  lapack_int info = 1;
-  for (int attempt = 0; attempt <= g->o.jitter_tries && info > 0; attempt++) {
-    pg_status st = pg_kernel_matrix_upper(k, g->X, n, g->d, A);
-    if (st != PG_OK) return st;
-    double mean = 0.0;
-    for (size_t i = 0; i < n; i++) mean += fabs(A[i * n + i] += nz);
-    if (!isfinite(mean)) return PG_EDOM;
-    mean = mean > 0.0 ? mean / (double)n : 1.0;
-    if (attempt > 0) {
-      jit = attempt == 1 ? 1e-10 * mean : jit * 10.0;
-      for (size_t i = 0; i < n; i++) A[i * n + i] += jit;
-    }
-    info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)n, A, (lapack_int)n);
-    if (info < 0) return PG_ELAPACK;
-  }
-  if (info > 0) return PG_ENOTPD;
-  *jitter = jit;
-  *lml = solve_lml(g, A, 1, alpha);
-  return PG_OK;
-}
-
 /* LML and gradient at theta on the stored data; the model is unchanged
  * (a clone of the kernel carries theta). */
 pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *grad) {
@@ -292,7 +230,7 @@ pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *gra
       jit = g->ws_jit;
     } else {
       g->ws_valid = 0;
-      st = factor_upper(g, k, theta[p], A, alpha, &jit, lml);
+      st = factor(g, k, theta[p], A, alpha, &jit, lml);
       if (st == PG_OK && !grad) {
         memcpy(wtheta, theta, (p + 1) * sizeof *theta);
         g->ws_lml = *lml;
@@ -346,19 +284,15 @@ static double train_obj(const double *x, double *grad, void *vctx) {
   return -lml;
 }
 
-/* The training workspace primed with the fitted factor (L^T is the
- * training layout's U) at the current parameters, where training starts:
- * its first evaluation then costs the inverse only. */
+/* The training workspace primed with the fitted factor at the current
+ * parameters, where training starts: its first evaluation then costs the
+ * inverse only. */
 static pg_status ws_from_fit(pg_gp *g) {
   size_t n = g->n, P = pg_gp_nparams(g);
   if (!g->ws) g->ws = malloc((2 * n * n + n + P) * sizeof *g->ws);
   if (!g->ws) return PG_ENOMEM;
   double *A = g->ws, *alpha = A + 2 * n * n, *wtheta = alpha + n;
-  const size_t T = 32;
-  for (size_t i0 = 0; i0 < n; i0 += T)
-    for (size_t j0 = i0; j0 < n; j0 += T)
-      for (size_t i = i0; i < i0 + T && i < n; i++)
-        for (size_t j = j0 > i ? j0 : i; j < j0 + T && j < n; j++) A[i * n + j] = g->L[j * n + i];
+  for (size_t i = 0; i < n; i++) memcpy(A + i * n + i, g->U + i * n + i, (n - i) * sizeof *A);
   memcpy(alpha, g->alpha, n * sizeof *alpha);
   pg_gp_get_params(g, wtheta);
   g->ws_lml = g->lml;
@@ -483,9 +417,9 @@ pg_status pg_gp_predict(const pg_gp *g, const double *Xc, size_t nc, double *mea
       }
       if (var) {
         pg_kernel_diag(g->k, Xb, nb, d, kd);
-        /* V = Ks L^-T: row i of V is L^-1 k_i */
-        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)nb,
-                    (int)n, 1.0, g->L, (int)n, Ks, (int)n);
+        /* V = Ks U^-1: row i of V is U^-T k_i, |v_i|^2 = k_i^T K^-1 k_i */
+        cblas_dtrsm(CblasRowMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, (int)nb,
+                    (int)n, 1.0, g->U, (int)n, Ks, (int)n);
         for (size_t i = 0; i < nb; i++) {
           const double *v = Ks + i * n;
           double q = 0.0;
@@ -524,8 +458,8 @@ pg_status pg_gp_predict_cov(const pg_gp *g, const double *Xc, size_t nc, double 
                   0.0, mean, 1);
       for (size_t i = 0; i < nc; i++) mean[i] = mean[i] * g->scale + g->offset;
     }
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)nc,
-                (int)n, 1.0, g->L, (int)n, Ks, (int)n);
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, (int)nc,
+                (int)n, 1.0, g->U, (int)n, Ks, (int)n);
     /* cov = K** - V V^T (lower triangle by dsyrk, then mirrored and scaled) */
     cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)nc, (int)n, -1.0, Ks, (int)n,
                 1.0, cov, (int)nc);

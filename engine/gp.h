@@ -106,12 +106,6 @@ void pg_gp_scaling(const pg_gp *g, double *offset, double *scale);
  * standardisation is off). */
 void pg_gp_standardize(const double *y, size_t n, int on, double *offset, double *scale);
 
-/* In-place lower Cholesky of a symmetric row-major n x n matrix without an
- * n x n copy (the strict upper triangle keeps the input for retries, diag[n]
- * is scratch): retries with jitter 1e-10 * mean|diag| times 10^k, at most
- * `tries` times; *jitter = jitter used. PG_ENOTPD (A restored) or PG_EDOM. */
-pg_status pg_gp_cholesky(double *A, size_t n, double *diag, int tries, double *jitter);
-
 /* Finish a predictive covariance whose lower triangle holds the unscaled
  * values: mirror it, multiply by s2 (the output scale squared) and clamp the
  * diagonal at 0. Shared by the exact and the sparse GP. */
