@@ -25,7 +25,6 @@
 #include <string.h>
 
 #include "linalg.h"
-#include "parallel.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -609,28 +608,12 @@ static void base_apply(const pg_kernel *k, double *Q, size_t cnt) {
   }
 }
 
-/* Rows of a triangle per parallel block: the blocks depend on n only, so
- * results do not depend on the thread count (parallel.h). The triangle
- * loops run between BLAS calls (GP training): with a multi-threaded
- * OpenBLAS they stay on one thread, because OpenBLAS's workers spin on the
- * other cores after each call and an OpenMP team there competes with them
- * (ARD training at n = 1000 on 2 cores, 2 BLAS threads: 0.6 s with one
- * thread in these loops, 1.1 s with two; docs/design.md). */
-enum { SYM_ROWS = 32 };
-
-static int sym_threads(size_t n) {
-  if (n < 8 * SYM_ROWS || pg_blas_threads_get() > 1) return 1;
-  return pg_par_threads(n / SYM_ROWS);
-}
-
 /* Upper triangle (row-major, b >= a) of K(X, X) for a continuous base
  * kernel, row by row; the strict lower triangle is not touched. */
 static pg_status base_sym_upper(const pg_kernel *k, const double *X, size_t n, size_t d,
                                 double *K) {
   double *Zt = scaled_columns(k, X, n, d);
   if (!Zt) return PG_ENOMEM;
-  int nt = sym_threads(n);
-#pragma omp parallel for schedule(dynamic, SYM_ROWS) num_threads(nt) if (nt > 1)
   for (size_t a = 0; a < n; a++) {
     qrow(Zt, n, k->ndims, a, K + a * n + a);
     base_apply(k, K + a * n + a, n - a);
@@ -958,45 +941,38 @@ pg_status pg_kernel_grad_diag(const pg_kernel *k, const double *X, size_t n, siz
 
 /* Symmetric base-kernel gradient (continuous kernels) from the upper
  * triangle of dLdK, row by row: the distances of the row (qrow), its
- * weights Wq (wq_block) and sum_b Wq_ab (z_aj - z_bj)^2 (wrow). Each row's
- * sums go to part[] and are added in row order: the result does not depend
- * on the thread count. Q: scratch, only its upper triangle is written. */
+ * weights Wq (wq_block) and sum_b Wq_ab (z_aj - z_bj)^2 (wrow). Q: scratch,
+ * only its upper triangle is written. */
 static pg_status base_grad_sym(const pg_kernel *k, const double *X, size_t n, size_t d,
                                const double *dLdK, double *grad, double *Q) {
-  size_t nd = k->ndims, ne = nd + 1;
+  size_t nd = k->ndims;
   double s2 = exp(k->logvar);
-  double *Zt = scaled_columns(k, X, n, d), *part = malloc(n * ne * sizeof *part);
-  if (!Zt || !part) {
+  double *Zt = scaled_columns(k, X, n, d), *rs = malloc(nd * sizeof *rs);
+  if (!Zt || !rs) {
     free(Zt);
-    free(part);
+    free(rs);
     return PG_ENOMEM;
   }
-  int nt = sym_threads(n);
-#pragma omp parallel for schedule(dynamic, SYM_ROWS) num_threads(nt) if (nt > 1)
+  enum { B = 512 };
+  double e[B], rr[B], gv = 0.0, gd = 0.0;
+  for (size_t j = 0; j < nd; j++) grad[j] = 0.0;
   for (size_t a = 0; a < n; a++) {
-    enum { B = 512 };
-    double e[B], rr[B], gv = 0.0, *q = Q + a * n + a;
+    double *q = Q + a * n + a;
     const double *g = dLdK + a * n + a;
     size_t len = n - a;
     qrow(Zt, n, nd, a, q);
     for (size_t t0 = 0; t0 < len; t0 += B)
       gv += wq_block(k, s2, q + t0, g + t0, len - t0 < B ? len - t0 : B, e, rr);
-    wrow(Zt, n, nd, a, q, part + a * ne);
-    part[a * ne + nd] = gv;
-  }
-  double gv = 0.0, gd = 0.0;
-  for (size_t j = 0; j < nd; j++) grad[j] = 0.0;
-  for (size_t a = 0; a < n; a++) {
-    for (size_t j = 0; j < nd; j++) grad[j] += part[a * ne + j];
-    gv += part[a * ne + nd];
-    gd += dLdK[a * n + a];
+    wrow(Zt, n, nd, a, q, rs);
+    for (size_t j = 0; j < nd; j++) grad[j] += rs[j];
+    gd += g[0];
   }
   /* the full sums: twice the upper triangle's, less the diagonal once
    * (where the distances are 0 and K = s2) */
   for (size_t j = 0; j < nd; j++) grad[j] *= 2.0;
   grad[nd] = 2.0 * gv - gd * s2;
   free(Zt);
-  free(part);
+  free(rs);
   return PG_OK;
 }
 

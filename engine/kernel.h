@@ -106,7 +106,7 @@ pg_status pg_kernel_matrix(const pg_kernel *k, const double *X1, size_t n1, cons
 
 /* The upper triangle (row-major, b >= a) of K(X, X), n x n. For continuous
  * base kernels only that triangle is written (distances from the
- * coordinates, rows in parallel); otherwise the whole matrix. */
+ * coordinates, row by row); otherwise the whole matrix. */
 pg_status pg_kernel_matrix_upper(const pg_kernel *k, const double *X, size_t n, size_t d,
                                  double *K);
 
@@ -129,9 +129,8 @@ pg_status pg_kernel_grad_work(const pg_kernel *k, const double *X1, size_t n1, c
 /* The symmetric case X1 = X2 = X (n x d) with a symmetric dLdK of which
  * only the upper triangle (row-major, b >= a) is read; its strict lower
  * triangle may be overwritten (composite kernels mirror into it). Half the
- * element work of pg_kernel_grad_work for base kernels, and rows in
- * parallel (parallel.h; the result does not depend on the thread count).
- * work: n x n scratch or NULL. Used by exact-GP training (gp.c). */
+ * element work of pg_kernel_grad_work for base kernels. work: n x n scratch
+ * or NULL. Used by exact-GP training (gp.c). */
 pg_status pg_kernel_grad_sym(const pg_kernel *k, const double *X, size_t n, size_t d,
                              double *dLdK, double *grad, double *work);
 

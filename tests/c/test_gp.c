@@ -137,8 +137,9 @@ static void test_lml_gradient(void **state) {
   pg_gp_free(g);
 
   /* a base kernel at n = 300: the triangle-by-rows kernel and gradient
-   * (threaded from 256 rows) against central differences, and the LML of
-   * the training factorisation against that of the fitted model */
+   * (rows longer than the 32-wide vector blocks of the distances) against central
+   * differences, and the LML of the training factorisation against that of
+   * the fitted model */
   enum { M = 300 };
   double *Xm = malloc(M * 3 * sizeof *Xm), *ym = malloc(M * sizeof *ym);
   for (int i = 0; i < M; i++) {
