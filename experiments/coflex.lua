@@ -51,6 +51,10 @@ for _, a in ipairs(arg or {}) do
     if k == "quick" then quick = v ~= "0" else cfg[k] = tonumber(v) or v end
   elseif a == "--quick" then
     quick = true
+  elseif a == "--help" or a == "-h" then
+    E.usage()
+  else
+    error("coflex.lua: unknown argument " .. tostring(a) .. " (options are KEY=VALUE and --quick; --help)", 0)
   end
 end
 if quick then

@@ -43,7 +43,9 @@ do
   local i = 1
   while i <= #arg do
     local a = arg[i]
-    if a == "--no-plots" then
+    if a == "--help" or a == "-h" then
+      pg.experiment.usage()
+    elseif a == "--no-plots" then
       args.plots = false
     elseif a == "--out" then
       args.out = arg[i + 1] or error("--out needs a directory")

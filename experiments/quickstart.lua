@@ -20,7 +20,15 @@ local pg = require "perigee"
 local bench, bopts = "nats_sss_hw", {}
 for _, a in ipairs(arg or {}) do
   local est = tostring(a):match "^%-*estimator=(.*)$"
-  if est then bopts.estimator = est else bench = a end
+  if a == "--help" or a == "-h" then
+    pg.experiment.usage()
+  elseif est then
+    bopts.estimator = est
+  elseif tostring(a):sub(1, 1) == "-" then
+    error("quickstart: unknown option " .. tostring(a) .. " (--help)", 0)
+  else
+    bench = a
+  end
 end
 if bopts.estimator and bench ~= "nats_sss_hw" then error("quickstart: estimator= applies to nats_sss_hw only", 0) end
 local b = pg.benchmark(bench, bopts)

@@ -30,7 +30,9 @@ do
   local i = 1
   while i <= #arg do
     local a = arg[i]
-    if a == "--quick" then
+    if a == "--help" or a == "-h" then
+      pg.experiment.usage()
+    elseif a == "--quick" then
       args.timesteps = 100000
     elseif a == "--timesteps" or a == "--seeds" or a == "--envs" or a == "--pool-seed" then
       args[a:sub(3):gsub("-", "_")] = math.tointeger(tonumber(arg[i + 1])) or error(a .. " needs an integer")

@@ -920,5 +920,24 @@ function E.summary_table(runs)
   return table.concat(out, "\n") .. "\n"
 end
 
+--- The calling script's usage: its leading block of `--` comment lines,
+-- printed, and the process ends with status 0. Experiment scripts call it
+-- for --help / -h.
+function E.usage()
+  local src = debug.getinfo(2, "S").source
+  local lines = {}
+  local f = src:sub(1, 1) == "@" and io.open(src:sub(2))
+  if f then
+    for line in f:lines() do
+      local c = line:match "^%-%-%-? ?(.*)$"
+      if not c then break end
+      lines[#lines + 1] = c
+    end
+    f:close()
+  end
+  print(#lines > 0 and table.concat(lines, "\n") or "(no usage text)")
+  os.exit(0)
+end
+
 E.Experiment = Experiment
 return setmetatable(E, { __call = function(_, cfg) return E.new(cfg) end })

@@ -86,3 +86,27 @@ describe("perigee executable", function()
     assert.truthy(out:find("42", 1, true))
   end)
 end)
+
+describe("experiment scripts", function()
+  local src = os.getenv("PERIGEE_SOURCE_DIR") or "../.."
+
+  it("print their header on --help and exit 0", function()
+    for _, name in ipairs { "coflex", "quickstart", "hsconas", "simismore" } do
+      local f = assert(io.open(src .. "/experiments/" .. name .. ".lua"))
+      local first = f:read("l"):gsub("^%-+ ?", "")
+      f:close()
+      local out, rc = run(exe .. " " .. src .. "/experiments/" .. name .. ".lua --help")
+      assert.are.equal(0, rc, out)
+      assert.are.equal(first, out:match("^[^\n]*"), name)
+    end
+  end)
+
+  it("reject arguments they do not know, naming them", function()
+    local out, rc = run(exe .. " " .. src .. "/experiments/coflex.lua --seeds 3")
+    assert.are_not.equal(0, rc)
+    assert.truthy(out:find("unknown argument --seeds", 1, true), out)
+    out, rc = run(exe .. " " .. src .. "/experiments/quickstart.lua --bogus")
+    assert.are_not.equal(0, rc)
+    assert.truthy(out:find("unknown option --bogus", 1, true), out)
+  end)
+end)
