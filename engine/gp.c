@@ -110,16 +110,17 @@ static double solve_lml(const pg_gp *g, const double *A, double *alpha) {
 }
 
 /* K + noise I factored in place as K = U^T U, in the layout that OpenBLAS
- * factors fastest (dpotrf 'L' in column-major order, 15-20 % faster than
- * 'U' at n = 1000 here): the upper triangle of A (row-major) is computed
- * and overwritten by U; nothing else is read or written. On failure the
+ * factors fastest (pg_chol_upper: dpotrf 'L' in column-major order is
+ * 15-20 % faster than 'U' at n = 1000 here): the upper triangle of A
+ * (row-major) is computed and overwritten by U; nothing else is read or
+ * written. On failure the
  * kernel matrix is recomputed with jitter 1e-10 mean|diag| times 10^k, at
  * most jitter_tries times (*jitter: the jitter used). alpha = K^-1 y, *lml. */
 static pg_status factor(const pg_gp *g, const pg_kernel *k, double lognoise, double *A,
                               double *alpha, double *jitter, double *lml) {
   size_t n = g->n;
   double nz = exp(lognoise), jit = 0.0;
-  lapack_int info = 1;
+  int info = 1;
   for (int attempt = 0; attempt <= g->o.jitter_tries && info > 0; attempt++) {
     pg_status st = pg_kernel_matrix_upper(k, g->X, n, g->d, A);
     if (st != PG_OK) return st;
@@ -131,7 +132,7 @@ static pg_status factor(const pg_gp *g, const pg_kernel *k, double lognoise, dou
       jit = attempt == 1 ? 1e-10 * mean : jit * 10.0;
       for (size_t i = 0; i < n; i++) A[i * n + i] += jit;
     }
-    info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)n, A, (lapack_int)n);
+    info = pg_chol_upper(A, n);
     if (info < 0) return PG_ELAPACK;
   }
   if (info > 0) return PG_ENOTPD;

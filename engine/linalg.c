@@ -126,6 +126,24 @@ void pg_sqdist(const double *A, size_t n, const double *B, size_t m, size_t d, d
   free(nb);
 }
 
+int pg_chol_upper(double *A, size_t n) {
+  if (n > 0x7fffffff) return -1;
+  int N = (int)n;
+  if (n > 1536) return (int)LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', N, A, N);
+  enum { NB = 32 };
+  for (int k = 0; k < N; k += NB) {
+    int b = N - k < NB ? N - k : NB, r = N - k - b;
+    double *Akk = A + k + (size_t)k * n, *Ark = Akk + b, *Arr = Ark + (size_t)b * n;
+    int info = (int)LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', b, Akk, N);
+    if (info != 0) return info > 0 ? info + k : info;
+    if (r == 0) break;
+    cblas_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, r, b, 1.0, Akk,
+                N, Ark, N);
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, r, b, -1.0, Ark, N, 1.0, Arr, N);
+  }
+  return 0;
+}
+
 /* Recursive kernels on the column-major lower triangle L (= row-major
  * upper U = L^T) with leading dimension ld; below LEAF the LAPACK routine. */
 enum { CHOLINV_LEAF = 96 };

@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include <lapacke.h>
+
 #include "linalg.h"
 #include "rng.h"
 
@@ -116,6 +118,51 @@ static void test_chol_inverse(void **state) {
   }
 }
 
+/* pg_chol_upper against LAPACK's dpotrf('L') on the same memory, across
+ * the 32-wide panels and (outside valgrind) above the 1536 switch; the
+ * strict lower triangle stays untouched; a matrix that is not positive
+ * definite reports its first failing column. */
+static void test_chol_upper(void **state) {
+  (void)state;
+  pg_rng r;
+  pg_rng_seed(&r, 23);
+  size_t sizes[6] = {1, 31, 32, 33, 200, 1600};
+  int nt = getenv("PERIGEE_VALGRIND") ? 5 : 6;
+  for (int t = 0; t < nt; t++) {
+    size_t n = sizes[t];
+    double *B = malloc(n * 8 * sizeof *B), *K = malloc(n * n * sizeof *K);
+    double *U = malloc(n * n * sizeof *U), *R = malloc(n * n * sizeof *R);
+    for (size_t i = 0; i < n * 8; i++) B[i] = pg_rng_normal(&r);
+    pg_gemm(n, n, 8, 1.0, B, B, 1, 0.0, K); /* rank 8 + diagonal: well conditioned */
+    for (size_t i = 0; i < n; i++) K[i * n + i] += 1.0;
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < n; j++) U[i * n + j] = j >= i ? K[i * n + j] : -5.0;
+    memcpy(R, U, n * n * sizeof *R);
+    assert_int_equal(pg_chol_upper(U, n), 0);
+    assert_int_equal(LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (int)n, R, (int)n), 0);
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < n; j++) {
+        if (j < i) {
+          assert_true(U[i * n + j] == -5.0);
+          continue;
+        }
+        if (fabs(U[i * n + j] - R[i * n + j]) > 1e-12 * (1.0 + fabs(R[i * n + j])))
+          fail_msg("n %zu (%zu, %zu): %.17g vs dpotrf %.17g", n, i, j, U[i * n + j], R[i * n + j]);
+      }
+    if (n >= 33) { /* not positive definite from column min(n, 40) (1-based) on */
+      for (size_t i = 0; i < n; i++)
+        for (size_t j = i; j < n; j++) U[i * n + j] = K[i * n + j];
+      size_t c = n < 40 ? n - 1 : 39;
+      U[c * n + c] = -1.0;
+      assert_int_equal(pg_chol_upper(U, n), (int)c + 1);
+    }
+    free(B);
+    free(K);
+    free(U);
+    free(R);
+  }
+}
+
 static void test_sqdist(void **state) {
   (void)state;
   pg_rng r;
@@ -160,7 +207,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cholesky_closed_form), cmocka_unit_test(test_cholesky_jitter),
       cmocka_unit_test(test_cholesky_indefinite),  cmocka_unit_test(test_solve_random),
-      cmocka_unit_test(test_chol_inverse), cmocka_unit_test(test_sqdist),               cmocka_unit_test(test_size_mul),
+      cmocka_unit_test(test_chol_inverse),         cmocka_unit_test(test_chol_upper),
+      cmocka_unit_test(test_sqdist),               cmocka_unit_test(test_size_mul),
       cmocka_unit_test(test_strerror),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
