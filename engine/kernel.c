@@ -489,13 +489,14 @@ static double *scaled_columns(const pg_kernel *k, const double *X, size_t n, siz
   return Zt;
 }
 
+/* Eight doubles as one GCC vector (one AVX-512 register, two AVX2 ones, four
+ * SSE2 ones in the clones), loaded and stored unaligned, and allowed to
+ * alias double arrays (as the SSE intrinsic types are). */
+typedef double pg_v8d __attribute__((vector_size(64), aligned(8), may_alias));
+
 /* q[t] = |z_a - z_{a+t}|^2 for t < n - a: row a of the upper triangle of
  * the squared scaled distances, from the coordinates themselves (no
  * cancellation as in |z|^2 + |z'|^2 - 2 z.z', exactly 0 on the diagonal). */
-/* Eight doubles as one GCC vector (one AVX-512 register, two AVX2 ones, four
- * SSE2 ones in the clones), loaded and stored unaligned. */
-typedef double pg_v8d __attribute__((vector_size(64), aligned(8)));
-
 PG_VECTOR_LOOPS
 static void qrow(const double *Zt, size_t n, size_t nd, size_t a, double *q) {
   size_t len = n - a, t = 0;
