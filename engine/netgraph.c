@@ -285,35 +285,41 @@ static void add_into(double *y, const double *a, size_t m) {
   for (size_t e = 0; e < m; e++) y[e] += a[e];
 }
 
-/* Buffers of freed activations, reused by later nodes of the same size:
- * fresh multi-megabyte allocations cost page faults on every forward pass. */
+/* Buffers of freed activations, reused by later nodes of the same byte
+ * size (double and float forwards alike): fresh multi-megabyte allocations
+ * cost page faults on every forward pass. */
 #define POOL_MAX 16
 typedef struct bufpool {
   size_t n, size[POOL_MAX];
-  double *buf[POOL_MAX];
+  void *buf[POOL_MAX];
 } bufpool;
 
-static double *pool_get(bufpool *p, size_t m, int zero) {
+static void *pool_get(bufpool *p, size_t bytes, int zero) {
   for (size_t i = 0; i < p->n; i++)
-    if (p->size[i] == m) {
-      double *b = p->buf[i];
+    if (p->size[i] == bytes) {
+      void *b = p->buf[i];
       p->n--;
       p->size[i] = p->size[p->n];
       p->buf[i] = p->buf[p->n];
-      if (zero) memset(b, 0, m * sizeof *b);
+      if (zero) memset(b, 0, bytes);
       return b;
     }
-  return zero ? calloc(m ? m : 1, sizeof(double)) : malloc((m ? m : 1) * sizeof(double));
+  return zero ? calloc(bytes ? bytes : 1, 1) : malloc(bytes ? bytes : 1);
+}
+
+/* Keep data (bytes long) for reuse, or free it when the pool is full. */
+static void pool_keep(bufpool *p, void *data, size_t bytes) {
+  if (!data) return;
+  if (p->n < POOL_MAX) {
+    p->size[p->n] = bytes;
+    p->buf[p->n++] = data;
+  } else {
+    free(data);
+  }
 }
 
 static void pool_put(bufpool *p, pg_tensor *t) {
-  if (!t->data) return;
-  if (p->n < POOL_MAX) {
-    p->size[p->n] = pg_tensor_numel(t);
-    p->buf[p->n++] = t->data;
-  } else {
-    free(t->data);
-  }
+  pool_keep(p, t->data, pg_tensor_numel(t) * sizeof(double));
   memset(t, 0, sizeof *t);
 }
 
@@ -323,12 +329,18 @@ static void pool_free(bufpool *p) {
 }
 
 /* Channel moves of SPLIT, CONCAT and SHUFFLE: per sample, copy nc channels
- * of hw values from channel sc of src (sC channels) to channel dc of dst
- * (dC channels). */
+ * of hw values of esz bytes from channel sc of src (sC channels) to channel
+ * dc of dst (dC channels). */
+static void copy_channels_sz(void *dst, size_t dC, size_t dc, const void *src, size_t sC,
+                             size_t sc, size_t nc, size_t n, size_t hw, size_t esz) {
+  for (size_t b = 0; b < n; b++)
+    memcpy((char *)dst + (b * dC + dc) * hw * esz, (const char *)src + (b * sC + sc) * hw * esz,
+           nc * hw * esz);
+}
+
 static void copy_channels(double *dst, size_t dC, size_t dc, const double *src, size_t sC,
                           size_t sc, size_t nc, size_t n, size_t hw) {
-  for (size_t b = 0; b < n; b++)
-    memcpy(dst + (b * dC + dc) * hw, src + (b * sC + sc) * hw, nc * hw * sizeof(double));
+  copy_channels_sz(dst, dC, dc, src, sC, sc, nc, n, hw, sizeof(double));
 }
 
 /* Input channel of output channel oc of a shuffle of c channels in g groups. */
@@ -363,7 +375,7 @@ static pg_status run_node(pg_net *net, size_t i, pg_bn_mode bnmode, pg_tensor *a
     size_t m;
     if (pg_size_mul(act[0].n, nd->c * nd->h * nd->w, &m)) return PG_ERANGE;
     int zero = nd->op == PG_NET_ADD || nd->op == PG_NET_ZERO;
-    *y = (pg_tensor){act[0].n, nd->c, nd->h, nd->w, pool_get(pool, m, zero)};
+    *y = (pg_tensor){act[0].n, nd->c, nd->h, nd->w, pool_get(pool, m * sizeof(double), zero)};
     if (!y->data) return PG_ENOMEM;
   }
   switch (nd->op) {
@@ -614,44 +626,14 @@ double pg_net_macs(const pg_net *net) {
 
 /* ---- single-precision forward (NASWOT) ---------------------------------------------------- */
 
-typedef struct fpool {
-  size_t n, size[POOL_MAX];
-  float *buf[POOL_MAX];
-} fpool;
-
-static float *fpool_get(fpool *p, size_t m, int zero) {
-  for (size_t i = 0; i < p->n; i++)
-    if (p->size[i] == m) {
-      float *b = p->buf[i];
-      p->n--;
-      p->size[i] = p->size[p->n];
-      p->buf[i] = p->buf[p->n];
-      if (zero) memset(b, 0, m * sizeof *b);
-      return b;
-    }
-  return zero ? calloc(m ? m : 1, sizeof(float)) : malloc((m ? m : 1) * sizeof(float));
-}
-
-static void fpool_put(fpool *p, pg_tensorf *t) {
-  if (!t->data) return;
-  if (p->n < POOL_MAX) {
-    p->size[p->n] = pg_tensorf_numel(t);
-    p->buf[p->n++] = t->data;
-  } else {
-    free(t->data);
-  }
+static void fpool_put(bufpool *p, pg_tensorf *t) {
+  pool_keep(p, t->data, pg_tensorf_numel(t) * sizeof(float));
   memset(t, 0, sizeof *t);
-}
-
-static void fpool_free(fpool *p) {
-  for (size_t i = 0; i < p->n; i++) free(p->buf[i]);
-  p->n = 0;
 }
 
 static void copy_channels_f(float *dst, size_t dC, size_t dc, const float *src, size_t sC,
                             size_t sc, size_t nc, size_t n, size_t hw) {
-  for (size_t b = 0; b < n; b++)
-    memcpy(dst + (b * dC + dc) * hw, src + (b * sC + sc) * hw, nc * hw * sizeof(float));
+  copy_channels_sz(dst, dC, dc, src, sC, sc, nc, n, hw, sizeof(float));
 }
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
@@ -667,7 +649,7 @@ typedef struct fstate {
   int *refs;        /* remaining consumers among the nodes that run */
   unsigned char *need, *fuse, *lazy; /* node runs; BN fused with its ReLU; ZERO without data */
   float *wf;        /* weights of the current conv rounded to float */
-  fpool pool;
+  bufpool pool;
 } fstate;
 
 /* Take over input k's buffer when node i is its last consumer (not the input). */
@@ -710,7 +692,7 @@ static pg_status run_node_f(pg_net *net, size_t i, pg_bn_mode bnmode, fstate *f)
         return PG_OK;
       }
     }
-    *y = (pg_tensorf){n, nd->c, nd->h, nd->w, fpool_get(&f->pool, m, first < 0)};
+    *y = (pg_tensorf){n, nd->c, nd->h, nd->w, pool_get(&f->pool, m * sizeof(float), first < 0)};
     if (!y->data) return PG_ENOMEM;
     if (first < 0) return PG_OK;
     memcpy(y->data, act[nd->in[first]].data, m * sizeof(float));
@@ -718,7 +700,8 @@ static pg_status run_node_f(pg_net *net, size_t i, pg_bn_mode bnmode, fstate *f)
       if (net->nodes[nd->in[j]].op != PG_NET_ZERO) add_into_f(y->data, act[nd->in[j]].data, m);
     return PG_OK;
   }
-  *y = (pg_tensorf){n, nd->c, nd->h, nd->w, fpool_get(&f->pool, m, nd->op == PG_NET_ZERO)};
+  *y = (pg_tensorf){n, nd->c, nd->h, nd->w,
+                    pool_get(&f->pool, m * sizeof(float), nd->op == PG_NET_ZERO)};
   if (!y->data) return PG_ENOMEM;
   const pg_tensorf *x = k0 >= 0 ? &act[k0] : NULL;
   switch (nd->op) {
@@ -839,7 +822,7 @@ pg_status pg_net_forward_f32(pg_net *net, const pg_tensor *x, pg_bn_mode bn,
   }
   if (f.act)
     for (size_t i = 1; i < n; i++) free(f.act[i].data);
-  fpool_free(&f.pool);
+  pool_free(&f.pool);
   free(f.act);
   free(f.refs);
   free(f.need);
