@@ -381,23 +381,51 @@ static void window(const pg_pool2d *p, size_t h, size_t w, size_t oy, size_t ox,
   *x1 = b1 > (long)w ? w : (size_t)b1;
 }
 
+/* Average pooling window by window in element type T (the double and float
+ * layers' path for strides above 1). */
+#define PG_AVGPOOL_WINDOWS(T, p, x, y)                                                          \
+  for (size_t nc = 0; nc < (x)->n * (x)->c; nc++) {                                            \
+    const T *xp = (x)->data + nc * (x)->h * (x)->w;                                            \
+    T *yp = (y)->data + nc * (y)->h * (y)->w;                                                  \
+    for (size_t oy = 0; oy < (y)->h; oy++)                                                     \
+      for (size_t ox = 0; ox < (y)->w; ox++) {                                                 \
+        size_t y0, y1, x0, x1;                                                                 \
+        window(p, (x)->h, (x)->w, oy, ox, &y0, &y1, &x0, &x1);                                 \
+        T s = 0;                                                                               \
+        for (size_t iy = y0; iy < y1; iy++)                                                    \
+          for (size_t ix = x0; ix < x1; ix++) s += xp[iy * (x)->w + ix];                       \
+        T cnt = (p)->count_include_pad ? (T)((p)->k * (p)->k) : (T)((y1 - y0) * (x1 - x0));    \
+        yp[oy * (y)->w + ox] = s / cnt;                                                        \
+      }                                                                                        \
+  }
+
 /* Stride-1 average pooling as two 1-D window sums (rows, then columns):
  * k + k additions per output instead of k*k. */
-PG_CLONES static pg_status avgpool_s1(const pg_pool2d *p, const pg_tensor *x, pg_tensor *y) {
-  size_t h = x->h, w = x->w, oh = y->h, ow = y->w;
-  double *r = malloc(h * ow * sizeof *r);
+/* The column windows [c0, c1) of the ow outputs of a row and the row
+ * windows [r0, r1) of the oh outputs of a column, in one allocation
+ * (c0, c1, r0, r1 in this order; NULL when out of memory). */
+static size_t *s1_windows(const pg_pool2d *p, size_t h, size_t w, size_t oh, size_t ow) {
   size_t *c0 = malloc(2 * (ow + oh) * sizeof *c0);
-  if (!r || !c0) {
-    free(r);
-    free(c0);
-    return PG_ENOMEM;
-  }
+  if (!c0) return NULL;
   size_t *c1 = c0 + ow, *r0 = c1 + ow, *r1 = r0 + oh;
   for (size_t o = 0; o < ow; o++) window(p, h, w, 0, o, &r0[0], &r1[0], &c0[o], &c1[o]);
   for (size_t o = 0; o < oh; o++) {
     size_t a, b;
     window(p, h, w, o, 0, &r0[o], &r1[o], &a, &b);
   }
+  return c0;
+}
+
+PG_CLONES static pg_status avgpool_s1(const pg_pool2d *p, const pg_tensor *x, pg_tensor *y) {
+  size_t h = x->h, w = x->w, oh = y->h, ow = y->w;
+  double *r = malloc(h * ow * sizeof *r);
+  size_t *c0 = s1_windows(p, h, w, oh, ow);
+  if (!r || !c0) {
+    free(r);
+    free(c0);
+    return PG_ENOMEM;
+  }
+  size_t *c1 = c0 + ow, *r0 = c1 + ow, *r1 = r0 + oh;
   for (size_t nc = 0; nc < x->n * x->c; nc++) {
     const double *xp = x->data + nc * h * w;
     double *yp = y->data + nc * oh * ow;
@@ -430,20 +458,7 @@ pg_status pg_avgpool_forward(const pg_pool2d *p, const pg_tensor *x, pg_tensor *
   pg_status st = pool_shapes(p, x, y);
   if (st) return st;
   if (p->stride == 1) return avgpool_s1(p, x, y);
-  for (size_t nc = 0; nc < x->n * x->c; nc++) {
-    const double *xp = x->data + nc * x->h * x->w;
-    double *yp = y->data + nc * y->h * y->w;
-    for (size_t oy = 0; oy < y->h; oy++)
-      for (size_t ox = 0; ox < y->w; ox++) {
-        size_t y0, y1, x0, x1;
-        window(p, x->h, x->w, oy, ox, &y0, &y1, &x0, &x1);
-        double s = 0.0;
-        for (size_t iy = y0; iy < y1; iy++)
-          for (size_t ix = x0; ix < x1; ix++) s += xp[iy * x->w + ix];
-        double cnt = p->count_include_pad ? (double)(p->k * p->k) : (double)((y1 - y0) * (x1 - x0));
-        yp[oy * y->w + ox] = s / cnt;
-      }
-  }
+  PG_AVGPOOL_WINDOWS(double, p, x, y);
   return PG_OK;
 }
 
@@ -828,18 +843,13 @@ static pg_status pool_shapes_f(const pg_pool2d *p, const pg_tensorf *x, const pg
 PG_CLONES static pg_status avgpool_s1_f(const pg_pool2d *p, const pg_tensorf *x, pg_tensorf *y) {
   size_t h = x->h, w = x->w, oh = y->h, ow = y->w;
   float *r = malloc(h * ow * sizeof *r);
-  size_t *c0 = malloc(2 * (ow + oh) * sizeof *c0);
+  size_t *c0 = s1_windows(p, h, w, oh, ow);
   if (!r || !c0) {
     free(r);
     free(c0);
     return PG_ENOMEM;
   }
   size_t *c1 = c0 + ow, *r0 = c1 + ow, *r1 = r0 + oh;
-  for (size_t o = 0; o < ow; o++) window(p, h, w, 0, o, &r0[0], &r1[0], &c0[o], &c1[o]);
-  for (size_t o = 0; o < oh; o++) {
-    size_t a, b;
-    window(p, h, w, o, 0, &r0[o], &r1[o], &a, &b);
-  }
   float *inv = malloc(oh * ow * sizeof *inv);
   if (!inv) {
     free(r);
@@ -887,20 +897,7 @@ pg_status pg_avgpool_forward_f32(const pg_pool2d *p, const pg_tensorf *x, pg_ten
   pg_status st = pool_shapes_f(p, x, y);
   if (st) return st;
   if (p->stride == 1) return avgpool_s1_f(p, x, y);
-  for (size_t nc = 0; nc < x->n * x->c; nc++) {
-    const float *xp = x->data + nc * x->h * x->w;
-    float *yp = y->data + nc * y->h * y->w;
-    for (size_t oy = 0; oy < y->h; oy++)
-      for (size_t ox = 0; ox < y->w; ox++) {
-        size_t y0, y1, x0, x1;
-        window(p, x->h, x->w, oy, ox, &y0, &y1, &x0, &x1);
-        float s = 0.0f;
-        for (size_t iy = y0; iy < y1; iy++)
-          for (size_t ix = x0; ix < x1; ix++) s += xp[iy * x->w + ix];
-        float cnt = p->count_include_pad ? (float)(p->k * p->k) : (float)((y1 - y0) * (x1 - x0));
-        yp[oy * y->w + ox] = s / cnt;
-      }
-  }
+  PG_AVGPOOL_WINDOWS(float, p, x, y);
   return PG_OK;
 }
 
