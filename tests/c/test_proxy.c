@@ -232,22 +232,28 @@ static void test_naswot_tiny(void **state) {
   pg_net_free(&net);
 }
 
-/* NASWOT of a whole NB201 network (every op kind, a ZERO edge, the
- * reduction blocks and the classifier head the float pass skips): the
- * float forward flips almost no codes of the double one. */
-static void test_naswot_f32_nb201(void **state) {
-  (void)state;
+/* An NB201 network with every op kind and a ZERO edge, its parameters
+ * initialised from rng seeded with seed. */
+static void build_mixed_nb201(pg_net *net, const pg_nasnet_cfg *cfg, pg_rng *rng, uint64_t seed) {
   int ops[6];
   assert_int_equal(pg_nb201_parse("|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|"
                                   "nor_conv_1x1~0|none~1|skip_connect~2|",
                                   ops),
                    PG_OK);
+  assert_int_equal(pg_nb201_build(net, ops, cfg), PG_OK);
+  pg_rng_seed(rng, seed);
+  pg_net_init_params(net, rng);
+}
+
+/* NASWOT of a whole NB201 network (every op kind, a ZERO edge, the
+ * reduction blocks and the classifier head the float pass skips): the
+ * float forward flips almost no codes of the double one. */
+static void test_naswot_f32_nb201(void **state) {
+  (void)state;
   pg_nasnet_cfg cfg = {4, 1, 16, 10};
   pg_net net;
-  assert_int_equal(pg_nb201_build(&net, ops, &cfg), PG_OK);
   pg_rng rng;
-  pg_rng_seed(&rng, 41);
-  pg_net_init_params(&net, &rng);
+  build_mixed_nb201(&net, &cfg, &rng, 41);
   enum { B = 6 };
   pg_tensor x;
   assert_int_equal(pg_tensor_alloc(&x, B, 3, 16, 16), PG_OK);
@@ -270,17 +276,10 @@ static void test_naswot_f32_nb201(void **state) {
  * training-mode batch norm: checks netgraph's backward wiring. */
 static void test_net_backward_fd(void **state) {
   (void)state;
-  int ops[6];
-  assert_int_equal(pg_nb201_parse("|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|"
-                                  "nor_conv_1x1~0|none~1|skip_connect~2|",
-                                  ops),
-                   PG_OK);
   pg_nasnet_cfg cfg = {4, 1, 8, 3};
   pg_net net;
-  assert_int_equal(pg_nb201_build(&net, ops, &cfg), PG_OK);
   pg_rng rng;
-  pg_rng_seed(&rng, 31);
-  pg_net_init_params(&net, &rng);
+  build_mixed_nb201(&net, &cfg, &rng, 31);
   for (size_t i = 0; i < net.nparams; i++) net.params[i] += 0.1 * pg_rng_normal(&rng);
   pg_tensor x, out, r;
   assert_int_equal(pg_tensor_alloc(&x, 3, 3, 8, 8), PG_OK);
