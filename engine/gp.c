@@ -203,6 +203,24 @@ pg_status pg_gp_set_params(pg_gp *g, const double *theta) {
   return st;
 }
 
+/* The training workspace g->ws, allocated on first use and kept until
+ * pg_gp_train ends: A (n x n: the factor, then K^-1), W (n x n), alpha (n)
+ * and the parameters A and alpha belong to (wtheta, meaningful while
+ * g->ws_valid). */
+static pg_status ws_parts(pg_gp *g, double **A, double **W, double **alpha, double **wtheta) {
+  size_t n = g->n;
+  if (!g->ws) {
+    g->ws = malloc((2 * n * n + n + pg_gp_nparams(g)) * sizeof *g->ws);
+    g->ws_valid = 0;
+    if (!g->ws) return PG_ENOMEM;
+  }
+  *A = g->ws;
+  *W = *A + n * n;
+  *alpha = *W + n * n;
+  *wtheta = *alpha + n;
+  return PG_OK;
+}
+
 /* LML and gradient at theta on the stored data; the model is unchanged
  * (a clone of the kernel carries theta). */
 pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *grad) {
@@ -213,17 +231,7 @@ pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *gra
   pg_status st = pg_kernel_set_params(k, theta);
   if (st == PG_OK && (!isfinite(theta[p]) || fabs(theta[p]) > 700.0)) st = PG_EDOM;
   double *A = NULL, *W = NULL, *alpha = NULL, *wtheta = NULL;
-  if (st == PG_OK && !g->ws) {
-    g->ws = malloc((2 * n * n + n + p + 1) * sizeof *g->ws); /* reused by later calls */
-    g->ws_valid = 0;
-    if (!g->ws) st = PG_ENOMEM;
-  }
-  if (st == PG_OK) {
-    A = g->ws;
-    W = A + n * n;
-    alpha = W + n * n;
-    wtheta = alpha + n;
-  }
+  if (st == PG_OK) st = ws_parts(g, &A, &W, &alpha, &wtheta);
   double jit;
   if (st == PG_OK) {
     if (g->ws_valid && memcmp(wtheta, theta, (p + 1) * sizeof *theta) == 0) {
@@ -289,10 +297,9 @@ static double train_obj(const double *x, double *grad, void *vctx) {
  * parameters, where training starts: its first evaluation then costs the
  * inverse only. */
 static pg_status ws_from_fit(pg_gp *g) {
-  size_t n = g->n, P = pg_gp_nparams(g);
-  if (!g->ws) g->ws = malloc((2 * n * n + n + P) * sizeof *g->ws);
-  if (!g->ws) return PG_ENOMEM;
-  double *A = g->ws, *alpha = A + 2 * n * n, *wtheta = alpha + n;
+  size_t n = g->n;
+  double *A, *W, *alpha, *wtheta;
+  if (ws_parts(g, &A, &W, &alpha, &wtheta) != PG_OK) return PG_ENOMEM;
   for (size_t i = 0; i < n; i++) memcpy(A + i * n + i, g->U + i * n + i, (n - i) * sizeof *A);
   memcpy(alpha, g->alpha, n * sizeof *alpha);
   pg_gp_get_params(g, wtheta);
