@@ -710,48 +710,42 @@ static double sum8(const double *t, size_t n) {
 }
 
 /* Continuous base kernels, in place on nb entries: q (squared scaled
- * distances) -> dLdK * dK/dlog l-weight (see base_grad); returns the sum of
- * dLdK * K (the variance gradient's terms). e, rr: nb scratch each. */
+ * distances) -> f(q), the lengthscale weight (dK/dlog l_j = f(q) (z_j -
+ * z'_j)^2 in scaled coordinates z = x / l), and kv[i] = K. rr: nb scratch. */
 PG_VECTOR_LOOPS
-static double wq_block(const pg_kernel *k, double s2, double *q, const double *g, size_t nb,
-                       double *e, double *rr) {
-  double gv = 0.0;
+static void kf_block(const pg_kernel *k, double s2, double *q, size_t nb, double *kv,
+                     double *rr) {
   switch (k->kind) {
   case PG_KERNEL_SE:
-    for (size_t i = 0; i < nb; i++) e[i] = -0.5 * q[i];
-    pg_vexp(e, nb);
+    for (size_t i = 0; i < nb; i++) kv[i] = -0.5 * q[i];
+    pg_vexp(kv, nb);
     for (size_t i = 0; i < nb; i++) {
-      double kv = s2 * e[i];
-      rr[i] = g[i] * kv;
-      q[i] = g[i] * kv;
+      kv[i] *= s2;
+      q[i] = kv[i];
     }
-    gv += sum8(rr, nb);
     break;
   case PG_KERNEL_MATERN12:
     vsqrt(rr, q, nb);
-    for (size_t i = 0; i < nb; i++) e[i] = -rr[i];
-    pg_vexp(e, nb);
+    for (size_t i = 0; i < nb; i++) kv[i] = -rr[i];
+    pg_vexp(kv, nb);
     for (size_t i = 0; i < nb; i++) {
-      double kv = s2 * e[i];
-      q[i] = rr[i] > 0.0 ? g[i] * kv / rr[i] : 0.0;
-      e[i] = g[i] * kv;
+      kv[i] *= s2;
+      q[i] = rr[i] > 0.0 ? kv[i] / rr[i] : 0.0;
     }
-    gv += sum8(e, nb);
     break;
   case PG_KERNEL_MATERN32: {
     double s = sqrt(3.0);
     vsqrt(rr, q, nb);
     for (size_t i = 0; i < nb; i++) {
       rr[i] *= s;
-      e[i] = -rr[i];
+      kv[i] = -rr[i];
     }
-    pg_vexp(e, nb);
+    pg_vexp(kv, nb);
     for (size_t i = 0; i < nb; i++) {
-      double se = s2 * e[i];
-      e[i] = g[i] * se * (1.0 + rr[i]);
-      q[i] = g[i] * 3.0 * se;
+      double se = s2 * kv[i];
+      kv[i] = se * (1.0 + rr[i]);
+      q[i] = 3.0 * se;
     }
-    gv += sum8(e, nb);
     break;
   }
   default: { /* Matern 5/2 */
@@ -759,19 +753,31 @@ static double wq_block(const pg_kernel *k, double s2, double *q, const double *g
     vsqrt(rr, q, nb);
     for (size_t i = 0; i < nb; i++) {
       rr[i] *= s;
-      e[i] = -rr[i];
+      kv[i] = -rr[i];
     }
-    pg_vexp(e, nb);
+    pg_vexp(kv, nb);
     for (size_t i = 0; i < nb; i++) {
-      double se = s2 * e[i];
-      e[i] = g[i] * se * (1.0 + rr[i] + rr[i] * rr[i] * (1.0 / 3.0));
-      q[i] = g[i] * (5.0 / 3.0) * (1.0 + rr[i]) * se;
+      double se = s2 * kv[i];
+      kv[i] = se * (1.0 + rr[i] + rr[i] * rr[i] * (1.0 / 3.0));
+      q[i] = (5.0 / 3.0) * (1.0 + rr[i]) * se;
     }
-    gv += sum8(e, nb);
     break;
   }
   }
-  return gv;
+}
+
+/* Continuous base kernels, in place on nb entries: q (squared scaled
+ * distances) -> dLdK * f(q) (see kf_block); returns the sum of dLdK * K
+ * (the variance gradient's terms). e, rr: nb scratch each. */
+PG_VECTOR_LOOPS
+static double wq_block(const pg_kernel *k, double s2, double *q, const double *g, size_t nb,
+                       double *e, double *rr) {
+  kf_block(k, s2, q, nb, e, rr);
+  for (size_t i = 0; i < nb; i++) {
+    q[i] *= g[i];
+    e[i] *= g[i];
+  }
+  return sum8(e, nb);
 }
 
 /* Gradient of a base kernel; grad has ndims + 1 entries (overwritten). */
@@ -996,6 +1002,87 @@ pg_status pg_kernel_grad_sym(const pg_kernel *k, const double *X, size_t n, size
   /* composite or Hamming kernels: mirror and take the general path */
   mirror_upper(dLdK, n);
   return grad_rec(k, X, n, X, n, d, dLdK, grad, work);
+}
+
+/* sum_t a[t] b[t] with 8 partial sums (as sum8). */
+PG_VECTOR_LOOPS
+static double dot8(const double *a, const double *b, size_t n) {
+  double s[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t l = 0; l < 8; l++) s[l] += a[i + l] * b[i + l];
+  for (size_t l = 0; i + l < n; l++) s[l] += a[i + l] * b[i + l];
+  return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+/* pg_kernel_grad_matvec for a continuous base kernel, row by row over the
+ * upper triangle: row a adds sum_{b >= a} dK_ab v_b to entry a and, by
+ * symmetry, dK_ab v_a to the entries b > a. */
+PG_VECTOR_LOOPS
+static pg_status base_grad_matvec(const pg_kernel *k, const double *X, size_t n, size_t d,
+                                  const double *v, double *Jt) {
+  size_t nd = k->ndims;
+  double s2 = exp(k->logvar);
+  double *Zt = scaled_columns(k, X, n, d), *q = malloc(n * sizeof *q);
+  if (!Zt || !q) {
+    free(Zt);
+    free(q);
+    return PG_ENOMEM;
+  }
+  enum { B = 512 };
+  double kv[B], rr[B];
+  memset(Jt, 0, (nd + 1) * n * sizeof *Jt);
+  double *Jv = Jt + nd * n;
+  for (size_t a = 0; a < n; a++) {
+    size_t len = n - a;
+    const double *vr = v + a;
+    double va = v[a], *jv = Jv + a;
+    qrow(Zt, n, nd, a, q);
+    for (size_t t0 = 0; t0 < len; t0 += B) {
+      size_t nb = len - t0 < B ? len - t0 : B;
+      kf_block(k, s2, q + t0, nb, kv, rr);
+      jv[0] += dot8(kv, vr + t0, nb);
+      for (size_t i = t0 == 0 ? 1 : 0; i < nb; i++) jv[t0 + i] += va * kv[i];
+    }
+    for (size_t j = 0; j < nd; j++) {
+      const double *z = Zt + j * n + a;
+      double za = z[0], *jr = Jt + j * n + a, acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+      size_t t = 1;
+      for (; t + 8 <= len; t += 8)
+        for (size_t l = 0; l < 8; l++) {
+          double u = z[t + l] - za, w = q[t + l] * u * u;
+          acc[l] += vr[t + l] * w;
+          jr[t + l] += va * w;
+        }
+      for (size_t l = 0; t + l < len; l++) {
+        double u = z[t + l] - za, w = q[t + l] * u * u;
+        acc[l] += vr[t + l] * w;
+        jr[t + l] += va * w;
+      }
+      jr[0] += ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    }
+  }
+  free(Zt);
+  free(q);
+  return PG_OK;
+}
+
+pg_status pg_kernel_grad_matvec(const pg_kernel *k, const double *X, size_t n, size_t d,
+                                const double *v, double *Jt) {
+  if (d < pg_kernel_mindim(k)) return PG_ESHAPE;
+  if (n == 0) return PG_OK;
+  if (is_base(k->kind) && k->kind != PG_KERNEL_HAMMING) return base_grad_matvec(k, X, n, d, v, Jt);
+  /* composite or Hamming kernels: row a is the gradient of sum_b v_b K_ab */
+  size_t P = pg_kernel_nparams(k);
+  double *col = malloc((P + n) * sizeof *col);
+  if (!col) return PG_ENOMEM;
+  pg_status st = PG_OK;
+  for (size_t a = 0; st == PG_OK && a < n; a++) {
+    st = grad_rec(k, X + a * d, 1, X, n, d, v, col, col + P);
+    for (size_t p = 0; p < P; p++) Jt[p * n + a] = col[p];
+  }
+  free(col);
+  return st;
 }
 
 /* d/dX2 of sum_ab dLdK_ab k(X1_a, X2_b) for a continuous base kernel:

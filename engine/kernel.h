@@ -134,6 +134,14 @@ pg_status pg_kernel_grad_work(const pg_kernel *k, const double *X1, size_t n1, c
 pg_status pg_kernel_grad_sym(const pg_kernel *k, const double *X, size_t n, size_t d,
                              double *dLdK, double *grad, double *work);
 
+/* The derivative matrices of K = K(X, X) applied to v[n]:
+ * Jt[i n + a] = sum_b v_b dK_ab/dtheta_i for i < pg_kernel_nparams(k)
+ * (P x n, row-major, overwritten). Continuous base kernels: one pass over
+ * the upper triangle; others: a gradient per row. Used by exact-GP training
+ * (the average-information matrix, gp.c). */
+pg_status pg_kernel_grad_matvec(const pg_kernel *k, const double *X, size_t n, size_t d,
+                                const double *v, double *Jt);
+
 /* Per input column c < d, the smallest lengthscale of a continuous base
  * kernel acting on it (1 for columns that only categorical kernels or none
  * read): the natural unit to move inputs in (sparse-GP inducing inputs). */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 pg_lbfgs_opts pg_lbfgs_defaults(void) {
-  pg_lbfgs_opts o = {10, 200, 500, 1e-6, 1e-10, NULL, NULL, 0};
+  pg_lbfgs_opts o = {10, 200, 500, 1e-6, 1e-10, NULL, NULL, 0, NULL, 0.0};
   return o;
 }
 
@@ -40,6 +40,14 @@ static double dot(const double *a, const double *b, size_t n) {
   return s;
 }
 
+/* dot over the coordinates with act[i] != 0 */
+static double mdot(const double *a, const double *b, const unsigned char *act, size_t n) {
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++)
+    if (act[i]) s += a[i] * b[i];
+  return s;
+}
+
 pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs_opts *opts,
                    double *fx, int *evals) {
   pg_lbfgs_opts o = opts ? *opts : pg_lbfgs_defaults();
@@ -52,9 +60,14 @@ pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs
     if (evals) *evals = 1;
     return isfinite(fv) ? PG_OK : PG_EDOM;
   }
-  /* g, pg, d, xt, gt, xb, gb, S[M n], Y[M n], rho[M], alpha[M] */
+  /* g, pg, d, xt, gt, xb, gb, S[M n], Y[M n], rho[M], alpha[M]; act[n] */
   double *buf = malloc(((7 + 2 * M) * n + 2 * M) * sizeof *buf);
-  if (!buf) return PG_ENOMEM;
+  unsigned char *act = malloc(n);
+  if (!buf || !act) {
+    free(buf);
+    free(act);
+    return PG_ENOMEM;
+  }
   double *g = buf, *pgr = g + n, *d = pgr + n, *xt = d + n, *gt = xt + n;
   double *xb = gt + n, *gb = xb + n;
   double *S = gb + n, *Y = S + M * n, *rho = Y + M * n, *alpha = rho + M;
@@ -67,6 +80,7 @@ pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs
     for (size_t i = 0; ok && i < n; i++) ok = isfinite(g[i]);
     if (!ok) {
       free(buf);
+      free(act);
       if (fx) *fx = fv;
       if (evals) *evals = nev;
       return PG_EDOM;
@@ -80,36 +94,55 @@ pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs
     for (size_t i = 0; i < n; i++)
       if (fabs(pgr[i]) > gmax) gmax = fabs(pgr[i]);
     if (gmax <= o.gtol) break;
-    /* two-loop recursion on the projected gradient */
-    for (size_t i = 0; i < n; i++) d[i] = -pgr[i];
+    /* two-loop recursion on the projected gradient, over the free
+     * coordinates (act): the pairs' components at coordinates held at a
+     * bound are left out, and a pair that then has no positive curvature is
+     * skipped (rho 0) */
+    for (size_t i = 0; i < n; i++) {
+      act[i] = pgr[i] != 0.0;
+      d[i] = -pgr[i];
+    }
     for (size_t c = 0; c < cnt; c++) {
       size_t j = (head + M - 1 - c) % M;
-      alpha[j] = rho[j] * dot(S + j * n, d, n);
-      for (size_t i = 0; i < n; i++) d[i] -= alpha[j] * Y[j * n + i];
+      double sy = mdot(S + j * n, Y + j * n, act, n);
+      rho[j] = sy > 0.0 ? 1.0 / sy : 0.0;
+      alpha[j] = rho[j] * mdot(S + j * n, d, act, n);
+      for (size_t i = 0; i < n; i++)
+        if (act[i]) d[i] -= alpha[j] * Y[j * n + i];
     }
-    if (cnt > 0) {
+    int pre = o.precond && o.precond(x, d, act, n, ctx) == 0;
+    if (!pre && cnt > 0) {
       size_t j = (head + M - 1) % M;
-      double gamma = dot(S + j * n, Y + j * n, n) / dot(Y + j * n, Y + j * n, n);
+      double sy = mdot(S + j * n, Y + j * n, act, n), yy = mdot(Y + j * n, Y + j * n, act, n);
+      double gamma = sy > 0.0 && yy > 0.0 ? sy / yy : 1.0;
       for (size_t i = 0; i < n; i++) d[i] *= gamma;
     }
     for (size_t c = cnt; c-- > 0;) {
       size_t j = (head + M - 1 - c) % M;
-      double beta = rho[j] * dot(Y + j * n, d, n);
-      for (size_t i = 0; i < n; i++) d[i] += S[j * n + i] * (alpha[j] - beta);
+      double beta = rho[j] * mdot(Y + j * n, d, act, n);
+      for (size_t i = 0; i < n; i++)
+        if (act[i]) d[i] += S[j * n + i] * (alpha[j] - beta);
     }
     for (size_t i = 0; i < n; i++)
       if (pgr[i] == 0.0) d[i] = 0.0; /* frozen at a bound */
+    if (o.max_step > 0.0) {
+      double dm = 0.0;
+      for (size_t i = 0; i < n; i++) dm = fmax(dm, fabs(d[i]));
+      if (dm > o.max_step)
+        for (size_t i = 0; i < n; i++) d[i] *= o.max_step / dm;
+    }
     double slope = dot(g, d, n);
     if (!(slope < 0.0)) { /* not a descent direction: restart from steepest descent */
       cnt = 0;
+      pre = 0;
       for (size_t i = 0; i < n; i++) d[i] = -pgr[i];
       slope = dot(g, d, n);
       if (!(slope < 0.0)) break;
     }
     /* the predicted decrease of a unit step is below the tolerance: done */
-    if (cnt > 0 && -slope <= o.ftol * fmax(1.0, fabs(fv))) break;
+    if ((cnt > 0 || pre) && -slope <= o.ftol * fmax(1.0, fabs(fv))) break;
     double t = 1.0;
-    if (cnt == 0) {
+    if (cnt == 0 && !pre) { /* steepest descent: a first step of unit length */
       double dn = sqrt(dot(d, d, n));
       t = dn > 1.0 ? 1.0 / dn : 1.0;
     }
@@ -188,7 +221,6 @@ pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs
     }
     double sy = dot(s, y, n);
     if (sy > 1e-12 * sqrt(dot(s, s, n) * dot(y, y, n)) && sy > 0.0) {
-      rho[head] = 1.0 / sy;
       head = (head + 1) % M;
       if (cnt < M) cnt++;
     }
@@ -203,6 +235,7 @@ pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs
     }
   }
   free(buf);
+  free(act);
   if (fx) *fx = fv;
   if (evals) *evals = nev;
   return PG_OK;

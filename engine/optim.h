@@ -39,6 +39,17 @@ typedef struct pg_lbfgs_opts {
                            test; worth it when f can reuse the work of the
                            previous call at the same x (default 0). The
                            iterates are the same as with 0. */
+  /* Optional preconditioner (default NULL): replaces v[n] by H0 v, H0 an
+   * approximation of the inverse Hessian of f at x (the current iterate),
+   * and returns 0; on the coordinates with active[i] == 0 (held at a bound)
+   * v is 0 and must stay 0. H0 is the two-loop recursion's initial matrix in
+   * place of the scaled identity (L-BFGS stays quasi-Newton on top of it:
+   * Nocedal and Wright 2006, sec. 7.2). A nonzero return falls back to the
+   * scaled identity for that iteration. */
+  int (*precond)(const double *x, double *v, const unsigned char *active, size_t n, void *ctx);
+  double max_step;      /* > 0: search directions are scaled so that no
+                           coordinate moves by more than this in a unit step
+                           (default 0: no cap) */
 } pg_lbfgs_opts;
 
 /* Defaults as listed above. */

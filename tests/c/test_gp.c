@@ -12,6 +12,7 @@
 
 #include "gp.h"
 #include "linalg.h"
+#include "optim.h"
 
 static pg_gp *make_gp(pg_kernel_kind kind, size_t d, double ls, double var, double noise,
                       int standardize) {
@@ -159,6 +160,66 @@ static void test_lml_gradient(void **state) {
 }
 
 /* Samples: empirical mean and covariance of many joint draws match. */
+/* -LML and its gradient at theta for the reference optimiser below. */
+static double neg_lml(const double *th, double *gr, void *ctx) {
+  pg_gp *g = ctx;
+  double l;
+  if (pg_gp_lml_grad(g, th, &l, gr) != PG_OK) return INFINITY;
+  if (gr)
+    for (size_t i = 0; i < pg_gp_nparams(g); i++) gr[i] = -gr[i];
+  return -l;
+}
+
+/* pg_gp_train (L-BFGS with the average information as its initial Hessian)
+ * reaches the optimum that plain L-BFGS reaches from the same start with a
+ * tight tolerance, with one irrelevant input (its lengthscale grows to the
+ * bound) and the noise trained; at the end the gradient vanishes on the
+ * parameters inside the box. */
+static void test_train_optimum(void **state) {
+  (void)state;
+  enum { N = 150, D = 4 };
+  pg_rng r;
+  pg_rng_seed(&r, 12);
+  double X[N * D], y[N];
+  for (int i = 0; i < N; i++) {
+    for (int j = 0; j < D; j++) X[i * D + j] = pg_rng_uniform(&r);
+    y[i] = f1(X + i * D, 3) + 0.05 * pg_rng_normal(&r);
+  }
+  pg_gp *g = make_gp(PG_KERNEL_MATERN52, D, 1.0, 1.0, 0.1, 1);
+  assert_int_equal(pg_gp_fit(g, X, N, D, y), PG_OK);
+  size_t P = pg_gp_nparams(g);
+  double th[8], lo[8], hi[8], gr[8], f;
+  pg_gp_get_params(g, th);
+  pg_gp_opts o = pg_gp_defaults();
+  for (size_t i = 0; i < P; i++) {
+    lo[i] = log(i + 1 < P ? o.param_lo : o.noise_lo);
+    hi[i] = log(i + 1 < P ? o.param_hi : o.noise_hi);
+  }
+  pg_lbfgs_opts lo_opts = pg_lbfgs_defaults();
+  lo_opts.lower = lo;
+  lo_opts.upper = hi;
+  lo_opts.max_iter = 2000;
+  lo_opts.max_evals = 6000;
+  lo_opts.ftol = 0.0;
+  lo_opts.gtol = 1e-7;
+  assert_int_equal(pg_lbfgs(neg_lml, g, th, P, &lo_opts, &f, NULL), PG_OK);
+  assert_int_equal(pg_gp_train(g, NULL, 1), PG_OK);
+  double l = pg_gp_loglik(g);
+  if (!(l >= -f - 1e-6 * fabs(f)))
+    fail_msg("trained LML %.10f, reference optimum %.10f", l, -f);
+  double t[8];
+  pg_gp_get_params(g, t);
+
+  assert_true(t[D - 1] > hi[D - 1] - 1e-9); /* the irrelevant input's lengthscale */
+  assert_int_equal(pg_gp_lml_grad(g, t, &l, gr), PG_OK);
+  for (size_t i = 0; i < P; i++) {
+    if (t[i] <= lo[i] + 1e-9 || t[i] >= hi[i] - 1e-9) continue;
+    assert_true(fabs(t[i] - th[i]) < 1e-2);
+    if (!(fabs(gr[i]) < 1e-2)) fail_msg("parameter %zu: gradient %g at %g", i, gr[i], t[i]);
+  }
+  pg_gp_free(g);
+}
+
 static void test_samples(void **state) {
   (void)state;
   enum { N = 8, Q = 3, S = 20000 };
@@ -273,7 +334,8 @@ static void test_high_dim(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_one_point), cmocka_unit_test(test_two_points),
-      cmocka_unit_test(test_lml_gradient), cmocka_unit_test(test_samples),
+      cmocka_unit_test(test_lml_gradient), cmocka_unit_test(test_train_optimum),
+      cmocka_unit_test(test_samples),
       cmocka_unit_test(test_degenerate), cmocka_unit_test(test_high_dim),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

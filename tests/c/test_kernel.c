@@ -307,6 +307,66 @@ static void test_gradients(void **state) {
   }
 }
 
+/* pg_kernel_grad_matvec against central differences of K(X, X) v in each
+ * log-parameter, for every kernel kind (row path and per-row general path)
+ * and at n = 530, where a row of the upper triangle spans two 512-entry
+ * blocks. */
+static void check_matvec(pg_kernel *k, const double *X, size_t n, size_t d, const double *v) {
+  size_t p = pg_kernel_nparams(k);
+  double *J = malloc((p * n + 2 * n * n + 2 * n) * sizeof *J), *K = J + p * n, *Kv = K + n * n;
+  double th[32], h = 1e-5;
+  pg_kernel_get_params(k, th);
+  assert_int_equal(pg_kernel_grad_matvec(k, X, n, d, v, J), PG_OK);
+  for (size_t i = 0; i < p; i++) {
+    for (int s = 0; s < 2; s++) {
+      double t[32];
+      memcpy(t, th, sizeof t);
+      t[i] += s ? -h : h;
+      pg_kernel_set_params(k, t);
+      pg_kernel_matrix(k, X, n, X, n, d, K);
+      for (size_t a = 0; a < n; a++) {
+        double acc = 0.0;
+        for (size_t b = 0; b < n; b++) acc += K[a * n + b] * v[b];
+        Kv[s * n + a] = acc;
+      }
+    }
+    pg_kernel_set_params(k, th);
+    for (size_t a = 0; a < n; a++) {
+      double fd = (Kv[a] - Kv[n + a]) / (2.0 * h), an = J[i * n + a];
+      if (fabs(fd - an) > 1e-6 * fmax(1.0, fabs(an)))
+        fail_msg("n %zu param %zu row %zu: analytic %.12g, differences %.12g", n, i, a, an, fd);
+    }
+  }
+  free(J);
+}
+
+static void test_grad_matvec(void **state) {
+  (void)state;
+  pg_rng r;
+  pg_rng_seed(&r, 31);
+  enum { N = 23, D = 6, NL = 530 };
+  double X[N * D], v[NL];
+  make_points(&r, X, N, D);
+  memcpy(X + 5 * D, X + 2 * D, D * sizeof *X); /* a duplicate: r = 0 off the diagonal */
+  for (int i = 0; i < NL; i++) v[i] = pg_rng_normal(&r);
+  for (int w = 0; w < 7; w++) {
+    pg_kernel *k = make_kernel(w);
+    check_matvec(k, X, N, D, v);
+    pg_kernel_free(k);
+  }
+  double *XL = malloc(NL * D * sizeof *XL);
+  make_points(&r, XL, NL, D);
+  for (int w = 1; w < 4; w += 2) { /* Matern 1/2 (r = 0 on the diagonal), Matern 5/2 */
+    pg_kernel *k = make_kernel(w);
+    check_matvec(k, XL, NL, D, v);
+    pg_kernel_free(k);
+  }
+  free(XL);
+  pg_kernel *k = make_kernel(0);
+  assert_int_equal(pg_kernel_grad_matvec(k, X, N, 2, v, X), PG_ESHAPE); /* d below the dims */
+  pg_kernel_free(k);
+}
+
 static void test_params_names_clone(void **state) {
   (void)state;
   pg_kernel *k = make_kernel(6);
@@ -384,7 +444,7 @@ static void test_high_dim(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_closed_forms),    cmocka_unit_test(test_vexp),
-      cmocka_unit_test(test_brute_symmetric_psd), cmocka_unit_test(test_gradients), cmocka_unit_test(test_grad_sym_large), cmocka_unit_test(test_grad_inputs),
+      cmocka_unit_test(test_brute_symmetric_psd), cmocka_unit_test(test_gradients), cmocka_unit_test(test_grad_sym_large), cmocka_unit_test(test_grad_inputs), cmocka_unit_test(test_grad_matvec),
       cmocka_unit_test(test_params_names_clone),  cmocka_unit_test(test_high_dim),
       cmocka_unit_test(test_input_scales),
   };

@@ -86,6 +86,87 @@ static void test_infeasible_region(void **state) {
   assert_int_equal(pg_lbfgs(barrier, NULL, &x, 1, NULL, &f, NULL), PG_EDOM);
 }
 
+/* The quadratic's exact inverse Hessian on the free coordinates as the
+ * preconditioner; counts calls and any nonzero entry it is handed at a
+ * frozen coordinate. */
+typedef struct pre_ctx {
+  int calls, bad, fail;  /* fail: report failure (fall back to the identity) */
+  int frozen;            /* coordinates held at a bound in the first call */
+  double first[8];       /* the first trial point after the start */
+  int evals;
+} pre_ctx;
+
+static double quad_rec(const double *x, double *g, void *ctx) {
+  pre_ctx *c = ctx;
+  if (c->evals++ == 1)
+    for (int i = 0; i < 8; i++) c->first[i] = x[i];
+  return quad(x, g, NULL);
+}
+
+static int quad_pre(const double *x, double *v, const unsigned char *act, size_t n, void *ctx) {
+  (void)x;
+  pre_ctx *c = ctx;
+  if (c->calls++ == 0)
+    for (size_t i = 0; i < n; i++) c->frozen += !act[i];
+  if (c->fail) return 1;
+  for (size_t i = 0; i < n; i++) {
+    if (!act[i] && v[i] != 0.0) c->bad++;
+    v[i] = act[i] ? v[i] / (2.0 * pow(10.0, (double)i / 2.0)) : 0.0;
+  }
+  return 0;
+}
+
+static void test_preconditioned(void **state) {
+  (void)state;
+  /* exact inverse Hessian: the first step lands on the minimiser */
+  double x[8] = {0}, f;
+  int ev, ev_plain;
+  pre_ctx c = {0};
+  pg_lbfgs_opts o = pg_lbfgs_defaults();
+  o.precond = quad_pre;
+  assert_int_equal(pg_lbfgs(quad_rec, &c, x, 8, &o, &f, &ev), PG_OK);
+  for (int i = 0; i < 8; i++) assert_true(fabs(x[i] - i) < 1e-12);
+  assert_true(ev <= 3 && c.calls >= 1);
+  double y[8] = {0};
+  assert_int_equal(pg_lbfgs(quad, NULL, y, 8, NULL, &f, &ev_plain), PG_OK);
+  assert_true(ev_plain > 3 * ev);
+  /* the box [-1, 3] from a start with x_3..x_7 at the upper bound, where
+   * the gradient points out: the clipped minimiser; the preconditioner is
+   * told that those 5 are frozen and only ever sees zeros there */
+  double lo[8], hi[8];
+  for (int i = 0; i < 8; i++) {
+    lo[i] = -1.0;
+    hi[i] = 3.0;
+    x[i] = i < 3 ? 0.5 : 3.0;
+  }
+  o.lower = lo;
+  o.upper = hi;
+  o.ftol = 0.0;
+  pre_ctx cb = {0};
+  assert_int_equal(pg_lbfgs(quad_rec, &cb, x, 8, &o, &f, NULL), PG_OK);
+  for (int i = 0; i < 8; i++) assert_true(fabs(x[i] - (i < 3 ? i : 3.0)) < 1e-6);
+  assert_int_equal(cb.bad, 0);
+  assert_int_equal(cb.frozen, 5);
+  /* a failing preconditioner falls back to the scaled identity */
+  pre_ctx cf = {0};
+  cf.fail = 1;
+  for (int i = 0; i < 8; i++) x[i] = 0.5;
+  assert_int_equal(pg_lbfgs(quad_rec, &cf, x, 8, &o, &f, NULL), PG_OK);
+  for (int i = 0; i < 8; i++) assert_true(fabs(x[i] - (i < 3 ? i : 3.0)) < 1e-6);
+  /* max_step: no coordinate of the first trial moves by more than 0.5 */
+  pre_ctx cm = {0};
+  o = pg_lbfgs_defaults();
+  o.precond = quad_pre;
+  o.max_step = 0.5;
+  for (int i = 0; i < 8; i++) x[i] = 0.0;
+  assert_int_equal(pg_lbfgs(quad_rec, &cm, x, 8, &o, &f, NULL), PG_OK);
+  double mx = 0.0;
+  for (int i = 0; i < 8; i++) mx = fmax(mx, fabs(cm.first[i]));
+  assert_true(fabs(mx - 0.5) < 1e-12); /* the step to (0, ..., 7) scaled by 0.5 / 7 */
+  assert_true(fabs(cm.first[1] - 0.5 / 7.0) < 1e-12);
+  for (int i = 0; i < 8; i++) assert_true(fabs(x[i] - i) < 1e-6);
+}
+
 static void test_adam(void **state) {
   (void)state;
   double x[8] = {0}, f;
@@ -101,6 +182,7 @@ int main(void) {
       cmocka_unit_test(test_rosenbrock),
       cmocka_unit_test(test_quadratic_and_bounds),
       cmocka_unit_test(test_infeasible_region),
+      cmocka_unit_test(test_preconditioned),
       cmocka_unit_test(test_adam),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
