@@ -147,6 +147,22 @@ static double ard(const double *X, const double *y, const double *Xt, const doub
   return t1 - t0;
 }
 
+/* perigee's LML at n = 1000 with kernel log-parameters th (noise fixed). */
+static double score(const double *X, const double *y, const double *th) {
+  pg_gp_opts o = pg_gp_defaults();
+  o.noise = NOISE;
+  o.standardize = 0;
+  pg_kernel *k;
+  pg_gp *g;
+  if (pg_kernel_new(&k, PG_KERNEL_MATERN52, NULL, D) != PG_OK) exit(1);
+  CHECK(pg_kernel_set_params(k, th));
+  CHECK(pg_gp_new(&g, k, &o));
+  CHECK(pg_gp_fit(g, X, 1000, D, y));
+  double l = pg_gp_loglik(g);
+  pg_gp_free(g);
+  return l;
+}
+
 /* bench/gp_peer.py on the files in dir; its output into out. */
 static void run_peer(const char *dir, const char *mode, char *out, size_t len) {
   char script[1024];
@@ -208,11 +224,12 @@ int main(int argc, char **argv) {
     write_bin(dir, "ft.bin", ft, NTEST);
   }
   if (!ard_only) repeat = 1;
-  double *ts = malloc(3 * (size_t)repeat * sizeof *ts), *tp = ts + repeat, *rt = tp + repeat;
+  double *ts = malloc(5 * (size_t)repeat * sizeof *ts), *tp = ts + repeat, *rt = tp + repeat;
+  double *lw = rt + repeat; /* LML differences of the end points, two scorers */
   char peer_out[8192] = "";
   for (int r = 0; r < repeat; r++) {
     ts[r] = ard(X, y, Xt, ft, mu);
-    tp[r] = rt[r] = NAN;
+    tp[r] = rt[r] = lw[r] = lw[repeat + r] = NAN;
     if (!peer) continue;
     write_bin(dir, "theta.bin", THETA, D + 1);
     run_peer(dir, quick ? "--quick" : (ard_only ? "--ard-only" : ""), peer_out, sizeof peer_out);
@@ -222,6 +239,23 @@ int main(int argc, char **argv) {
       rt[r] = tp[r] / ts[r];
     }
     if (ard_only) printf("scikit-learn %s", line ? line : "(no output)\n");
+    /* the two end points scored by each side's code */
+    const char *sp = strstr(peer_out, "ARD scikit-learn's LML at perigee's end point: ");
+    const char *se = strstr(peer_out, "ARD scikit-learn's end point:");
+    if (sp && se) {
+      double ths[D + 1], own = NAN;
+      char *q = (char *)se + strlen("ARD scikit-learn's end point:");
+      for (int j = 0; j <= D; j++) ths[j] = strtod(q, &q);
+      const char *ol = strstr(line, "lml ");
+      if (ol) own = atof(ol + 4);
+      double sk_p = atof(sp + strlen("ARD scikit-learn's LML at perigee's end point: "));
+      double pg_p = score(X, y, THETA), pg_s = score(X, y, ths);
+      lw[r] = sk_p - own;
+      lw[repeat + r] = pg_p - pg_s;
+      printf("LML of the end points, perigee's minus scikit-learn's: %+.2e by scikit-learn's code "
+             "(%.8f, %.8f), %+.2e by perigee's (%.8f, %.8f)\n",
+             lw[r], sk_p, own, lw[repeat + r], pg_p, pg_s);
+    }
     if (repeat > 1) printf("pair %d: ratio %.2f\n", r + 1, rt[r]);
     fflush(stdout);
   }
@@ -232,6 +266,11 @@ int main(int argc, char **argv) {
            "ratio median %.2f (min %.2f, max %.2f)\n",
            repeat, order_stats(ts, repeat, NULL, NULL), order_stats(tp, repeat, NULL, NULL), mr, lo,
            hi);
+    double l1, h1, l2, h2;
+    order_stats(lw, repeat, &l1, &h1);
+    order_stats(lw + repeat, repeat, &l2, &h2);
+    printf("## LML of the end points, perigee's minus scikit-learn's: %+.2e to %+.2e by "
+           "scikit-learn's code, %+.2e to %+.2e by perigee's\n", l1, h1, l2, h2);
   }
   free(ts);
   if (peer) {

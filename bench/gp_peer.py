@@ -60,6 +60,15 @@ def main():
     rmse = np.sqrt(np.mean((mu - ft) ** 2))
     print("ARD training n = 1000: train_s %.3f (cpu %.3f)  lml %.8f  rmse %.4f"
           % (t1 - t0, c1 - c0, g.log_marginal_likelihood_value_, rmse))
+    # both end points scored by one implementation: scikit-learn's LML at
+    # perigee's hyperparameters (theta.bin: log lengthscales, log variance;
+    # scikit-learn orders the log constant first), and its own end point in
+    # perigee's order for bench_gp to score
+    tp = np.fromfile(os.path.join(d, "theta.bin"))
+    print("ARD scikit-learn's LML at perigee's end point: %.8f"
+          % g.log_marginal_likelihood(np.r_[tp[D], tp[:D]]))
+    ts = g.kernel_.theta
+    print("ARD scikit-learn's end point:" + "".join(" %.17g" % v for v in np.r_[ts[1:], ts[0]]))
 
 
 if __name__ == "__main__":
