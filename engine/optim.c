@@ -185,6 +185,9 @@ pg_status pg_lbfgs(pg_optim_fn f, void *ctx, double *x, size_t n, const pg_lbfgs
           tn = tq < 0.1 * t ? 0.1 * t : (tq > 0.5 * t ? 0.5 * t : tq);
         }
         t = tn;
+        /* the next trial's predicted decrease is below the tolerance, where
+         * f's rounding noise can fail the Armijo test at every step: done */
+        if ((cnt > 0 || pre) && -slope * t <= o.ftol * fmax(1.0, fabs(fv))) break;
         continue;
       }
       /* sufficient decrease holds; curvature (strong Wolfe, c2 = 0.9) */

@@ -5,6 +5,8 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "optim.h"
 
@@ -167,6 +169,51 @@ static void test_preconditioned(void **state) {
   for (int i = 0; i < 8; i++) assert_true(fabs(x[i] - i) < 1e-6);
 }
 
+/* The quadratic plus rounding-like noise of size 1e-6 (a hash of x's
+ * bits), with the analytic gradient of the smooth part; counts the trailing
+ * evaluations that did not improve on the best value. */
+typedef struct noisy_ctx {
+  double best;
+  int trail;
+} noisy_ctx;
+
+static double noisy_quad(const double *x, double *g, void *ctx) {
+  noisy_ctx *c = ctx;
+  double f = quad(x, g, NULL);
+  uint64_t h = 1469598103934665603ull;
+  for (int i = 0; i < 8; i++) {
+    uint64_t b;
+    memcpy(&b, x + i, sizeof b);
+    h = (h ^ b) * 1099511628211ull;
+  }
+  f += 1.0 + 1e-6 * (double)(h >> 11) / 9007199254740992.0;
+  if (f < c->best) {
+    c->best = f;
+    c->trail = 0;
+  } else {
+    c->trail++;
+  }
+  return f;
+}
+
+/* Near the minimiser the noise (above ftol |f|) fails the Armijo test at
+ * every step length; the line search stops once a trial's predicted
+ * decrease is below ftol |f| instead of halving 12 more times (4
+ * evaluations after the last improvement here, 13 without that rule). */
+static void test_noisy_objective(void **state) {
+  (void)state;
+  double x[8] = {0}, f;
+  noisy_ctx c = {INFINITY, 0};
+  pg_lbfgs_opts o = pg_lbfgs_defaults();
+  o.ftol = 1e-8;
+  o.gtol = 0.0;
+  o.max_iter = 500;
+  o.max_evals = 5000;
+  assert_int_equal(pg_lbfgs(noisy_quad, &c, x, 8, &o, &f, NULL), PG_OK);
+  for (int i = 0; i < 8; i++) assert_true(fabs(x[i] - i) < 1e-3);
+  if (c.trail > 6) fail_msg("%d evaluations after the last improvement", c.trail);
+}
+
 static void test_adam(void **state) {
   (void)state;
   double x[8] = {0}, f;
@@ -183,6 +230,7 @@ int main(void) {
       cmocka_unit_test(test_quadratic_and_bounds),
       cmocka_unit_test(test_infeasible_region),
       cmocka_unit_test(test_preconditioned),
+      cmocka_unit_test(test_noisy_objective),
       cmocka_unit_test(test_adam),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
