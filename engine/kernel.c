@@ -1015,47 +1015,78 @@ static double dot8(const double *a, const double *b, size_t n) {
   return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
-/* pg_kernel_grad_matvec for a continuous base kernel, row by row over the
- * upper triangle: row a adds sum_{b >= a} dK_ab v_b to entry a and, by
- * symmetry, dK_ab v_a to the entries b > a. */
+/* pg_kernel_grad_matvec's terms of a base kernel weighted elementwise by
+ * the symmetric M (n x n, only its upper triangle is read; NULL: all
+ * ones), added to Jt ((ndims + 1) x n). Row by row over the upper
+ * triangle: row a adds sum_{b >= a} M_ab dK_ab v_b to entry a and, by
+ * symmetry, M_ab dK_ab v_a to the entries b > a. The row's values K_ab and
+ * lengthscale weights f_ab (dK_ab/dlog l_j = f_ab u_abj, u = (z_aj -
+ * z_bj)^2 for the continuous kinds, [x_aj != x_bj] / l_j for Hamming) come
+ * from kf_block or, for Hamming, directly. */
 PG_VECTOR_LOOPS
 static pg_status base_grad_matvec(const pg_kernel *k, const double *X, size_t n, size_t d,
-                                  const double *v, double *Jt) {
+                                  const double *v, const double *M, double *Jt) {
   size_t nd = k->ndims;
   double s2 = exp(k->logvar);
-  double *Zt = scaled_columns(k, X, n, d), *q = malloc(n * sizeof *q);
-  if (!Zt || !q) {
+  int ham = k->kind == PG_KERNEL_HAMMING;
+  double *Zt = ham ? NULL : scaled_columns(k, X, n, d), *q = malloc(2 * n * sizeof *q);
+  if ((!ham && !Zt) || !q) {
     free(Zt);
     free(q);
     return PG_ENOMEM;
   }
+  double *u = q + n; /* Hamming: the row's mismatch indicator of one input */
   enum { B = 512 };
   double kv[B], rr[B];
-  memset(Jt, 0, (nd + 1) * n * sizeof *Jt);
   double *Jv = Jt + nd * n;
   for (size_t a = 0; a < n; a++) {
     size_t len = n - a;
-    const double *vr = v + a;
+    const double *vr = v + a, *m = M ? M + a * n + a : NULL;
     double va = v[a], *jv = Jv + a;
-    qrow(Zt, n, nd, a, q);
-    for (size_t t0 = 0; t0 < len; t0 += B) {
-      size_t nb = len - t0 < B ? len - t0 : B;
-      kf_block(k, s2, q + t0, nb, kv, rr);
-      jv[0] += dot8(kv, vr + t0, nb);
-      for (size_t i = t0 == 0 ? 1 : 0; i < nb; i++) jv[t0 + i] += va * kv[i];
+    if (ham) { /* K = s2 exp(-sum_j [x_aj != x_bj] / l_j), f = K */
+      for (size_t t = 0; t < len; t++) q[t] = 0.0;
+      for (size_t j = 0; j < nd; j++) {
+        size_t c = k->dims[j];
+        double il = exp(-k->loglen[j]), xa = X[a * d + c];
+        for (size_t t = 0; t < len; t++) q[t] -= X[(a + t) * d + c] != xa ? il : 0.0;
+      }
+      pg_vexp(q, len);
+      for (size_t t = 0; t < len; t++) q[t] *= s2 * (m ? m[t] : 1.0);
+      jv[0] += dot8(q, vr, len);
+      for (size_t t = 1; t < len; t++) jv[t] += va * q[t];
+    } else {
+      qrow(Zt, n, nd, a, q);
+      for (size_t t0 = 0; t0 < len; t0 += B) {
+        size_t nb = len - t0 < B ? len - t0 : B;
+        kf_block(k, s2, q + t0, nb, kv, rr);
+        if (m)
+          for (size_t i = 0; i < nb; i++) {
+            kv[i] *= m[t0 + i];
+            q[t0 + i] *= m[t0 + i];
+          }
+        jv[0] += dot8(kv, vr + t0, nb);
+        for (size_t i = t0 == 0 ? 1 : 0; i < nb; i++) jv[t0 + i] += va * kv[i];
+      }
     }
     for (size_t j = 0; j < nd; j++) {
-      const double *z = Zt + j * n + a;
-      double za = z[0], *jr = Jt + j * n + a, acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+      double *jr = Jt + j * n + a, acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+      if (ham) {
+        size_t c = k->dims[j];
+        double il = exp(-k->loglen[j]), xa = X[a * d + c];
+        for (size_t t = 0; t < len; t++) u[t] = X[(a + t) * d + c] != xa ? il : 0.0;
+      } else {
+        const double *z = Zt + j * n + a;
+        for (size_t t = 0; t < len; t++) u[t] = (z[t] - z[0]) * (z[t] - z[0]);
+      }
       size_t t = 1;
       for (; t + 8 <= len; t += 8)
         for (size_t l = 0; l < 8; l++) {
-          double u = z[t + l] - za, w = q[t + l] * u * u;
+          double w = q[t + l] * u[t + l];
           acc[l] += vr[t + l] * w;
           jr[t + l] += va * w;
         }
       for (size_t l = 0; t + l < len; l++) {
-        double u = z[t + l] - za, w = q[t + l] * u * u;
+        double w = q[t + l] * u[t + l];
         acc[l] += vr[t + l] * w;
         jr[t + l] += va * w;
       }
@@ -1067,22 +1098,50 @@ static pg_status base_grad_matvec(const pg_kernel *k, const double *X, size_t n,
   return PG_OK;
 }
 
+/* Adds the subtree's terms, weighted by the symmetric M (upper triangle;
+ * NULL: ones), to Jt: a sum passes M to its children, a product passes child
+ * c the weights M .* prod_{o != c} K_o (upper triangles, as grad_rec). */
+static pg_status matvec_rec(const pg_kernel *k, const double *X, size_t n, size_t d,
+                            const double *v, const double *M, double *Jt) {
+  if (is_base(k->kind)) return base_grad_matvec(k, X, n, d, v, M, Jt);
+  size_t p = 0;
+  if (k->kind == PG_KERNEL_SUM) {
+    for (size_t c = 0; c < k->nchild; c++) {
+      pg_status st = matvec_rec(k->child[c], X, n, d, v, M, Jt + p * n);
+      if (st != PG_OK) return st;
+      p += pg_kernel_nparams(k->child[c]);
+    }
+    return PG_OK;
+  }
+  size_t C = k->nchild, cnt = n * n;
+  double *Ks = malloc((C + 1) * cnt * sizeof *Ks);
+  if (!Ks) return PG_ENOMEM;
+  double *W = Ks + C * cnt;
+  pg_status st = PG_OK;
+  for (size_t c = 0; st == PG_OK && c < C; c++)
+    st = pg_kernel_matrix_upper(k->child[c], X, n, d, Ks + c * cnt);
+  for (size_t c = 0; st == PG_OK && c < C; c++) {
+    for (size_t a = 0; a < n; a++)
+      for (size_t b = a; b < n; b++) {
+        double w = M ? M[a * n + b] : 1.0;
+        for (size_t o = 0; o < C; o++)
+          if (o != c) w *= Ks[o * cnt + a * n + b];
+        W[a * n + b] = w;
+      }
+    st = matvec_rec(k->child[c], X, n, d, v, W, Jt + p * n);
+    p += pg_kernel_nparams(k->child[c]);
+  }
+  free(Ks);
+  return st;
+}
+
 pg_status pg_kernel_grad_matvec(const pg_kernel *k, const double *X, size_t n, size_t d,
                                 const double *v, double *Jt) {
   if (d < pg_kernel_mindim(k)) return PG_ESHAPE;
-  if (n == 0) return PG_OK;
-  if (is_base(k->kind) && k->kind != PG_KERNEL_HAMMING) return base_grad_matvec(k, X, n, d, v, Jt);
-  /* composite or Hamming kernels: row a is the gradient of sum_b v_b K_ab */
-  size_t P = pg_kernel_nparams(k);
-  double *col = malloc((P + n) * sizeof *col);
-  if (!col) return PG_ENOMEM;
-  pg_status st = PG_OK;
-  for (size_t a = 0; st == PG_OK && a < n; a++) {
-    st = grad_rec(k, X + a * d, 1, X, n, d, v, col, col + P);
-    for (size_t p = 0; p < P; p++) Jt[p * n + a] = col[p];
-  }
-  free(col);
-  return st;
+  size_t cnt;
+  if (pg_size_mul(n, n, &cnt) != PG_OK) return PG_ERANGE;
+  memset(Jt, 0, pg_kernel_nparams(k) * n * sizeof *Jt);
+  return n == 0 ? PG_OK : matvec_rec(k, X, n, d, v, NULL, Jt);
 }
 
 /* d/dX2 of sum_ab dLdK_ab k(X1_a, X2_b) for a continuous base kernel:

@@ -136,9 +136,9 @@ pg_status pg_kernel_grad_sym(const pg_kernel *k, const double *X, size_t n, size
 
 /* The derivative matrices of K = K(X, X) applied to v[n]:
  * Jt[i n + a] = sum_b v_b dK_ab/dtheta_i for i < pg_kernel_nparams(k)
- * (P x n, row-major, overwritten). Continuous base kernels: one pass over
- * the upper triangle; others: a gradient per row. Used by exact-GP training
- * (the average-information matrix, gp.c). */
+ * (P x n, row-major, overwritten), in one pass over the upper triangle per
+ * base kernel (products: with the other factors' matrices as weights, n x n
+ * each). Used by exact-GP training (the average-information matrix, gp.c). */
 pg_status pg_kernel_grad_matvec(const pg_kernel *k, const double *X, size_t n, size_t d,
                                 const double *v, double *Jt);
 
