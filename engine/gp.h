@@ -14,7 +14,7 @@
  *
  * Cost: fit O(n^3 / 3) (one dpotrf) plus the kernel matrix; mean O(n) and
  * variance O(n^2) per candidate (one triangular solve, in blocks); an LML
- * gradient O(n^3) (dpotri) plus O(n^2 p).
+ * gradient O(n^3) (K^-1 from the factor) plus O(n^2 p).
  *
  * Typical use (BO loop, warm start):
  *   pg_kernel *k; pg_kernel_new(&k, PG_KERNEL_MATERN52, NULL, d);
@@ -77,7 +77,10 @@ pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *gra
 double pg_gp_loglik(const pg_gp *g);
 
 /* Maximise the LML by L-BFGS from the current hyperparameters and from
- * restarts - 1 random perturbations drawn from rng, keep the best, refit. */
+ * restarts - 1 random perturbations drawn from rng, keep the best, refit.
+ * L-BFGS's initial Hessian is the average-information matrix at the last
+ * gradient (docs/gp.md), which about halves the evaluations; each gradient
+ * then costs one more pass over the kernel's derivatives. */
 pg_status pg_gp_train(pg_gp *g, pg_rng *rng, int restarts);
 
 /* Predictive mean[nc] and latent variance var[nc] (either may be NULL) at
