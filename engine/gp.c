@@ -286,12 +286,12 @@ static pg_status lml_grad(pg_gp *g, const double *theta, double *lml, double *gr
         for (size_t j = i; j < n; j++) w[j] = ai * alpha[j] - 0.5 * a[j];
         tr += w[i];
       }
-      if (ai) {
-        double *J = wtheta + p + 1;
-        st = avg_info(g, k, theta[p], A, alpha, J, J + (p + 1) * n, ai);
-      }
+      /* the average information; should it fail (memory for a product
+       * kernel's factors), training goes on without the preconditioner */
+      double *J = wtheta + p + 1;
+      if (ai && avg_info(g, k, theta[p], A, alpha, J, J + (p + 1) * n, ai) != PG_OK) ai[0] = NAN;
       /* A (the inverse) is no longer needed: it is the gradient's scratch */
-      if (st == PG_OK) st = pg_kernel_grad_sym(k, g->X, n, g->d, W, grad, A);
+      st = pg_kernel_grad_sym(k, g->X, n, g->d, W, grad, A);
       grad[p] = tr * exp(theta[p]); /* dK/dlog noise = noise I (jitter ignored) */
     }
   }
