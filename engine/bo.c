@@ -128,19 +128,22 @@ pg_bo_prior pg_bo_prior_dimscaled(size_t d) {
   return p;
 }
 
-/* log density (up to a constant) of v = e^t and its derivative in t */
-static double prior_logp(const pg_bo_hprior *h, double t, double *dt) {
+/* log density (up to a constant) of v = e^t, its derivative in t and
+ * minus its second derivative (*ct, the prior's curvature) */
+static double prior_logp(const pg_bo_hprior *h, double t, double *dt, double *ct) {
   if (h->kind == PG_BO_GAMMA) {
     double v = exp(t);
     *dt = (h->a - 1) - h->b * v;
+    *ct = h->b * v;
     return (h->a - 1) * t - h->b * v;
   }
   if (h->kind == PG_BO_LOGNORMAL) {
     double z = (t - h->a) / h->b;
     *dt = -1 - z / h->b;
+    *ct = 1 / (h->b * h->b);
     return -t - 0.5 * z * z;
   }
-  *dt = 0;
+  *dt = *ct = 0;
   return 0;
 }
 
@@ -148,13 +151,17 @@ typedef struct map_ctx {
   pg_gp *g;
   const pg_bo_prior *prior;
   size_t d;
+  double *ai;  /* (d + 2)^2: average information plus the prior's curvature */
+  double *sys; /* (d + 2)^2 + d + 2: pg_precond_solve's work */
+  int ai_ok;
 } map_ctx;
 
 static double map_obj(const double *x, double *grad, void *vctx) {
   map_ctx *c = vctx;
   size_t d = c->d, P = d + 2;
   double lml;
-  pg_status st = pg_gp_lml_grad(c->g, x, &lml, grad);
+  pg_status st = pg_gp_lml_grad_ai(c->g, x, &lml, grad, grad ? c->ai : NULL);
+  if (grad) c->ai_ok = st == PG_OK && pg_all_finite(c->ai, P * P);
   if (st != PG_OK || !isfinite(lml)) return INFINITY;
   double f = -lml;
   if (grad)
@@ -162,12 +169,25 @@ static double map_obj(const double *x, double *grad, void *vctx) {
   if (c->prior) {
     const pg_bo_prior *pr = c->prior;
     for (size_t i = 0; i < P; i++) {
-      double dt, lp = prior_logp(i < d ? &pr->ls : i == d ? &pr->var : &pr->noise, x[i], &dt);
+      double dt, ct;
+      double lp = prior_logp(i < d ? &pr->ls : i == d ? &pr->var : &pr->noise, x[i], &dt, &ct);
       f -= lp;
-      if (grad) grad[i] -= dt;
+      if (grad) {
+        grad[i] -= dt;
+        c->ai[i * P + i] += ct;
+      }
     }
   }
   return f;
+}
+
+/* The MAP objective's initial inverse Hessian for L-BFGS, as pg_gp_train's:
+ * the average information of -LML plus the prior's curvature. */
+static int map_precond(const double *x, double *v, const unsigned char *active, size_t n,
+                       void *vctx) {
+  (void)x;
+  map_ctx *c = vctx;
+  return c->ai_ok ? pg_precond_solve(c->ai, n, PG_GP_AI_RIDGE, v, active, n, c->sys) : 1;
 }
 
 pg_status pg_bo_train(pg_kernel_kind kind, const double *X, size_t n, size_t d, const double *y,
@@ -187,12 +207,13 @@ pg_status pg_bo_train(pg_kernel_kind kind, const double *X, size_t n, size_t d, 
     pg_kernel_free(k);
     return PG_EINVAL;
   }
-  double *buf = malloc(5 * P * sizeof *buf);
+  double *buf = malloc((5 * P + 2 * P * P + P) * sizeof *buf);
   if (!buf) {
     pg_kernel_free(k);
     return PG_ENOMEM;
   }
   double *x = buf, *best = x + P, *start = best + P, *lo = start + P, *hi = lo + P;
+  double *ai = hi + P, *sys = ai + P * P;
   for (size_t i = 0; i < P; i++) {
     lo[i] = i < d + 1 ? log(1e-4) : log(noise_lo);
     hi[i] = i < d + 1 ? log(1e4) : log(10.0);
@@ -206,7 +227,7 @@ pg_status pg_bo_train(pg_kernel_kind kind, const double *X, size_t n, size_t d, 
   if (st) pg_kernel_free(k);
   else st = pg_gp_new(&g, k, &go);
   if (!st) st = pg_gp_fit(g, X, n, d, y);
-  map_ctx c = {g, prior, d};
+  map_ctx c = {g, prior, d, ai, sys, 0};
   pg_lbfgs_opts lo_opts = pg_lbfgs_defaults();
   lo_opts.max_iter = max_iter;
   lo_opts.max_evals = 3 * max_iter;
@@ -215,12 +236,15 @@ pg_status pg_bo_train(pg_kernel_kind kind, const double *X, size_t n, size_t d, 
   lo_opts.lower = lo;
   lo_opts.upper = hi;
   lo_opts.lazy_grad = 1;
+  lo_opts.precond = map_precond; /* as pg_gp_train (docs/gp.md) */
+  lo_opts.max_step = 2.0;
   double fbest = INFINITY;
   memcpy(best, start, P * sizeof *best);
   for (int r = 0; !st && r < restarts; r++) {
     memcpy(x, start, P * sizeof *x);
     if (r > 0)
       for (size_t i = 0; i < P; i++) x[i] += 1.5 * (2.0 * pg_rng_uniform(rng) - 1.0);
+    c.ai_ok = 0;
     double fv;
     pg_status s = pg_lbfgs(map_obj, &c, x, P, &lo_opts, &fv, NULL);
     if (s == PG_ENOMEM) st = s;

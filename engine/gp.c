@@ -244,9 +244,8 @@ static pg_status avg_info(const pg_gp *g, const pg_kernel *k, double lognoise, c
   return PG_OK;
 }
 
-/* pg_gp_lml_grad, and with grad and ai the average information ai[P x P]
- * (avg_info) at theta. */
-static pg_status lml_grad(pg_gp *g, const double *theta, double *lml, double *grad, double *ai) {
+pg_status pg_gp_lml_grad_ai(pg_gp *g, const double *theta, double *lml, double *grad,
+                            double *ai) {
   if (g->n == 0) return PG_ESTATE;
   size_t n = g->n, p = pg_kernel_nparams(g->k);
   pg_kernel *k = pg_kernel_clone(g->k);
@@ -302,7 +301,7 @@ static pg_status lml_grad(pg_gp *g, const double *theta, double *lml, double *gr
 /* LML and gradient at theta on the stored data; the model is unchanged
  * (a clone of the kernel carries theta). */
 pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *grad) {
-  return lml_grad(g, theta, lml, grad, NULL);
+  return pg_gp_lml_grad_ai(g, theta, lml, grad, NULL);
 }
 
 double pg_gp_loglik(const pg_gp *g) { return g->fitted ? g->lml : NAN; }
@@ -313,7 +312,7 @@ typedef struct train_ctx {
   double *theta; /* full parameter vector (noise may be fixed) */
   double *grad;
   double *ai;    /* (p + 1)^2: average information at the last gradient */
-  double *sys;   /* (p + 1)^2 + (p + 1): the preconditioner's system */
+  double *sys;   /* (p + 1)^2 + (p + 1): pg_precond_solve's work */
   int ai_ok;
 } train_ctx;
 
@@ -322,7 +321,8 @@ static double train_obj(const double *x, double *grad, void *vctx) {
   size_t np = c->g->o.train_noise ? c->p + 1 : c->p;
   memcpy(c->theta, x, np * sizeof *x);
   double lml;
-  pg_status st = lml_grad(c->g, c->theta, &lml, grad ? c->grad : NULL, grad ? c->ai : NULL);
+  pg_status st =
+      pg_gp_lml_grad_ai(c->g, c->theta, &lml, grad ? c->grad : NULL, grad ? c->ai : NULL);
   if (grad) c->ai_ok = st == PG_OK && pg_all_finite(c->ai, (c->p + 1) * (c->p + 1));
   if (st != PG_OK || !isfinite(lml)) return INFINITY;
   if (grad)
@@ -332,35 +332,17 @@ static double train_obj(const double *x, double *grad, void *vctx) {
 
 /* L-BFGS's initial inverse Hessian: the inverse of the average information
  * at the last gradient (the current iterate's, or the last trial's when a
- * line search stepped back), restricted to the free coordinates, plus a
- * ridge of 1e-3 of its largest diagonal entry (Levenberg). The ridge bounds
- * the steps along flat directions: lengthscales of irrelevant inputs and a
- * vanishing noise, whose information tends to 0; 1e-8 to 3e-3 were tried,
- * 1e-3 took the fewest evaluations over 13 test problems (docs/gp.md). */
+ * line search stepped back) on the free coordinates, plus a ridge of 1e-3
+ * of its largest diagonal entry (Levenberg). The ridge bounds the steps
+ * along flat directions: lengthscales of irrelevant inputs and a vanishing
+ * noise, whose information tends to 0; 1e-8 to 3e-3 were tried, 1e-3 took
+ * the fewest evaluations over 13 test problems (docs/gp.md). */
 static int train_precond(const double *x, double *v, const unsigned char *active, size_t nv,
                          void *vctx) {
   (void)x;
   train_ctx *c = vctx;
   if (!c->ai_ok) return 1;
-  size_t P = c->p + 1, m = 0;
-  double *M = c->sys, *r = M + P * P, dmax = 0.0;
-  for (size_t i = 0; i < nv; i++)
-    if (active[i]) dmax = fmax(dmax, c->ai[i * P + i]);
-  if (!(dmax > 0.0)) return 1;
-  for (size_t i = 0; i < nv; i++) {
-    if (!active[i]) continue;
-    size_t mj = 0;
-    for (size_t j = 0; j < nv; j++)
-      if (active[j]) M[m * nv + mj++] = c->ai[i * P + j];
-    M[m * nv + m] += 1e-3 * dmax;
-    r[m++] = v[i];
-  }
-  if (m == 0) return 1;
-  if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)m, 1, M, (lapack_int)nv, r, 1) != 0)
-    return 1;
-  m = 0;
-  for (size_t i = 0; i < nv; i++) v[i] = active[i] ? r[m++] : 0.0;
-  return 0;
+  return pg_precond_solve(c->ai, c->p + 1, PG_GP_AI_RIDGE, v, active, nv, c->sys);
 }
 
 /* The training workspace primed with the fitted factor at the current

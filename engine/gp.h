@@ -73,6 +73,20 @@ pg_status pg_gp_set_params(pg_gp *g, const double *theta);
  * changing the model (needs data: PG_ESTATE before fit). */
 pg_status pg_gp_lml_grad(pg_gp *g, const double *theta, double *lml, double *grad);
 
+/* pg_gp_lml_grad and, when grad and ai are given, the average-information
+ * matrix ai[nparams x nparams] of -LML at theta (docs/gp.md):
+ * ai_ij = 1/2 alpha^T dK_i K^-1 dK_j alpha, a positive semi-definite
+ * approximation of the Hessian of -LML (pg_gp_train's preconditioner; an
+ * initial Hessian for other L-BFGS objectives built on the LML, see
+ * pg_precond_solve). Should it fail (memory), ai[0] is NAN and the LML and
+ * gradient are still returned. */
+pg_status pg_gp_lml_grad_ai(pg_gp *g, const double *theta, double *lml, double *grad,
+                            double *ai);
+
+/* The Levenberg ridge, relative to the largest diagonal entry, that
+ * pg_gp_train adds to the average information (docs/gp.md). */
+#define PG_GP_AI_RIDGE 1e-3
+
 /* Log marginal likelihood of the fitted model (NAN when unfitted). */
 double pg_gp_loglik(const pg_gp *g);
 

@@ -3,6 +3,7 @@
  */
 #include "optim.h"
 
+#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,28 @@ pg_lbfgs_opts pg_lbfgs_defaults(void) {
 pg_adam_opts pg_adam_defaults(void) {
   pg_adam_opts o = {1e-2, 0.9, 0.999, 1e-8, 500, NULL, NULL};
   return o;
+}
+
+int pg_precond_solve(const double *H, size_t ldh, double ridge, double *v,
+                     const unsigned char *active, size_t n, double *work) {
+  double *M = work, *r = M + n * n, dmax = 0.0;
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (active[i]) dmax = fmax(dmax, H[i * ldh + i]);
+  if (!(dmax > 0.0) || !isfinite(dmax)) return 1;
+  for (size_t i = 0; i < n; i++) {
+    if (!active[i]) continue;
+    size_t mj = 0;
+    for (size_t j = 0; j < n; j++)
+      if (active[j]) M[m * n + mj++] = H[i * ldh + j];
+    M[m * n + m] += ridge * dmax;
+    r[m++] = v[i];
+  }
+  if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)m, 1, M, (lapack_int)n, r, 1) != 0)
+    return 1;
+  m = 0;
+  for (size_t i = 0; i < n; i++) v[i] = active[i] ? r[m++] : 0.0;
+  return 0;
 }
 
 static double clampv(double v, size_t i, const double *lo, const double *hi) {

@@ -55,6 +55,16 @@ typedef struct pg_lbfgs_opts {
 /* Defaults as listed above. */
 pg_lbfgs_opts pg_lbfgs_defaults(void);
 
+/* A pg_lbfgs_opts.precond from a positive semi-definite approximation H of
+ * the Hessian (n x n, row-major, leading dimension ldh): v is replaced by
+ * (H_FF + ridge max_i H_ii I)^-1 v on the free coordinates F (active[i] != 0;
+ * the others are set to 0), by Cholesky (LAPACKE). The ridge (Levenberg)
+ * bounds the steps along directions H sees as flat. work: n^2 + n doubles.
+ * Returns 0, or 1 when H_FF has no positive diagonal or is not positive
+ * definite even with the ridge (v is then unchanged). */
+int pg_precond_solve(const double *H, size_t ldh, double ridge, double *v,
+                     const unsigned char *active, size_t n, double *work);
+
 /* Minimise f from x[n] (in place; projected onto the box first). On return
  * *fx = f(x) (may be NULL), *evals = function evaluations (may be NULL).
  * PG_OK on convergence or when an iteration limit is reached (x is the best

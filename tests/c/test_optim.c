@@ -214,6 +214,33 @@ static void test_noisy_objective(void **state) {
   if (c.trail > 6) fail_msg("%d evaluations after the last improvement", c.trail);
 }
 
+/* pg_precond_solve on the free coordinates against the 2 x 2 solve by
+ * Cramer's rule, with and without the ridge; failures leave v alone. */
+static void test_precond_solve(void **state) {
+  (void)state;
+  /* H (ldh 4, 3 x 3 used): SPD, coordinate 1 frozen */
+  double H[12] = {4, 1, 2, 9, 1, 3, 0, 9, 2, 0, 5, 9}, v[3] = {1, 7, -2}, w[12];
+  unsigned char act[3] = {1, 0, 1};
+  assert_int_equal(pg_precond_solve(H, 4, 0.0, v, act, 3, w), 0);
+  double det = 4 * 5 - 2 * 2; /* [[4, 2], [2, 5]] */
+  assert_true(fabs(v[0] - (5 * 1 - 2 * -2) / det) < 1e-14);
+  assert_true(fabs(v[2] - (4 * -2 - 2 * 1) / det) < 1e-14);
+  assert_true(v[1] == 0.0);
+  double u[3] = {1, 7, -2}, rd = 0.1 * 5; /* ridge 0.1 of the largest free diagonal, 5 */
+  assert_int_equal(pg_precond_solve(H, 4, 0.1, u, act, 3, w), 0);
+  det = (4 + rd) * (5 + rd) - 4;
+  assert_true(fabs(u[0] - ((5 + rd) * 1 - 2 * -2) / det) < 1e-14);
+  assert_true(fabs(u[2] - ((4 + rd) * -2 - 2 * 1) / det) < 1e-14);
+  /* indefinite, or no positive diagonal: 1, v unchanged */
+  double B[4] = {1, 3, 3, 1}, z[2] = {1, 2};
+  unsigned char all[2] = {1, 1};
+  assert_int_equal(pg_precond_solve(B, 2, 0.0, z, all, 2, w), 1);
+  assert_true(z[0] == 1.0 && z[1] == 2.0);
+  double Z[4] = {0, 0, 0, 0};
+  assert_int_equal(pg_precond_solve(Z, 2, 0.0, z, all, 2, w), 1);
+  assert_true(z[0] == 1.0 && z[1] == 2.0);
+}
+
 static void test_adam(void **state) {
   (void)state;
   double x[8] = {0}, f;
@@ -230,6 +257,7 @@ int main(void) {
       cmocka_unit_test(test_quadratic_and_bounds),
       cmocka_unit_test(test_infeasible_region),
       cmocka_unit_test(test_preconditioned),
+      cmocka_unit_test(test_precond_solve),
       cmocka_unit_test(test_noisy_objective),
       cmocka_unit_test(test_adam),
   };
