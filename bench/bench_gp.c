@@ -17,6 +17,9 @@
  *   [--repeat N]   (with --ard-only: N alternating runs of both sides, then
  *                   the medians and the median of the per-pair ratios; the
  *                   shared machine's speed drifts, one pair is not a ratio)
+ *   [--composite]  (only perigee's exact-GP training with composite kernels
+ *                   at n = 1000, d = 8: Matern 5/2 x SE, their sum, Matern
+ *                   5/2 x Hamming; no peer)
  * The peer is started with LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread.
  * perigee's own loops use OpenMP (OMP_NUM_THREADS); set it with the BLAS threads.
  */
@@ -163,6 +166,51 @@ static double score(const double *X, const double *y, const double *th) {
   return l;
 }
 
+/* perigee's exact-GP training with composite kernels (kernel.h) at n = 1000,
+ * d = 8: x ~ U[0,1]^8 (inputs 7 and 8 in {0, 1, 2} for the Hamming kernel),
+ * y = sum_j sin(3 x_j + j) + 0.1 e, from lengthscales and variances 1,
+ * noise trained, one start. */
+static void composite(void) {
+  enum { N = 1000, DC = 8 };
+  const char *names[3] = {"matern52{1-4} x se{5-8}", "matern52{1-4} + se{5-8}",
+                          "matern52{1-6} x hamming{7,8}"};
+  printf("\n## exact GP, training with composite kernels, n = %d, d = %d (perigee)\n", N, DC);
+  for (int kind = 0; kind < 3; kind++) {
+    pg_rng r;
+    pg_rng_seed(&r, 3);
+    double *X = malloc(N * DC * sizeof *X), *y = malloc(N * sizeof *y);
+    for (size_t i = 0; i < N; i++) {
+      double s = 0.0;
+      for (int j = 0; j < DC; j++) {
+        double v = j >= 6 && kind == 2 ? (double)pg_rng_below(&r, 3) : pg_rng_uniform(&r);
+        X[i * DC + j] = v;
+        s += sin(3.0 * v + j);
+      }
+      y[i] = s + 0.1 * pg_rng_normal(&r);
+    }
+    size_t a[6] = {0, 1, 2, 3, 4, 5}, b[4] = {4, 5, 6, 7}, h[2] = {6, 7};
+    pg_kernel *ch[2], *k;
+    if (kind == 2) {
+      CHECK(pg_kernel_new(&ch[0], PG_KERNEL_MATERN52, a, 6));
+      CHECK(pg_kernel_new(&ch[1], PG_KERNEL_HAMMING, h, 2));
+    } else {
+      CHECK(pg_kernel_new(&ch[0], PG_KERNEL_MATERN52, a, 4));
+      CHECK(pg_kernel_new(&ch[1], PG_KERNEL_SE, b, 4));
+    }
+    CHECK(pg_kernel_combine(&k, kind == 1 ? PG_KERNEL_SUM : PG_KERNEL_PRODUCT, ch, 2));
+    pg_gp *g;
+    CHECK(pg_gp_new(&g, k, NULL));
+    double t0 = now(), c0 = cpu();
+    CHECK(pg_gp_fit(g, X, N, DC, y));
+    CHECK(pg_gp_train(g, NULL, 1));
+    printf("%-30s train_s %.3f (cpu %.3f)  lml %.6f\n", names[kind], now() - t0, cpu() - c0,
+           pg_gp_loglik(g));
+    pg_gp_free(g);
+    free(X);
+    free(y);
+  }
+}
+
 /* bench/gp_peer.py on the files in dir; its output into out. */
 static void run_peer(const char *dir, const char *mode, char *out, size_t len) {
   char script[1024];
@@ -193,6 +241,10 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--ard-only") == 0) ard_only = 1;
     if (strcmp(argv[i], "--no-peer") == 0) peer = 0;
     if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = atoi(argv[++i]);
+    if (strcmp(argv[i], "--composite") == 0) {
+      composite();
+      return 0;
+    }
   }
   if (repeat < 1) repeat = 1;
   const char *ct = getenv("OPENBLAS_CORETYPE"), *nt = getenv("OPENBLAS_NUM_THREADS");
