@@ -207,7 +207,8 @@ pg_status pg_gp_set_params(pg_gp *g, const double *theta) {
  * pg_gp_train ends: A (n x n: the factor, then K^-1), W (n x n), alpha (n),
  * the parameters A and alpha belong to (wtheta, P, meaningful while
  * g->ws_valid), then J and T (P x n each, for the average information). */
-static pg_status ws_parts(pg_gp *g, double **A, double **W, double **alpha, double **wtheta) {
+static pg_status ws_parts(pg_gp *g, double **A, double **W, double **alpha, double **wtheta,
+                          double **J, double **T) {
   size_t n = g->n, P = pg_gp_nparams(g);
   if (!g->ws) {
     g->ws = malloc((2 * n * n + n + P + 2 * P * n) * sizeof *g->ws);
@@ -218,6 +219,8 @@ static pg_status ws_parts(pg_gp *g, double **A, double **W, double **alpha, doub
   *W = *A + n * n;
   *alpha = *W + n * n;
   *wtheta = *alpha + n;
+  *J = *wtheta + P;
+  *T = *J + P * n;
   return PG_OK;
 }
 
@@ -252,8 +255,8 @@ pg_status pg_gp_lml_grad_ai(pg_gp *g, const double *theta, double *lml, double *
   if (!k) return PG_ENOMEM;
   pg_status st = pg_kernel_set_params(k, theta);
   if (st == PG_OK && (!isfinite(theta[p]) || fabs(theta[p]) > 700.0)) st = PG_EDOM;
-  double *A = NULL, *W = NULL, *alpha = NULL, *wtheta = NULL;
-  if (st == PG_OK) st = ws_parts(g, &A, &W, &alpha, &wtheta);
+  double *A = NULL, *W = NULL, *alpha = NULL, *wtheta = NULL, *J = NULL, *T = NULL;
+  if (st == PG_OK) st = ws_parts(g, &A, &W, &alpha, &wtheta, &J, &T);
   double jit;
   if (st == PG_OK) {
     if (g->ws_valid && memcmp(wtheta, theta, (p + 1) * sizeof *theta) == 0) {
@@ -287,8 +290,7 @@ pg_status pg_gp_lml_grad_ai(pg_gp *g, const double *theta, double *lml, double *
       }
       /* the average information; should it fail (memory for a product
        * kernel's factors), training goes on without the preconditioner */
-      double *J = wtheta + p + 1;
-      if (ai && avg_info(g, k, theta[p], A, alpha, J, J + (p + 1) * n, ai) != PG_OK) ai[0] = NAN;
+      if (ai && avg_info(g, k, theta[p], A, alpha, J, T, ai) != PG_OK) ai[0] = NAN;
       /* A (the inverse) is no longer needed: it is the gradient's scratch */
       st = pg_kernel_grad_sym(k, g->X, n, g->d, W, grad, A);
       grad[p] = tr * exp(theta[p]); /* dK/dlog noise = noise I (jitter ignored) */
@@ -350,8 +352,8 @@ static int train_precond(const double *x, double *v, const unsigned char *active
  * inverse only. */
 static pg_status ws_from_fit(pg_gp *g) {
   size_t n = g->n;
-  double *A, *W, *alpha, *wtheta;
-  if (ws_parts(g, &A, &W, &alpha, &wtheta) != PG_OK) return PG_ENOMEM;
+  double *A, *W, *alpha, *wtheta, *J, *T;
+  if (ws_parts(g, &A, &W, &alpha, &wtheta, &J, &T) != PG_OK) return PG_ENOMEM;
   for (size_t i = 0; i < n; i++) memcpy(A + i * n + i, g->U + i * n + i, (n - i) * sizeof *A);
   memcpy(alpha, g->alpha, n * sizeof *alpha);
   pg_gp_get_params(g, wtheta);
